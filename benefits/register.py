@@ -1,0 +1,110 @@
+"""A site's Statement of Planned Benefits, as typed records.
+
+Unanticipated benefits and disbenefits are recorded in the same form with `kind` set, so
+one register holds everything a site claims or has found.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+def month_start(value) -> dt.date:
+    """Accept 'YYYY-MM', 'YYYY-MM-DD' or a date; return the first day of that month."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    text = str(value).strip()
+    try:
+        parts = text.split("-")
+        return dt.date(int(parts[0]), int(parts[1]), 1)
+    except (ValueError, IndexError):
+        raise ValueError(f"expected a month as YYYY-MM, got {value!r}") from None
+
+
+class Direction(str, Enum):
+    higher = "higher"
+    lower = "lower"
+    neutral = "neutral"
+
+
+class Category(str, Enum):
+    safety_and_quality = "safety_and_quality"
+    clinical_outcomes = "clinical_outcomes"
+    patient_experience = "patient_experience"
+    staff_experience = "staff_experience"
+    resource_sustainability = "resource_sustainability"
+    financial = "financial"
+
+
+class Period(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: dt.date
+    end: dt.date
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _month(cls, v):
+        return month_start(v)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end < self.start:
+            raise ValueError(f"baseline end {self.end:%Y-%m} is before its start {self.start:%Y-%m}")
+        return self
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: float
+    date: dt.date | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _month(cls, v):
+        return None if v is None else month_start(v)
+
+
+class Valuation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["cash_releasing", "non_cash_releasing"]
+    gbp_per_unit: float = Field(ge=0)
+    unit: str = Field(description="what one unit of the measure's numerator is, e.g. 'bed day saved'")
+    source: str = Field(description="where the unit cost comes from")
+
+
+class Benefit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str
+    project: str | None = Field(default=None, description="project or system, e.g. 'closed-loop ePMA'")
+    measure: str
+    go_live: dt.date
+    ramp_months: int = Field(default=0, ge=0, le=36)
+    baseline: Period
+    target: Target | None = None
+    direction: Direction | None = Field(default=None, description="overrides the measure's direction")
+    category: Category = Category.safety_and_quality
+    scope: Literal["national", "local"] = "local"
+    owner: str | None = None
+    valuation: Valuation | None = None
+    kind: Literal["planned", "unanticipated_benefit", "disbenefit"] = "planned"
+
+    @field_validator("go_live", mode="before")
+    @classmethod
+    def _month(cls, v):
+        return month_start(v)
+
+    @model_validator(mode="after")
+    def _baseline_before_go_live(self):
+        if self.baseline.end >= self.go_live:
+            raise ValueError(
+                f"baseline must end before go-live ({self.go_live:%Y-%m}); it ends {self.baseline.end:%Y-%m}"
+            )
+        return self

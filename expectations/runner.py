@@ -1,0 +1,136 @@
+"""Run a dataset's rules with Great Expectations, as SQL inside the warehouse.
+
+The batch is already in the warehouse (a landing table or view), so GX evaluates every
+expectation as a query there instead of pulling rows into pandas. Results are matched to rules
+by the `rule` name in each expectation's meta, never by position (GX reorders them).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from expectations.rules import Rule
+from pipeline.warehouse.buffered_duckdb import register as register_buffered_duckdb
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RuleResult:
+    rule: Rule
+    element_count: int
+    unexpected_count: int | None
+    observed_value: str | None
+    exception: str | None = None
+    success: bool | None = None  # GX's own verdict, used for table-level rules
+
+    @property
+    def unexpected_percent(self) -> float | None:
+        if self.unexpected_count is None or not self.element_count:
+            return None if self.unexpected_count is None else 0.0
+        return 100.0 * self.unexpected_count / self.element_count
+
+    @property
+    def passed(self) -> bool:
+        if self.exception:
+            return False
+        if self.unexpected_count is None:
+            return bool(self.success)
+        return self.unexpected_count == 0
+
+    @property
+    def holds_batch(self) -> bool:
+        """Does this result stop the batch from loading?"""
+        if self.rule.severity == "fatal":
+            return not self.passed
+        if self.rule.severity == "error" and self.exception:
+            return True
+        if self.rule.severity == "error" and self.rule.threshold is not None:
+            pct = self.unexpected_percent
+            return pct is not None and pct > self.rule.threshold
+        return False
+
+    def describe(self) -> str:
+        if self.exception:
+            return f"{self.rule.name}: could not be evaluated ({self.exception})"
+        if self.rule.severity == "fatal":
+            return f"{self.rule.name}: {self.rule.description} (observed {self.observed_value})"
+        return (
+            f"{self.rule.name}: {self.unexpected_count} of {self.element_count} rows "
+            f"({self.unexpected_percent:.2f}%) fail: {self.rule.description}"
+        )
+
+
+class GXValidator:
+    """One ephemeral GX context and one SQL data source per warehouse, reused for every batch."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, connection_string: str, engine_kwargs: dict | None = None):
+        import great_expectations as gx
+
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        register_buffered_duckdb()
+        # GX logs at INFO for every batch it touches; the pipeline records results itself.
+        gx_logger = logging.getLogger("great_expectations")
+        gx_logger.setLevel(max(gx_logger.getEffectiveLevel(), logging.WARNING))
+        self.context = gx.get_context(mode="ephemeral")
+        # GX draws tqdm bars on stderr for every batch; the pipeline reports progress itself.
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.datasource = self.context.data_sources.add_sql(
+            name="warehouse", connection_string=connection_string, kwargs=engine_kwargs or {}
+        )
+
+    def validate(self, schema: str, table: str, rules: list[Rule], row_count: int) -> list[RuleResult]:
+        import great_expectations as gx
+
+        with self._lock:
+            asset = self.datasource.add_table_asset(name=table, table_name=table, schema_name=schema)
+            try:
+                batch = asset.add_batch_definition_whole_table("whole").get_batch()
+                suite = gx.ExpectationSuite(name=f"{table}_suite")
+                for rule in rules:
+                    suite.add_expectation(rule.expectation())
+                result = batch.validate(suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 0})
+            finally:
+                self.datasource.delete_asset(table)
+        by_rule = {r.expectation_config.meta["rule"]: r for r in result.results}
+        out = []
+        for rule in rules:
+            r = by_rule.get(rule.name)
+            if r is None:
+                out.append(RuleResult(rule, row_count, None, None, "no result returned"))
+                continue
+            info = r.exception_info or {}
+            exc = None
+            if info.get("raised_exception"):
+                exc = str(info.get("exception_message"))
+            elif isinstance(info, dict) and any(
+                isinstance(v, dict) and v.get("raised_exception") for v in info.values()
+            ):
+                exc = next(str(v.get("exception_message")) for v in info.values() if isinstance(v, dict) and v.get("raised_exception"))
+            res = r.result or {}
+            unexpected = res.get("unexpected_count")
+            observed = res.get("observed_value")
+            if rule.gx_type == "UnexpectedRowsExpectation":
+                unexpected = observed if isinstance(observed, int) else unexpected
+            if rule.gx_type == "ExpectTableRowCountToBeBetween":
+                observed = observed if observed is not None else row_count
+            if rule.gx_type == "ExpectTableColumnsToMatchSet":
+                observed = ", ".join(sorted(set(rule.gx_kwargs["column_set"]) - set(observed or []))) or "all present"
+            out.append(
+                RuleResult(
+                    rule,
+                    element_count=row_count,
+                    unexpected_count=unexpected,
+                    observed_value=None if observed is None else str(observed),
+                    exception=exc,
+                    success=bool(r.success),
+                )
+            )
+            if exc:
+                log.warning("rule %s could not be evaluated: %s", rule.name, exc)
+        return out

@@ -1,0 +1,24 @@
+"""Console output shared by commands: one Rich console for stdout, one for errors."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+# Piped output (CI logs, files) gets a wide fixed width rather than Rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def setup_logging(verbose: bool) -> None:
+    level = logging.INFO if verbose else logging.WARNING
+    root = logging.getLogger()
+    root.handlers[:] = [RichHandler(console=err, show_path=False, rich_tracebacks=False, markup=False)]
+    root.setLevel(level)
+    for noisy in ("great_expectations", "prefect", "httpx", "uvicorn", "alembic", "docket"):
+        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
+    if verbose:
+        logging.getLogger("prefect").setLevel(logging.INFO)

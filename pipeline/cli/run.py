@@ -1,0 +1,128 @@
+"""`benefits run`: the main job, every configured site end to end, then marts and benefits."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.cli import app
+from pipeline.cli._console import console, err, setup_logging
+
+SitesOption = Annotated[
+    Path | None, typer.Option("--sites", help="folder of site configs (default: deploy/sites)", file_okay=False)
+]
+SiteFilter = Annotated[list[str] | None, typer.Option("--site", help="only this site (ODS code); repeatable")]
+WarehouseOption = Annotated[
+    str | None, typer.Option("--warehouse", help="SQLAlchemy URL; default BENEFITS_WAREHOUSE_URL or embedded DuckDB")
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="log progress in detail")]
+
+
+def _summary_table(result: dict) -> Table:
+    table = Table(title="Run summary", show_lines=False)
+    for col, justify in (
+        ("site", "left"),
+        ("source", "left"),
+        ("dataset", "left"),
+        ("status", "left"),
+        ("extracted", "right"),
+        ("loaded", "right"),
+        ("quarantined", "right"),
+        ("seconds", "right"),
+    ):
+        table.add_column(col, justify=justify)
+    styles = {"loaded": "green", "up_to_date": "cyan", "held": "yellow", "failed": "red"}
+    for o in result["outcomes"]:
+        table.add_row(
+            o["site_code"],
+            o["source_name"],
+            o["dataset"],
+            f"[{styles.get(o['status'], 'white')}]{o['status']}[/]",
+            f"{o['rows_in']:,}",
+            f"{o['rows_loaded']:,}",
+            f"{o['rows_quarantined']:,}",
+            f"{o['seconds']:.1f}",
+        )
+    return table
+
+
+class _ProgressView:
+    """Turns pipeline progress events into Rich progress bars."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.overall = None
+        self.current = None
+
+    def __call__(self, event: str, **data) -> None:
+        p = self.progress
+        if event == "run_started":
+            self.overall = p.add_task("sites", total=len(data["sites"]))
+        elif event == "source_started":
+            self.current = p.add_task(f"{data['site']}/{data['source']} ({data['dataset']})", total=None)
+        elif event == "source_finished" and self.current is not None:
+            p.update(
+                self.current,
+                total=1,
+                completed=1,
+                description=f"{data['site_code']}/{data['source_name']}: {data['status']} "
+                f"({data['rows_in']:,} rows, {data['rows_quarantined']:,} quarantined)",
+            )
+        elif event == "site_finished" and self.overall is not None:
+            p.advance(self.overall)
+        elif event == "stage":
+            self.current = p.add_task(f"building {data['name']}", total=None)
+        elif event == "model_built" and self.current is not None:
+            p.update(self.current, description=f"built {data['model']}")
+
+
+@app.command()
+def run(sites: SitesOption = None, site: SiteFilter = None, warehouse: WarehouseOption = None, verbose: Verbose = False):
+    """Run every configured site end to end (extract, validate, load), then marts and benefits."""
+    setup_logging(verbose)
+    if warehouse:
+        os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from flows.national_run import national_run
+    from pipeline import progress
+    from pipeline.config import ConfigError
+    from pipeline.runtime import get_sites
+    from pipeline.settings import load_settings
+    from pipeline.warehouse.core import redact_url
+
+    settings = load_settings()
+    try:
+        get_sites(sites, site)  # fail fast, with file and field, before Prefect starts
+    except ConfigError as e:
+        err.print(f"[red]configuration error[/]\n{e}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
+    t0 = time.perf_counter()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as bar:
+        unsubscribe = progress.subscribe(_ProgressView(bar))
+        try:
+            result = national_run(sites_dir=str(sites) if sites else None, sites=site)
+        finally:
+            unsubscribe()
+    console.print(_summary_table(result))
+    benefits = result["benefits"]
+    console.print(
+        f"{len(result['models'])} models built; {benefits['benefits']} benefits evaluated "
+        f"({benefits['rows']} benefit-month rows); {time.perf_counter() - t0:.1f} s",
+        highlight=False,
+    )
+    problems = list(benefits["problems"])
+    for code, why in result["failed_sites"].items():
+        problems.append(f"site {code}: {why}")
+    if problems:
+        err.print("[red]FAILED[/]", markup=True)
+        for p in problems:
+            err.print(f"  {p}", highlight=False, markup=False)
+        raise typer.Exit(1)

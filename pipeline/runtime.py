@@ -1,0 +1,84 @@
+"""Per-process resources shared by flows and commands: the warehouse, the GX validator, setup steps."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+from expectations.runner import GXValidator
+from pipeline.config import SiteConfig, load_sites
+from pipeline.marts import write_sites
+from pipeline.settings import DEFAULT_SITES_DIR, Settings, load_settings
+from pipeline.warehouse.core import Warehouse
+from pipeline.warehouse.ddl import ensure_schema
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_warehouses: dict[str, Warehouse] = {}
+_validators: dict[str, GXValidator] = {}
+
+
+def warehouse(settings: Settings | None = None) -> Warehouse:
+    settings = settings or load_settings()
+    with _lock:
+        if settings.warehouse_url not in _warehouses:
+            _warehouses[settings.warehouse_url] = Warehouse(settings.warehouse_url, settings.duckdb_memory)
+        return _warehouses[settings.warehouse_url]
+
+
+def validator(wh: Warehouse) -> GXValidator:
+    with _lock:
+        if wh.url not in _validators:
+            _validators[wh.url] = GXValidator(wh.gx_connection_string, wh.engine_kwargs)
+        return _validators[wh.url]
+
+
+def reset() -> None:
+    """Forget cached engines (tests switch warehouses within one process)."""
+    with _lock:
+        for wh in _warehouses.values():
+            wh.dispose()
+        _warehouses.clear()
+        _validators.clear()
+
+
+def sites_dir(value: str | Path | None) -> Path:
+    return Path(value).resolve() if value else DEFAULT_SITES_DIR
+
+
+def get_sites(directory: str | Path | None, only: list[str] | None = None) -> list[SiteConfig]:
+    return load_sites(sites_dir(directory), only)
+
+
+def prepare_warehouse(wh: Warehouse, sites: list[SiteConfig]) -> None:
+    ensure_schema(wh, [s.schema for s in sites if s.role == "trust"])
+    write_sites(wh, sites)
+
+
+def simulation_dir(settings: Settings, site: SiteConfig) -> Path:
+    return settings.home / "simulated" / site.ods_code
+
+
+def simulate_missing(settings: Settings, sites: list[SiteConfig]) -> list[str]:
+    """Write simulated extracts for demo sites that have none yet (or whose spec changed)."""
+    from pipeline.simulator import simulate_site
+
+    done = []
+    for site in sites:
+        if site.simulation is None:
+            continue
+        out = simulation_dir(settings, site)
+        truth = out / "ground_truth.json"
+        spec_json = json.loads(site.simulation.model_dump_json())
+        if truth.exists():
+            try:
+                if json.loads(truth.read_text()).get("spec") == spec_json:
+                    continue
+            except (OSError, ValueError):
+                pass
+        log.info("simulating extracts for %s into %s", site.ods_code, out)
+        simulate_site(site.simulation, out)
+        done.append(site.ods_code)
+    return done

@@ -1,0 +1,209 @@
+"""The warehouse: one SQLAlchemy engine, and the few operations whose SQL differs by engine.
+
+DuckDB (embedded, the default) and PostgreSQL (production) are both first-class. Bulk data
+never goes through row-by-row inserts: DuckDB reads Parquet itself, PostgreSQL gets COPY.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def ident(name: str) -> str:
+    """Validate an identifier we build from config (schema, table, column) before it goes into SQL."""
+    for part in name.split("."):
+        if not _IDENT.match(part):
+            raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
+
+
+def sql_literal(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may appear in logs and errors: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<warehouse url>"
+
+
+class Warehouse:
+    def __init__(self, url: str, duckdb_memory: str = "1GB"):
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = "postgresql" if parsed.get_backend_name() == "postgresql" else parsed.get_backend_name()
+        if self.dialect not in ("duckdb", "postgresql"):
+            raise ValueError(f"unsupported warehouse {redact_url(url)}: use duckdb:/// or postgresql+psycopg://")
+        if self.dialect == "duckdb":
+            db = parsed.database
+            if db and db != ":memory:":
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
+            # GX opens its own engine on the same file; DuckDB requires identical config for that.
+            self.engine_kwargs = {"connect_args": {"config": {"memory_limit": duckdb_memory}}}
+            self.engine: Engine = sa.create_engine(url, **self.engine_kwargs)
+        else:
+            if parsed.drivername == "postgresql":
+                url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+                self.url = url
+            self.engine_kwargs = {"pool_pre_ping": True}
+            self.engine = sa.create_engine(url, **self.engine_kwargs)
+        # DuckDB allows one writer transaction at a time per table; serialise our own writers.
+        self.write_lock = threading.RLock() if self.dialect == "duckdb" else contextlib.nullcontext()
+
+    def __repr__(self) -> str:
+        return f"Warehouse({redact_url(self.url)})"
+
+    @property
+    def is_duckdb(self) -> bool:
+        return self.dialect == "duckdb"
+
+    @property
+    def gx_connection_string(self) -> str:
+        if self.is_duckdb:
+            return self.url.replace("duckdb://", "duckdb+buffered://", 1)
+        return self.url
+
+    # -- connections -----------------------------------------------------------------
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def execute(self, sql: str, params: dict | None = None) -> None:
+        with self.begin() as conn:
+            conn.execute(sa.text(sql), params or {})
+
+    def scalar(self, sql: str, params: dict | None = None) -> Any:
+        with self.connect() as conn:
+            return conn.execute(sa.text(sql), params or {}).scalar()
+
+    def query(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        with self.connect() as conn:
+            result = conn.execute(sa.text(sql), params or {})
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def schemas(self) -> list[str]:
+        return sa.inspect(self.engine).get_schema_names()
+
+    def tables(self, schema: str) -> list[str]:
+        insp = sa.inspect(self.engine)
+        return sorted(set(insp.get_table_names(schema=schema)) | set(insp.get_view_names(schema=schema)))
+
+    def table_exists(self, schema: str, name: str) -> bool:
+        sql = (
+            "select count(*) from information_schema.tables where table_schema = :s and table_name = :t"
+        )
+        return bool(self.scalar(sql, {"s": schema, "t": name}))
+
+    def columns(self, schema: str, name: str) -> list[str]:
+        sql = (
+            "select column_name from information_schema.columns where table_schema = :s and table_name = :t "
+            "order by ordinal_position"
+        )
+        return list(self.query(sql, {"s": schema, "t": name})["column_name"])
+
+    # -- DDL helpers -------------------------------------------------------------------
+    def create_table_as(self, conn: Connection, name: str, select_sql: str, view: bool = False) -> None:
+        """Materialise a model: replace the table (or view) `name` with the result of `select_sql`."""
+        ident(name)
+        kind = "view" if view else "table"
+        other = "table" if view else "view"
+        drop_other = f"drop {other} if exists {name}"
+        if self.is_duckdb:
+            # DuckDB refuses `drop view` on a table name (and vice versa); check first.
+            schema, table = name.split(".")
+            existing = conn.execute(
+                sa.text(
+                    "select table_type from information_schema.tables where table_schema = :s and table_name = :t"
+                ),
+                {"s": schema, "t": table},
+            ).scalar()
+            if existing and (existing == "VIEW") != view:
+                conn.execute(sa.text(drop_other))
+            conn.execute(sa.text(f"create or replace {kind} {name} as {select_sql}"))
+        else:
+            conn.execute(sa.text(f"drop view if exists {name} cascade"))
+            conn.execute(sa.text(f"drop table if exists {name} cascade"))
+            conn.execute(sa.text(f"create {kind} {name} as {select_sql}"))
+
+    # -- bulk data -----------------------------------------------------------------------
+    def copy_parquet_into(self, conn: Connection, table: str, parquet: Path, columns: list[str]) -> int:
+        """Append the Parquet file's `columns` to `table` using the engine's bulk path."""
+        ident(table)
+        cols = ", ".join(ident(c) for c in columns)
+        if self.is_duckdb:
+            path = sql_literal(str(Path(parquet).resolve()))
+            result = conn.execute(sa.text(f"insert into {table} ({cols}) select {cols} from read_parquet({path})"))
+            return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else -1
+        return self._pg_copy(conn, table, parquet, columns)
+
+    def _pg_copy(self, conn: Connection, table: str, parquet: Path, columns: list[str]) -> int:
+        pf = pq.ParquetFile(parquet)
+        return self._pg_copy_batches(conn, table, columns, pf.iter_batches(batch_size=200_000, columns=columns))
+
+    @staticmethod
+    def _pg_copy_batches(conn: Connection, table: str, columns: list[str], batches) -> int:
+        raw = conn.connection.driver_connection
+        n = 0
+        with raw.cursor() as cur:
+            with cur.copy(f"copy {table} ({', '.join(columns)}) from stdin with (format csv, header false)") as copy:
+                for batch in batches:
+                    buf = io.BytesIO()
+                    pacsv.write_csv(pa.Table.from_batches([batch]), buf, pacsv.WriteOptions(include_header=False))
+                    copy.write(buf.getvalue())
+                    n += batch.num_rows
+        return n
+
+    def replace_table(self, conn: Connection, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
+        """Replace `table` with a small frame; `types` maps each column to a logical contract type."""
+        from expectations.contracts import TYPES
+
+        ident(table)
+        cols = list(types)
+        ddl = ", ".join(f"{ident(c)} {TYPES[t][0 if self.is_duckdb else 1]}" for c, t in types.items())
+        conn.execute(sa.text(f"drop table if exists {table}"))
+        conn.execute(sa.text(f"create table {table} ({ddl})"))
+        if frame.empty:
+            return
+        schema = pa.schema([pa.field(c, TYPES[t][2]) for c, t in types.items()])
+        arrow = pa.Table.from_pandas(frame[cols], schema=schema, preserve_index=False)
+        if self.is_duckdb:
+            raw = conn.connection.driver_connection
+            raw.register("_frame", arrow)
+            try:
+                conn.execute(sa.text(f"insert into {table} select * from _frame"))
+            finally:
+                raw.unregister("_frame")
+        else:
+            self._pg_copy_batches(conn, table, cols, arrow.to_batches(max_chunksize=100_000))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

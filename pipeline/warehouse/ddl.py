@@ -1,0 +1,59 @@
+"""Create the warehouse's schemas and its loaded tables.
+
+`meta` DDL is SQL in sql/ddl/; staging and quarantine tables are generated from the dataset
+contracts so a contract change cannot drift from the tables that hold it.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import sqlalchemy as sa
+
+from expectations.contracts import CONTRACTS, TYPES, Contract
+from pipeline.warehouse.core import Warehouse, ident
+
+BASE_SCHEMAS = ("meta", "landing", "quarantine", "staging", "measures", "national")
+
+# Lineage columns carried by every loaded row.
+LINEAGE = (
+    ("_batch_id", "varchar"),
+    ("_site", "varchar"),
+    ("_source_name", "varchar"),
+    ("_source_file", "varchar"),
+    ("_period", "date"),
+)
+QUARANTINE_EXTRA = (("_failed_rules", "varchar"), ("_conform_errors", "varchar"))
+
+
+def sql_text(*parts: str) -> str:
+    return resources.files("sql").joinpath(*parts).read_text(encoding="utf-8")
+
+
+def split_statements(sql: str) -> list[str]:
+    lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _type(logical: str, wh: Warehouse) -> str:
+    duck, pg, _ = TYPES[logical]
+    return duck if wh.is_duckdb else pg
+
+
+def loaded_table_ddl(wh: Warehouse, schema: str, contract: Contract, quarantine: bool) -> str:
+    cols = [f"{c.name} {c.sql_type(wh.dialect)}" for c in contract.columns]
+    cols += [f"{n} {_type(t, wh)}" for n, t in LINEAGE]
+    if quarantine:
+        cols += [f"{n} {_type(t, wh)}" for n, t in QUARANTINE_EXTRA]
+    return f"create table if not exists {ident(schema)}.{contract.name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+def ensure_schema(wh: Warehouse, extra_schemas: list[str] | tuple[str, ...] = ()) -> None:
+    with wh.begin() as conn:
+        for schema in (*BASE_SCHEMAS, *extra_schemas):
+            conn.execute(sa.text(f"create schema if not exists {ident(schema)}"))
+        for stmt in split_statements(sql_text("ddl", "meta.sql")):
+            conn.execute(sa.text(stmt))
+        for contract in CONTRACTS.values():
+            conn.execute(sa.text(loaded_table_ddl(wh, "staging", contract, quarantine=False)))
+            conn.execute(sa.text(loaded_table_ddl(wh, "quarantine", contract, quarantine=True)))

@@ -1,0 +1,12 @@
+{# Shared by the national and local dim_month models: calendar months the facts cover. #}
+select
+    c.month,
+    c.calendar_year,
+    c.month_of_year,
+    c.financial_year,
+    c.financial_quarter,
+    c.financial_year || ' Q' || cast(c.financial_quarter as varchar) as financial_quarter_label,
+    c.month_label
+from measures.calendar_month c
+where c.month between (select min(month) from measures.measure_monthly {{ where }})
+                  and (select max(month) from measures.measure_monthly {{ where }})

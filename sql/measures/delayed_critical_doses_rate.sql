@@ -1,0 +1,19 @@
+-- measure: delayed_critical_doses_rate
+-- name: Delayed critical medicine doses
+-- unit: proportion
+-- direction: lower
+-- multiplier: 1
+-- family: binomial
+-- numerator: critical medicine doses given more than 30 minutes after they were due
+-- denominator: critical medicine doses given
+-- grain: site_code x month
+-- key: site_code, month
+-- description: share of given critical medicine doses that were given more than 30 minutes late
+select
+    site_code,
+    cast(date_trunc('month', scheduled_at) as date) as month,
+    sum(case when administered_at > scheduled_at + interval '30 minutes' then 1 else 0 end) as numerator,
+    count(*) as denominator
+from staging.stg_medication_administrations
+where critical_medicine and status = 'given'
+group by site_code, cast(date_trunc('month', scheduled_at) as date)

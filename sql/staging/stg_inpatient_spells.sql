@@ -1,0 +1,15 @@
+-- grain: one hospital provider spell
+-- key: spell_id
+-- description: validated inpatient spells with national admission method and discharge destination groups
+select
+    spell_id,
+    site_code,
+    patient_ref,
+    ward_code,
+    admitted_at,
+    discharged_at,
+    admission_method,
+    main_specialty_code,
+    discharge_destination,
+    _batch_id as batch_id
+from staging.inpatient_spells
