@@ -13,33 +13,9 @@ import pandas as pd
 
 from benefits.register import Benefit
 
-# Column -> logical type of the fact_benefit mart table (national and local).
-FACT_BENEFIT_COLUMNS: dict[str, str] = {
-    "site_code": "varchar",
-    "benefit_id": "varchar",
-    "title": "varchar",
-    "project": "varchar",
-    "measure_code": "varchar",
-    "scope": "varchar",
-    "kind": "varchar",
-    "category": "varchar",
-    "as_of_month": "date",
-    "go_live_month": "date",
-    "baseline_start": "date",
-    "baseline_end": "date",
-    "baseline_months": "bigint",
-    "months_since_go_live": "bigint",
-    "baseline_mean": "double",
-    "latest_value": "double",
-    "change_abs": "double",
-    "change_pct": "double",
-    "improvement_direction": "varchar",
-    "target_value": "double",
-    "target_month": "date",
-    "target_met": "boolean",
-    "status": "varchar",
-    "status_reason": "varchar",
-}
+from benefits.tables import FACT_BENEFIT
+
+FACT_BENEFIT_COLUMNS: dict[str, str] = FACT_BENEFIT.types
 
 
 def _months_between(a: dt.date, b: dt.date) -> int:

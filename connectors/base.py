@@ -21,6 +21,7 @@ Writing a connector (see docs/connectors.md):
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -101,6 +102,9 @@ class ExtractContext:
     state: dict = field(default_factory=dict)
     base_dir: Path | None = None  # config file folder: relative paths resolve against it
     work_dir: Path | None = None  # scratch space for this extract
+    # Backfill: re-extract exactly these reporting months (first, last inclusive), ignoring the
+    # incremental state for them. None = a normal incremental extract.
+    period: tuple[dt.date, dt.date] | None = None
 
 
 class Connector(ABC):

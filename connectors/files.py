@@ -95,10 +95,17 @@ class FilesConnector(Connector):
             return None
 
     def pending(self) -> list[tuple[Path, str]]:
-        """Files not yet loaded with their current content."""
+        """Files not yet loaded with their current content; in a backfill, every file of the period."""
         loaded: dict = self.ctx.state.get("files", {})
         out = []
         for path in self._files():
+            if self.ctx.period is not None:
+                month = self._period(path)
+                first, last = self.ctx.period
+                if month is None or not (first <= month <= last):
+                    continue
+                out.append((path, file_sha256(path)))
+                continue
             digest = file_sha256(path)
             if loaded.get(path.name) != digest:
                 out.append((path, digest))

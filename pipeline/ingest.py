@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from connectors.base import ConnectorError, ExtractContext
+from connectors.base import ConnectorError, ExtractContext, TransientError
 from connectors.registry import get_connector
 from connectors.state import read_state
 from expectations.contracts import get_contract
@@ -96,7 +96,9 @@ def ingest_source(
     validator: GXValidator,
     as_of: dt.datetime | None = None,
     flow_run_id: str | None = None,
+    period: tuple[dt.date, dt.date] | None = None,
 ) -> SourceOutcome:
+    """Extract, harmonise, validate and load one source; `period` backfills those months."""
     t0 = time.perf_counter()
     contract = get_contract(source.dataset)
     label = f"{site.ods_code}/{source.name}"
@@ -109,6 +111,7 @@ def ingest_source(
         state=read_state(wh, site.ods_code, source.name),
         base_dir=site.path.parent if site.path else None,
         work_dir=work / "tmp",
+        period=period,
     )
     rec = BatchRecord(
         batch_id="",
@@ -141,14 +144,17 @@ def ingest_source(
             formats=connector.config.formats,
         )
     except (ConnectorError, duckdb.Error, OSError, UnicodeError, ValueError) as exc:
+        transient = isinstance(exc, TransientError)
         names = getattr(connector, "_read_as", {}) if connector else {}
         rec.batch_id = rec.batch_id or batch_id_for(
             site.ods_code, source.name, (connector.checksum if connector else "") + "|failed"
         )
-        rec.status, rec.reason = "held", describe_error(exc, label, {k: v.name for k, v in names.items()})
+        # Bad data is held for a person to look at; an unreachable source just failed this time.
+        rec.status = "failed" if transient else "held"
+        rec.reason = describe_error(exc, label, {k: v.name for k, v in names.items()})
         log.error("%s: extract failed: %s", label, rec.reason)
         record_failed_extract(wh, rec)
-        outcome.status, outcome.reason, outcome.batch_id = "held", rec.reason, rec.batch_id
+        outcome.status, outcome.reason, outcome.batch_id = rec.status, rec.reason, rec.batch_id
         return outcome
     finally:
         con.close()
