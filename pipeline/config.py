@@ -66,7 +66,7 @@ class SiteConfig(BaseModel):
     # dataset -> contract column -> local value -> national value (a list means the values
     # are already national and are the only ones allowed)
     mappings: dict[str, dict[str, dict[str, MappingValue] | list[str]]] = Field(default_factory=dict)
-    benefits: list[Benefit] | str = Field(default_factory=list)
+    benefits: list[Benefit] = Field(default_factory=list)  # or, in YAML, a path to a register file
     quality: QualitySettings = Field(default_factory=QualitySettings)
     simulation: SimulationSpec | None = None
     path: Path | None = Field(default=None, exclude=True)
@@ -102,7 +102,7 @@ class SiteConfig(BaseModel):
 
     @property
     def benefit_list(self) -> list[Benefit]:
-        return self.benefits if isinstance(self.benefits, list) else []
+        return self.benefits
 
     @property
     def schema(self) -> str:
@@ -141,7 +141,8 @@ def _location(loc: tuple) -> str:
 def _format_errors(path: Path, err: ValidationError) -> str:
     lines = [f"{path}: invalid site configuration"]
     for e in err.errors():
-        lines.append(f"  {path.name}: {_location(e['loc'])}: {e['msg']}")
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"  {path.name}: {_location(e['loc'])}: {msg}")
     return "\n".join(lines)
 
 

@@ -14,6 +14,9 @@ import pytest
 
 from tests.support import demo
 
+# Same quiet, offline Prefect defaults as the CLI (pipeline/cli/__init__.py) for in-process flows.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("BENEFITS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MARIADB_ADMIN_URL = os.environ.get("BENEFITS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")

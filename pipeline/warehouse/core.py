@@ -70,6 +70,9 @@ class Warehouse:
                 self.url = url
             self.engine_kwargs = {"pool_pre_ping": True}
             self.engine = sa.create_engine(url, **self.engine_kwargs)
+        from pipeline.faults import install as install_faults
+
+        install_faults(self.engine)
         # DuckDB allows one writer transaction at a time per table; serialise our own writers.
         self.write_lock = threading.RLock() if self.dialect == "duckdb" else contextlib.nullcontext()
 
@@ -111,11 +114,12 @@ class Warehouse:
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     def schemas(self) -> list[str]:
-        return sa.inspect(self.engine).get_schema_names()
+        # information_schema, not the inspector: duckdb-engine reports "catalog.schema" names.
+        return list(self.query("select distinct table_schema as s from information_schema.tables order by 1")["s"])
 
     def tables(self, schema: str) -> list[str]:
-        insp = sa.inspect(self.engine)
-        return sorted(set(insp.get_table_names(schema=schema)) | set(insp.get_view_names(schema=schema)))
+        sql = "select table_name as t from information_schema.tables where table_schema = :s order by 1"
+        return list(self.query(sql, {"s": schema})["t"])
 
     def table_exists(self, schema: str, name: str) -> bool:
         sql = (
@@ -134,24 +138,23 @@ class Warehouse:
     def create_table_as(self, conn: Connection, name: str, select_sql: str, view: bool = False) -> None:
         """Materialise a model: replace the table (or view) `name` with the result of `select_sql`."""
         ident(name)
+        schema, table = name.split(".")
+        existing = conn.execute(
+            sa.text("select table_type from information_schema.tables where table_schema = :s and table_name = :t"),
+            {"s": schema, "t": table},
+        ).scalar()
         kind = "view" if view else "table"
-        other = "table" if view else "view"
-        drop_other = f"drop {other} if exists {name}"
+        if existing:
+            # Neither engine drops a view with `drop table` (or the reverse), so drop what is there.
+            was = "view" if existing.upper() == "VIEW" else "table"
+            cascade = "" if self.is_duckdb else " cascade"
+            if self.is_duckdb and was == kind:
+                pass  # `create or replace` below swaps it in place
+            else:
+                conn.execute(sa.text(f"drop {was} if exists {name}{cascade}"))
         if self.is_duckdb:
-            # DuckDB refuses `drop view` on a table name (and vice versa); check first.
-            schema, table = name.split(".")
-            existing = conn.execute(
-                sa.text(
-                    "select table_type from information_schema.tables where table_schema = :s and table_name = :t"
-                ),
-                {"s": schema, "t": table},
-            ).scalar()
-            if existing and (existing == "VIEW") != view:
-                conn.execute(sa.text(drop_other))
             conn.execute(sa.text(f"create or replace {kind} {name} as {select_sql}"))
         else:
-            conn.execute(sa.text(f"drop view if exists {name} cascade"))
-            conn.execute(sa.text(f"drop table if exists {name} cascade"))
             conn.execute(sa.text(f"create {kind} {name} as {select_sql}"))
 
     # -- bulk data -----------------------------------------------------------------------

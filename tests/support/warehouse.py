@@ -1,0 +1,69 @@
+"""Compare warehouses: a content checksum per table, independent of row order and engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import math
+
+import sqlalchemy as sa
+
+
+def _canon(value) -> str:
+    if value is None:
+        return "∅"
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, (float, decimal.Decimal)):
+        f = float(value)
+        if math.isnan(f):
+            return "∅"
+        return f"{f:.9g}"
+    if isinstance(value, int):
+        return f"{float(value):.9g}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def table_rows(engine: sa.Engine, table: str, exclude: tuple[str, ...] = ()) -> list[tuple]:
+    with engine.connect() as c:
+        result = c.execute(sa.text(f"select * from {table}"))
+        cols = [k for k in result.keys()]
+        keep = [i for i, k in enumerate(cols) if k not in exclude]
+        return sorted(tuple(_canon(r[i]) for i in keep) for r in result.fetchall())
+
+
+def table_checksum(engine: sa.Engine, table: str, exclude: tuple[str, ...] = ()) -> str:
+    h = hashlib.sha256()
+    for row in table_rows(engine, table, exclude):
+        h.update("|".join(row).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _catalog(engine: sa.Engine) -> list[tuple[str, str]]:
+    with engine.connect() as c:
+        rows = c.execute(
+            sa.text(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema not in ('information_schema', 'pg_catalog')"
+            )
+        ).fetchall()
+    return [(s, t) for s, t in rows]
+
+
+def schema_tables(engine: sa.Engine, schemas: list[str]) -> list[str]:
+    return sorted(f"{s}.{t}" for s, t in _catalog(engine) if s in schemas)
+
+
+def mart_schemas(engine: sa.Engine) -> list[str]:
+    return sorted({s for s, _ in _catalog(engine) if s == "national" or s.startswith("local_")})
+
+
+def mart_checksums(engine: sa.Engine, extra_schemas: tuple[str, ...] = ()) -> dict[str, str]:
+    schemas = mart_schemas(engine) + list(extra_schemas)
+    return {t: table_checksum(engine, t) for t in schema_tables(engine, schemas)}
