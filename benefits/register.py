@@ -78,6 +78,24 @@ class Valuation(BaseModel):
     source: str = Field(description="where the unit cost comes from")
 
 
+class Analysis(BaseModel):
+    """Overrides of the engine's automatic choices for one benefit's interrupted time series."""
+
+    model_config = ConfigDict(extra="forbid")
+    family: Literal["quasipoisson", "poisson", "gaussian"] | None = Field(
+        default=None, description="default: quasipoisson on counts (gaussian when the measure has no counts)"
+    )
+    seasonality: int | None = Field(
+        default=None, ge=0, le=4, description="Fourier sine/cosine pairs (period 12); default 1 once 24 months are fitted"
+    )
+    slope_change: bool | None = Field(
+        default=None,
+        description="true: the impact model has a slope change too (it then drives the effect and the cumulative "
+        "benefit); false: no slope change at all; default: a step change, with the slope change reported from "
+        "a model extended with it once 12 months after ramp-in are fitted",
+    )
+
+
 class Benefit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -94,7 +112,10 @@ class Benefit(BaseModel):
     scope: Literal["national", "local"] = "local"
     owner: str | None = None
     valuation: Valuation | None = None
-    kind: Literal["planned", "unanticipated_benefit", "disbenefit"] = "planned"
+    kind: Literal["planned", "unanticipated_benefit", "disbenefit"] = Field(
+        default="planned", description="unanticipated benefits and disbenefits are recorded in the same form"
+    )
+    analysis: Analysis | None = None
 
     @field_validator("go_live", mode="before")
     @classmethod
@@ -107,4 +128,44 @@ class Benefit(BaseModel):
             raise ValueError(
                 f"baseline must end before go-live ({self.go_live:%Y-%m}); it ends {self.baseline.end:%Y-%m}"
             )
+        if self.target is not None and self.target.date is not None and self.target.date < self.go_live:
+            raise ValueError(f"target date {self.target.date:%Y-%m} is before go-live ({self.go_live:%Y-%m})")
         return self
+
+
+class RegisterError(ValueError):
+    """A register file that cannot be used; the message names the file and the field."""
+
+
+def load_register(path) -> list[Benefit]:
+    """Read a Statement of Planned Benefits from YAML (a list, or a mapping with `benefits:`).
+
+    For notebooks and tools; site configs load their registers through pipeline.config.
+    """
+    from pathlib import Path
+
+    import yaml
+    from pydantic import TypeAdapter, ValidationError
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise RegisterError(f"{path}: cannot read the register: {e}") from None
+    if isinstance(data, dict) and "benefits" in data:
+        data = data["benefits"]
+    if not isinstance(data, list):
+        raise RegisterError(f"{path}: expected a list of benefits")
+    try:
+        benefits = TypeAdapter(list[Benefit]).validate_python(data)
+    except ValidationError as e:
+        lines = [f"{path}: invalid benefits register"]
+        for err in e.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  {path.name}: benefits.{where}: {err['msg'].removeprefix('Value error, ')}")
+        raise RegisterError("\n".join(lines)) from None
+    ids = [b.id for b in benefits]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise RegisterError(f"{path}: benefit ids must be unique; repeated: {', '.join(dupes)}")
+    return benefits

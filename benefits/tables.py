@@ -29,8 +29,11 @@ FACT_BENEFIT = MartTable(
     key="site_code, benefit_id, as_of_month",
     description=(
         "Each planned benefit (and recorded unanticipated benefit or disbenefit) as it stood at the end of each "
-        "month since go-live, using only data up to that month. The national mart holds national-scope benefits; "
-        "a site's local mart holds all of that site's."
+        "month since go-live, using only data up to that month: SPC variation and assurance, the interrupted "
+        "time series effect refitted on the data to date, cumulative benefit and its value, and the status with "
+        "its reason in words. This table is also the status timeline (one status per benefit per month since "
+        "go-live); `is_latest` picks the current row. The national mart holds national-scope benefits; a site's "
+        "local mart holds all of that site's."
     ),
     columns={
         "site_code": ("varchar", "ODS code of the trust"),
@@ -41,23 +44,159 @@ FACT_BENEFIT = MartTable(
         "scope": ("varchar", "national or local"),
         "kind": ("varchar", "planned, unanticipated_benefit or disbenefit"),
         "category": ("varchar", "benefit category (safety_and_quality, financial, ...)"),
-        "as_of_month": ("date", "the month this row describes the benefit at"),
+        "owner": ("varchar", "who answers for the benefit"),
+        "as_of_month": ("date", "the month this row describes the benefit at (data up to its end)"),
+        "is_latest": ("boolean", "true on the row for the latest month with data"),
         "go_live_month": ("date", "month the change went live"),
+        "ramp_months": ("bigint", "months after go-live while the effect builds (left out of the ITS fit)"),
         "baseline_start": ("date", "first month of the baseline period"),
         "baseline_end": ("date", "last month of the baseline period"),
         "baseline_months": ("bigint", "months with data in the baseline period"),
         "months_since_go_live": ("bigint", "whole months from go-live to as_of_month"),
-        "baseline_mean": ("double", "mean monthly value of the measure over the baseline period"),
-        "latest_value": ("double", "value of the measure in as_of_month (or the latest month before it with data)"),
+        "post_go_live_months": ("bigint", "months with data from go-live to as_of_month"),
+        "baseline_mean": ("double", "mean monthly value of the measure over the baseline period (the SPC centre line)"),
+        "baseline_lpl": ("double", "lower process limit from the baseline period"),
+        "baseline_upl": ("double", "upper process limit from the baseline period"),
+        "latest_value": ("double", "value of the measure in the latest month with data up to as_of_month"),
+        "latest_suppressed": ("boolean", "national mart only: the latest month's count is small, so its value is withheld"),
         "change_abs": ("double", "latest_value minus baseline_mean"),
         "change_pct": ("double", "change_abs as a percentage of baseline_mean"),
         "improvement_direction": ("varchar", "higher, lower or neutral: which way is better"),
         "target_value": ("double", "target value of the measure"),
         "target_month": ("date", "month by which the target should be met"),
-        "target_met": ("boolean", "latest_value meets the target in the improvement direction"),
+        "target_met": ("boolean", "the current process mean (current_mean) meets the target in the improvement direction"),
+        "variation": ("varchar", "SPC point type of the latest point against the baseline limits (the variation icon)"),
+        "assurance": ("varchar", "consistent_pass, consistent_fail or inconsistent: the target against the current "
+                      "process limits (chart rebased at go-live and after ramp-in); null without a target"),
+        "latest_rule": ("varchar", "special-cause rule that flagged the latest point (outside_limits, trend, "
+                        "two_in_three, run), null for common cause"),
+        "improvement_streak": ("bigint", "consecutive special-cause improvement months ending at as_of_month"),
+        "concern_streak": ("bigint", "consecutive special-cause concern months ending at as_of_month"),
+        "improvement_months": ("bigint", "special-cause improvement months since go-live"),
+        "concern_months": ("bigint", "special-cause concern months since go-live"),
+        "current_mean": ("double", "centre line of the latest rebased group (the process since go-live / ramp-in)"),
+        "current_lpl": ("double", "lower process limit of the latest rebased group"),
+        "current_upl": ("double", "upper process limit of the latest rebased group"),
+        "its_model": ("varchar", "the interrupted time series model fitted, in words; null when not fitted"),
+        "its_effect_scale": ("varchar", "rate_ratio (log link) or difference (gaussian): the scale of the ITS effects"),
+        "its_points_pre": ("bigint", "months before go-live in the ITS fit"),
+        "its_points_post": ("bigint", "months after ramp-in in the ITS fit"),
+        "level_change": ("double", "ITS level change at the first month after ramp-in (rate ratio or difference)"),
+        "level_change_low": ("double", "lower 95% confidence limit of level_change"),
+        "level_change_high": ("double", "upper 95% confidence limit of level_change"),
+        "level_change_p": ("double", "two-sided p-value of the level change"),
+        "slope_change": ("double", "ITS change in slope per month (ratio per month or difference); null when not fitted"),
+        "slope_change_low": ("double", "lower 95% confidence limit of slope_change"),
+        "slope_change_high": ("double", "upper 95% confidence limit of slope_change"),
+        "effect_latest": ("double", "ITS effect at as_of_month: level change plus slope change to date"),
+        "effect_latest_low": ("double", "lower 95% confidence limit of effect_latest"),
+        "effect_latest_high": ("double", "upper 95% confidence limit of effect_latest"),
+        "its_dispersion": ("double", "over-dispersion (quasi-Poisson Pearson chi2 / df) or residual variance"),
+        "observed_since_go_live": ("double", "sum of the measure's numerator from go-live to as_of_month"),
+        "counterfactual_since_go_live": ("double", "the same sum had the change not happened (ITS counterfactual)"),
+        "counterfactual_low": ("double", "lower 95% confidence limit of counterfactual_since_go_live"),
+        "counterfactual_high": ("double", "upper 95% confidence limit of counterfactual_since_go_live"),
+        "cumulative_benefit": ("double", "benefit since go-live in units of the numerator (events avoided, bed "
+                               "days saved, extra patients seen in time): counterfactual minus observed when lower "
+                               "is better, observed minus counterfactual when higher is better"),
+        "cumulative_benefit_low": ("double", "lower 95% confidence limit of cumulative_benefit"),
+        "cumulative_benefit_high": ("double", "upper 95% confidence limit of cumulative_benefit"),
+        "benefit_unit": ("varchar", "what one unit of cumulative_benefit is"),
+        "valuation_type": ("varchar", "cash_releasing or non_cash_releasing; null when the benefit is not valued"),
+        "gbp_per_unit": ("double", "GBP value of one unit of benefit"),
+        "valuation_source": ("varchar", "where the unit value comes from"),
+        "value_gbp": ("double", "cumulative_benefit x gbp_per_unit"),
+        "value_gbp_low": ("double", "lower 95% confidence limit of value_gbp"),
+        "value_gbp_high": ("double", "upper 95% confidence limit of value_gbp"),
+        "value_cash_releasing_gbp": ("double", "value_gbp when the valuation is cash-releasing, else 0"),
+        "value_non_cash_releasing_gbp": ("double", "value_gbp when the valuation is non-cash-releasing, else 0"),
         "status": ("varchar", "realised, emerging, not_yet_evident, disbenefit or insufficient_data"),
         "status_reason": ("varchar", "why the status was given, in words"),
     },
 )
 
-MART_TABLES: tuple[MartTable, ...] = (FACT_BENEFIT,)
+FACT_BENEFIT_SPC = MartTable(
+    name="fact_benefit_spc",
+    grain="benefit x month of its measure series",
+    key="site_code, benefit_id, month",
+    description=(
+        "The Making Data Count SPC chart of each benefit's measure, as of the latest month: limits from the "
+        "baseline period extended past go-live (mean, lpl, upl, point_type: the evidence of change), the same "
+        "series rebased at go-live and at the end of ramp-in (rebased_*: the new process), and the interrupted "
+        "time series fit and counterfactual on the measure's value scale. The national mart withholds the values "
+        "of months with small counts (suppressed)."
+    ),
+    columns={
+        "site_code": ("varchar", "ODS code of the trust"),
+        "benefit_id": ("varchar", "the benefit's id in the site's register"),
+        "measure_code": ("varchar", "measure charted"),
+        "month": ("date", "month of the point"),
+        "value": ("double", "the measure's value (null when suppressed)"),
+        "numerator": ("double", "the measure's numerator (null when suppressed)"),
+        "denominator": ("double", "the measure's denominator (null when suppressed)"),
+        "suppressed": ("boolean", "national mart: a count from 1 to the threshold, so the values are withheld"),
+        "segment": ("varchar", "pre_baseline, baseline, pre_go_live, ramp_in or post_go_live"),
+        "spc_group": ("bigint", "limits group of the baseline chart: 0 before the baseline, then 1 (limits fixed from the baseline)"),
+        "in_limits": ("boolean", "the point is one of those the baseline limits were computed from"),
+        "mean": ("double", "centre line: the baseline mean, extended past go-live"),
+        "lpl": ("double", "lower process limit (mean - 2.66 x mean moving range)"),
+        "upl": ("double", "upper process limit (mean + 2.66 x mean moving range)"),
+        "near_lpl": ("double", "lower 2-sigma line (two thirds of the way to the lower limit)"),
+        "near_upl": ("double", "upper 2-sigma line"),
+        "point_type": ("varchar", "common_cause, special_cause_improvement, special_cause_concern, "
+                       "special_cause_neutral_high or special_cause_neutral_low"),
+        "rule": ("varchar", "special-cause rule that flagged the point: outside_limits, trend, two_in_three or run"),
+        "signal": ("varchar", "the rule in words, e.g. 'part of a run of 7 points below the mean'"),
+        "short_group_warning": ("boolean", "the baseline limits come from fewer than 12 points (trial limits)"),
+        "rebased_group": ("bigint", "group of the rebased chart (rebased at baseline start, go-live and end of ramp-in)"),
+        "rebased_mean": ("double", "centre line of the point's rebased group"),
+        "rebased_lpl": ("double", "lower process limit of the rebased group"),
+        "rebased_upl": ("double", "upper process limit of the rebased group"),
+        "rebased_near_lpl": ("double", "lower 2-sigma line of the rebased group"),
+        "rebased_near_upl": ("double", "upper 2-sigma line of the rebased group"),
+        "rebased_point_type": ("varchar", "point type on the rebased chart"),
+        "rebased_rule": ("varchar", "special-cause rule on the rebased chart"),
+        "rebased_short_group_warning": ("boolean", "the rebased group has fewer than 12 points"),
+        "target": ("double", "the benefit's target value"),
+        "improvement_direction": ("varchar", "higher, lower or neutral"),
+        "its_in_fit": ("boolean", "the month was used in the interrupted time series fit (ramp-in months are not)"),
+        "its_fitted": ("double", "ITS fitted value on the measure's value scale"),
+        "its_counterfactual": ("double", "ITS counterfactual value (no change at go-live), from go-live on"),
+        "its_counterfactual_low": ("double", "lower 95% confidence limit of its_counterfactual"),
+        "its_counterfactual_high": ("double", "upper 95% confidence limit of its_counterfactual"),
+    },
+)
+
+FACT_UNPLANNED_CHANGE = MartTable(
+    name="fact_unplanned_change",
+    grain="special-cause signal in a site's measure series not covered by a benefit",
+    key="site_code, measure_code, first_month",
+    description=(
+        "Candidate unanticipated benefits and disbenefits: runs of special-cause points (at least 3 consecutive) "
+        "on each site's measures against limits from the series' first 12 months, scanning only months no "
+        "registered benefit covers (a benefit covers its measure from its go-live). The national mart lists "
+        "national measures; a site's local mart lists its own."
+    ),
+    columns={
+        "site_code": ("varchar", "ODS code of the trust"),
+        "measure_code": ("varchar", "measure with the signal"),
+        "first_month": ("date", "first month of the signal"),
+        "last_month": ("date", "last month of the signal"),
+        "months": ("bigint", "months in the signal"),
+        "rule": ("varchar", "special-cause rule that flagged most of its months (outside_limits, trend, two_in_three, run)"),
+        "direction": ("varchar", "improvement, concern or neutral (measure without an improvement direction)"),
+        "point_type": ("varchar", "SPC point type of the signal's months"),
+        "baseline_start": ("date", "first month of the limits' baseline"),
+        "baseline_end": ("date", "last month of the limits' baseline"),
+        "baseline_mean": ("double", "centre line (mean of the baseline months)"),
+        "signal_mean": ("double", "mean value over the signal's months"),
+        "size_abs": ("double", "signal_mean minus baseline_mean"),
+        "size_pct": ("double", "size_abs as a percentage of baseline_mean"),
+        "ongoing": ("boolean", "the signal runs to the last month scanned"),
+        "scanned_to": ("date", "last month scanned for this site and measure"),
+        "covered_from": ("date", "go-live of the benefit covering this measure (months from then on are not scanned)"),
+        "description": ("varchar", "the signal in words"),
+    },
+)
+
+MART_TABLES: tuple[MartTable, ...] = (FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE)
