@@ -3,11 +3,17 @@
 select
     '{{ m.code }}' as measure_code,
     '{{ m.name | replace("'", "''") }}' as measure_name,
-    '{{ m.unit }}' as unit,
+    '{{ m.unit | replace("'", "''") }}' as unit,
     '{{ m.direction }}' as improvement_direction,
-    {{ m.multiplier }} as multiplier,
+    cast({{ m.multiplier }} as double precision) as multiplier,
+    '{{ m.family }}' as family,
     '{{ m.numerator | replace("'", "''") }}' as numerator_definition,
     '{{ m.denominator | replace("'", "''") }}' as denominator_definition,
+    '{{ m.description | replace("'", "''") }}' as description,
+    '{{ m.period }}' as finest_period,
+    '{{ m.breakdowns | join(", ") if m.breakdowns else "none" }}' as breakdowns,
     '{{ m.scope }}' as scope
-{% if not loop.last %} union all {% endif %}
+{% if not loop.last %}
+union all
+{% endif %}
 {% endfor %}

@@ -1,4 +1,5 @@
-{# Shared by the national and local dim_month models: calendar months the facts cover. #}
+{# Shared by the national and local dim_month models: calendar months the facts cover.
+   `where` restricts the measure rows that set the range. #}
 select
     c.month,
     c.calendar_year,
@@ -6,6 +7,8 @@ select
     c.financial_year,
     c.financial_quarter,
     c.financial_year || ' Q' || cast(c.financial_quarter as varchar) as financial_quarter_label,
+    c.quarter_start,
+    c.financial_year_start,
     c.month_label
 from measures.calendar_month c
 where c.month between (select min(month) from measures.measure_monthly {{ where }})

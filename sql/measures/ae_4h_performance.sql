@@ -6,9 +6,12 @@
 -- family: binomial
 -- numerator: attendances minus attendances over 4 hours, all department types
 -- denominator: attendances, all department types
+-- period: month
+-- breakdowns: none
 -- grain: site_code x month
 -- key: site_code, month
--- description: share of A&E attendances admitted, transferred or discharged within 4 hours
+-- description: share of A&E attendances admitted, transferred or discharged within 4 hours (a monthly
+-- publication, so there is no weekly, ward or specialty detail)
 select
     org_code as site_code,
     period as month,

@@ -4,11 +4,14 @@
 -- direction: neutral
 -- multiplier: 1
 -- family: poisson
--- numerator: occupied bed days, counted as midnights spent in hospital in the month
+-- numerator: occupied bed days, counted as midnights spent in hospital
 -- denominator: none
--- grain: site_code x month
--- key: site_code, month
--- description: midnights in hospital; a spell still open counts up to the end of the site's latest admission month
+-- period: day
+-- breakdowns: ward, specialty
+-- grain: site_code x ward_code x specialty_code x day
+-- key: site_code, ward_code, specialty_code, day
+-- description: midnights in hospital, each counted on the day that ends at it; a spell still open counts
+-- up to the end of the site's latest admission month
 with horizon as (
     select site_code, max(cast(date_trunc('month', admitted_at) as date)) as last_month
     from staging.stg_inpatient_spells
@@ -17,23 +20,21 @@ with horizon as (
 stays as (
     select
         s.site_code,
+        s.ward_code,
+        s.main_specialty_code as specialty_code,
         cast(s.admitted_at as date) as admitted_on,
-        coalesce(cast(s.discharged_at as date), c.next_month) as left_on
+        least(coalesce(cast(s.discharged_at as date), c.next_month), c.next_month) as left_on
     from staging.stg_inpatient_spells s
     join horizon h on h.site_code = s.site_code
     join measures.calendar_month c on c.month = h.last_month
-),
-months as (
-    select c.month, c.next_month
-    from measures.calendar_month c
-    where c.month >= (select min(cast(date_trunc('month', admitted_at) as date)) from staging.stg_inpatient_spells)
-      and c.month <= (select max(last_month) from horizon)
 )
 select
     s.site_code,
-    m.month,
-    sum(least(s.left_on, m.next_month) - greatest(s.admitted_on, m.month)) as numerator,
-    cast(null as bigint) as denominator
-from stays s
-join months m on m.month < s.left_on and m.next_month > s.admitted_on
-group by s.site_code, m.month
+    s.ward_code,
+    s.specialty_code,
+    cast(g.d as date) as day,
+    count(*) as numerator
+from stays s,
+    generate_series(cast(s.admitted_on as timestamp), cast(s.left_on as timestamp) - interval '1 day', interval '1 day') as g(d)
+where s.left_on > s.admitted_on
+group by s.site_code, s.ward_code, s.specialty_code, cast(g.d as date)

@@ -6,14 +6,17 @@
 -- family: binomial
 -- numerator: critical medicine doses given more than 30 minutes after they were due
 -- denominator: critical medicine doses given
--- grain: site_code x month
--- key: site_code, month
+-- period: day
+-- breakdowns: ward
+-- grain: site_code x ward_code x day the dose was due
+-- key: site_code, ward_code, day
 -- description: share of given critical medicine doses that were given more than 30 minutes late
 select
     site_code,
-    cast(date_trunc('month', scheduled_at) as date) as month,
+    ward_code,
+    cast(scheduled_at as date) as day,
     sum(case when administered_at > scheduled_at + interval '30 minutes' then 1 else 0 end) as numerator,
     count(*) as denominator
 from staging.stg_medication_administrations
 where critical_medicine and status = 'given'
-group by site_code, cast(date_trunc('month', scheduled_at) as date)
+group by site_code, ward_code, cast(scheduled_at as date)

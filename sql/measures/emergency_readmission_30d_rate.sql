@@ -5,12 +5,15 @@
 -- multiplier: 1
 -- family: binomial
 -- numerator: live discharges followed by an emergency admission of the same patient within 30 days
--- denominator: live discharges in the month
--- grain: site_code x month
--- key: site_code, month
+-- denominator: live discharges
+-- period: day
+-- breakdowns: ward, specialty
+-- grain: site_code x ward_code x specialty_code x day of discharge
+-- key: site_code, ward_code, specialty_code, day
 -- description: share of live discharges with an emergency readmission to the same trust within 30 days
+-- (ward and specialty are those of the spell the patient was discharged from)
 with discharges as (
-    select site_code, spell_id, patient_ref, discharged_at
+    select site_code, spell_id, patient_ref, ward_code, main_specialty_code, discharged_at
     from staging.stg_inpatient_spells
     where discharged_at is not null and coalesce(discharge_destination, 'other') <> 'died'
 ),
@@ -23,7 +26,9 @@ flagged as (
     select
         d.site_code,
         d.spell_id,
-        cast(date_trunc('month', d.discharged_at) as date) as month,
+        d.ward_code,
+        d.main_specialty_code as specialty_code,
+        cast(d.discharged_at as date) as day,
         max(case when e.patient_ref is not null then 1 else 0 end) as readmitted
     from discharges d
     left join emergency e
@@ -31,8 +36,8 @@ flagged as (
         and e.patient_ref = d.patient_ref
         and e.admitted_at > d.discharged_at
         and e.admitted_at <= d.discharged_at + interval '30 days'
-    group by d.site_code, d.spell_id, cast(date_trunc('month', d.discharged_at) as date)
+    group by d.site_code, d.spell_id, d.ward_code, d.main_specialty_code, cast(d.discharged_at as date)
 )
-select site_code, month, sum(readmitted) as numerator, count(*) as denominator
+select site_code, ward_code, specialty_code, day, sum(readmitted) as numerator, count(*) as denominator
 from flagged
-group by site_code, month
+group by site_code, ward_code, specialty_code, day

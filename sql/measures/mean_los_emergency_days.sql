@@ -4,16 +4,20 @@
 -- direction: lower
 -- multiplier: 1
 -- family: mean
--- numerator: total length of stay (discharge date minus admission date, days) of emergency spells discharged in the month
--- denominator: emergency spells discharged in the month
--- grain: site_code x month
--- key: site_code, month
--- description: mean length of stay of emergency spells, by month of discharge
+-- numerator: total length of stay (discharge date minus admission date, days) of emergency spells discharged
+-- denominator: emergency spells discharged
+-- period: day
+-- breakdowns: ward, specialty
+-- grain: site_code x ward_code x specialty_code x day of discharge
+-- key: site_code, ward_code, specialty_code, day
+-- description: mean length of stay of emergency spells, by day of discharge
 select
     site_code,
-    cast(date_trunc('month', discharged_at) as date) as month,
+    ward_code,
+    main_specialty_code as specialty_code,
+    cast(discharged_at as date) as day,
     sum(cast(discharged_at as date) - cast(admitted_at as date)) as numerator,
     count(*) as denominator
 from staging.stg_inpatient_spells
 where admission_method = 'emergency' and discharged_at is not null
-group by site_code, cast(date_trunc('month', discharged_at) as date)
+group by site_code, ward_code, main_specialty_code, cast(discharged_at as date)

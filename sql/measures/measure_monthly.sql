@@ -1,18 +1,31 @@
 -- grain: site_code x measure_code x month
 -- key: site_code, measure_code, month
--- description: every national core measure in one long table, with its value (numerator x multiplier / denominator)
-{% for m in measures %}
+-- description: every measure per site and month (national core measures for every site, local measures for their
+-- own site), with its value (numerator x multiplier / denominator); what the marts and the benefits engine read
+-- column site_code: ODS code of the organisation
+-- column measure_code: the measure (see dim_measure)
+-- column scope: national or local
+-- column month: calendar month (first day)
+-- column numerator: the measure's numerator in the month
+-- column denominator: the measure's denominator in the month (null for counts)
+-- column value: numerator x multiplier / denominator (the numerator for counts); null when the denominator is 0
+{% from "macros/value.sql" import value %}
 select
     site_code,
-    '{{ m.code }}' as measure_code,
+    measure_code,
+    scope,
     month,
-    cast(numerator as double precision) as numerator,
-    cast(denominator as double precision) as denominator,
-{% if m.has_denominator %}
-    case when denominator > 0 then cast(numerator as double precision) * {{ m.multiplier }} / denominator end as value
-{% else %}
-    cast(numerator as double precision) as value
-{% endif %}
-from measures.{{ m.code }}
-{% if not loop.last %} union all {% endif %}
-{% endfor %}
+    numerator,
+    denominator,
+    {{ value(measures + local_measures, 'numerator', 'denominator') }} as value
+from (
+    select
+        site_code,
+        measure_code,
+        scope,
+        cast(date_trunc('month', cast(day as timestamp)) as date) as month,
+        sum(numerator) as numerator,
+        sum(denominator) as denominator
+    from measures.measure_detail
+    group by site_code, measure_code, scope, cast(date_trunc('month', cast(day as timestamp)) as date)
+) monthly

@@ -6,14 +6,17 @@
 -- family: binomial
 -- numerator: critical medicine doses omitted
 -- denominator: critical medicine doses due (status other than not_required)
--- grain: site_code x month
--- key: site_code, month
+-- period: day
+-- breakdowns: ward
+-- grain: site_code x ward_code x day the dose was due
+-- key: site_code, ward_code, day
 -- description: share of due critical medicine doses that were omitted
 select
     site_code,
-    cast(date_trunc('month', scheduled_at) as date) as month,
+    ward_code,
+    cast(scheduled_at as date) as day,
     sum(case when status = 'omitted' then 1 else 0 end) as numerator,
     count(*) as denominator
 from staging.stg_medication_administrations
 where critical_medicine and status <> 'not_required'
-group by site_code, cast(date_trunc('month', scheduled_at) as date)
+group by site_code, ward_code, cast(scheduled_at as date)

@@ -4,22 +4,31 @@
 -- direction: lower
 -- multiplier: 1000
 -- family: poisson
--- numerator: reported patient identification incidents that occurred in the month
--- denominator: occupied bed days
--- grain: site_code x month
--- key: site_code, month
--- description: patient identification incidents x 1000 / occupied bed days
+-- numerator: reported patient identification incidents, on the day they occurred
+-- denominator: occupied bed days (the bed_days measure)
+-- denominator_measure: bed_days
+-- period: day
+-- breakdowns: ward
+-- grain: site_code x ward_code x day
+-- key: site_code, ward_code, day
+-- description: patient identification incidents x 1000 / occupied bed days, for sites that send incident data
 with incidents as (
-    select site_code, cast(date_trunc('month', occurred_at) as date) as month, count(*) as n
+    select site_code, ward_code, cast(occurred_at as date) as day, count(*) as n
     from staging.stg_patient_safety_incidents
     where category = 'patient_identification'
-    group by site_code, cast(date_trunc('month', occurred_at) as date)
+    group by site_code, ward_code, cast(occurred_at as date)
+),
+beds as (
+    select site_code, ward_code, day, sum(numerator) as bed_days
+    from measures.bed_days
+    where site_code in (select distinct site_code from staging.stg_patient_safety_incidents)
+    group by site_code, ward_code, day
 )
 select
-    b.site_code,
-    b.month,
+    coalesce(b.site_code, i.site_code) as site_code,
+    coalesce(b.ward_code, i.ward_code) as ward_code,
+    coalesce(b.day, i.day) as day,
     coalesce(i.n, 0) as numerator,
-    b.numerator as denominator
-from measures.bed_days b
-left join incidents i on i.site_code = b.site_code and i.month = b.month
-where b.site_code in (select distinct site_code from staging.stg_patient_safety_incidents)
+    coalesce(b.bed_days, 0) as denominator
+from beds b
+full outer join incidents i on i.site_code = b.site_code and i.ward_code = b.ward_code and i.day = b.day

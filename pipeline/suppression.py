@@ -1,0 +1,474 @@
+"""Small-number suppression for the national mart: primary and complementary (secondary).
+
+What is published, per national measure, is a lattice of sums of one table of cells
+(organisation x month, each with a numerator and a denominator):
+
+    organisation x {month, financial quarter, financial year}
+    region       x {financial quarter, financial year}
+    trust type   x {financial quarter, financial year}
+
+Primary suppression withholds every entry, at any level, whose numerator or denominator is a
+count from 1 to the threshold. Withholding alone is not enough: a withheld month is the
+quarter minus the other two months, a withheld site-quarter is the region total minus the
+region's other sites, a region total is the sum of the trust-type totals minus the other
+regions, and so on. Complementary suppression therefore runs to a fixed point:
+
+1. Greedy, per published identity (parent = sum of children, and "sum of regions = sum of
+   trust types" for each period): an identity with exactly one withheld member gets a second
+   one, the smallest non-zero sibling (or the parent when there is no sibling).
+2. Audit, exactly: with the withheld organisation-months as unknowns, every published
+   aggregate is a linear equation. A withheld entry is derivable when its indicator vector lies
+   in the row space of those equations (checked per connected component by SVD null space);
+   and, using non-negativity and the 1..threshold range a "small_count" reason reveals, when a
+   published equation pins its withheld members to their bounds (e.g. they sum to 0).
+   Each derivable entry gets a further complement and the loop repeats.
+
+Withholding only ever grows, so the loop ends (at worst with everything withheld).
+
+A measure whose denominator is another measure's numerator (`denominator_measure` in its SQL
+header: the incident rates show bed days) also withholds whatever that measure withholds, so the
+shared count cannot be read from it (`shared_count`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+REASONS = {
+    "small_count": "the numerator or denominator is a count from 1 to the suppression threshold (primary suppression)",
+    "complementary": (
+        "withheld so that a withheld count cannot be recovered by subtraction from published figures (monthly, "
+        "quarterly and yearly figures of the organisation; region and trust-type totals) (secondary suppression)"
+    ),
+    "shared_count": (
+        "the denominator is another measure's numerator (e.g. occupied bed days) that is withheld there, so it is "
+        "withheld here too"
+    ),
+}
+
+GROUP_TYPES = ("site", "region", "trust_type")
+PERIOD_TYPES = ("month", "quarter", "year")
+# Published levels: (group type, period type). Months only at organisation level.
+LEVELS = (
+    ("site", "month"),
+    ("site", "quarter"),
+    ("site", "year"),
+    ("region", "quarter"),
+    ("region", "year"),
+    ("trust_type", "quarter"),
+    ("trust_type", "year"),
+)
+
+OUTPUT_TYPES = {
+    "measure_code": "varchar",
+    "group_type": "varchar",
+    "group_code": "varchar",
+    "period_type": "varchar",
+    "period_start": "date",
+    "financial_year": "varchar",
+    "financial_quarter": "bigint",
+    "months": "bigint",
+    "sites": "bigint",
+    "numerator": "double",
+    "denominator": "double",
+    "value": "double",
+    "suppressed": "boolean",
+    "suppression_reason": "varchar",
+}
+
+_TOL = 1e-7
+
+
+@dataclass
+class MeasureRule:
+    code: str
+    has_denominator: bool
+    multiplier: float = 1.0
+    denominator_measure: str | None = None  # the measure whose numerator this one's denominator is
+
+
+@dataclass
+class Entry:
+    group_type: str
+    group_code: str
+    period_type: str
+    period_start: dt.date
+    cells: list[int]
+    num: float
+    den: float | None
+    financial_year: str
+    financial_quarter: int | None
+    months: int
+    sites: int
+    value: float | None = None
+    withheld: bool = False
+    reason: str | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.group_type, self.group_code, self.period_type, self.period_start)
+
+
+@dataclass
+class MeasureTable:
+    """One measure's published lattice and its suppression state."""
+
+    rule: MeasureRule
+    threshold: int
+    entries: list[Entry] = field(default_factory=list)
+    n_cells: int = 0
+    equations: list[tuple[int | None, list[int]]] = field(default_factory=list)
+    owner: dict[tuple, tuple] = field(default_factory=dict)  # (cell, group type, period type) -> aggregate key
+    by_entry: dict[int, list[list[int]]] = field(default_factory=lambda: defaultdict(list))  # entry -> its identities
+
+    # -- construction ---------------------------------------------------------------
+    @classmethod
+    def build(cls, rule: MeasureRule, cells: pd.DataFrame, threshold: int) -> MeasureTable:
+        """`cells`: one row per organisation-month: site_code, month, numerator, denominator, value,
+        region, trust_type, quarter_start, year_start, financial_year, financial_quarter."""
+        t = cls(rule, threshold)
+        cells = cells.sort_values(["site_code", "month"]).reset_index(drop=True)
+        t.n_cells = len(cells)
+        den_col = cells["denominator"] if rule.has_denominator else pd.Series([None] * len(cells), dtype=object)
+        for i, row in enumerate(cells.itertuples(index=False)):
+            den = None if not rule.has_denominator or pd.isna(den_col.iloc[i]) else float(den_col.iloc[i])
+            value = None if pd.isna(row.value) else float(row.value)
+            t.entries.append(
+                Entry("site", row.site_code, "month", row.month, [i], float(row.numerator), den,
+                      row.financial_year, int(row.financial_quarter), 1, 1, value)
+            )
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        period_of = {}
+        for i, row in enumerate(cells.itertuples(index=False)):
+            owners = {"site": row.site_code, "region": row.region, "trust_type": row.trust_type}
+            for g, p in LEVELS[1:]:
+                start = row.quarter_start if p == "quarter" else row.year_start
+                key = (g, owners[g], p, start)
+                groups[key].append(i)
+                t.owner[(i, g, p)] = key
+                period_of[key] = (row.financial_year, int(row.financial_quarter) if p == "quarter" else None)
+        nums = cells["numerator"].to_numpy(dtype=float)
+        dens = cells["denominator"].to_numpy(dtype=float) if rule.has_denominator else None
+        months, sites = cells["month"].to_numpy(), cells["site_code"].to_numpy()
+        for key in sorted(groups, key=lambda k: (LEVELS.index((k[0], k[2])), str(k[1]), k[3])):
+            idx = groups[key]
+            num = float(nums[idx].sum())
+            den = float(np.nansum(dens[idx])) if dens is not None else None
+            fy, fq = period_of[key]
+            t.entries.append(
+                Entry(*key, idx, num, den, fy, fq, len(set(months[idx])), len(set(sites[idx])), t._value(num, den))
+            )
+        t._equations()
+        return t
+
+    def _value(self, num: float, den: float | None) -> float | None:
+        if not self.rule.has_denominator:
+            return num
+        if den is None or not den > 0:
+            return None
+        return num * self.rule.multiplier / den
+
+    def _equations(self) -> None:
+        """Every published identity between entries: (parent, children) or (None, members) for the
+        identity "sum over regions = sum over trust types" of one period."""
+        by_key = {e.key: i for i, e in enumerate(self.entries)}
+        children: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        national: dict[tuple, list[int]] = defaultdict(list)
+        for i, e in enumerate(self.entries):
+            if e.group_type == "site" and e.period_type == "month":
+                cell = e.cells[0]
+                q = self._owner(cell, "site", "quarter")
+                children[by_key[q]]["months"].append(i)
+            elif e.group_type == "site" and e.period_type == "quarter":
+                cell = e.cells[0]
+                children[by_key[self._owner(cell, "site", "year")]]["quarters"].append(i)
+                children[by_key[self._owner(cell, "region", "quarter")]]["sites"].append(i)
+                children[by_key[self._owner(cell, "trust_type", "quarter")]]["sites"].append(i)
+            elif e.group_type == "site" and e.period_type == "year":
+                cell = e.cells[0]
+                children[by_key[self._owner(cell, "region", "year")]]["sites"].append(i)
+                children[by_key[self._owner(cell, "trust_type", "year")]]["sites"].append(i)
+            elif e.period_type == "quarter":
+                cell = e.cells[0]
+                children[by_key[self._owner(cell, e.group_type, "year")]]["quarters"].append(i)
+                national[("quarter", e.period_start)].append(i)
+            else:
+                national[("year", e.period_start)].append(i)
+        for parent in sorted(children):
+            for kind in sorted(children[parent]):
+                self.equations.append((parent, sorted(children[parent][kind])))
+        for key in sorted(national):
+            self.equations.append((None, sorted(national[key])))
+        for parent, kids in self.equations:
+            members = kids if parent is None else [parent, *kids]
+            for m in members:
+                self.by_entry[m].append(members)
+
+    def _owner(self, cell: int, group_type: str, period_type: str) -> tuple:
+        """Key of the `group_type` x `period_type` aggregate that contains base cell `cell`."""
+        return self.owner[(cell, group_type, period_type)]
+
+    # -- suppression ----------------------------------------------------------------------
+    def sensitive(self, e: Entry) -> bool:
+        small = 1 <= e.num <= self.threshold
+        if e.den is not None:
+            small = small or 1 <= e.den <= self.threshold
+        return small
+
+    def withhold(self, i: int, reason: str) -> None:
+        e = self.entries[i]
+        if not e.withheld:
+            e.withheld = True
+            e.reason = reason
+
+    def rank(self, i: int) -> tuple:
+        """Order of preference for a complement: non-zero in every count first, then smallest."""
+        e = self.entries[i]
+        nonzero = (e.num > 0) + (e.den is None or e.den > 0)
+        size = e.den if e.den is not None else e.num
+        return (-nonzero, size, LEVELS.index((e.group_type, e.period_type)), str(e.group_code), e.period_start)
+
+    def primary(self, linked: set[tuple] = frozenset()) -> None:
+        for i, e in enumerate(self.entries):
+            if self.sensitive(e):
+                self.withhold(i, "small_count")
+        for i, e in enumerate(self.entries):
+            if e.key in linked:
+                self.withhold(i, "shared_count")
+
+    def greedy(self) -> int:
+        added = 0
+        changed = True
+        while changed:
+            changed = False
+            for parent, kids in self.equations:
+                members = kids if parent is None else [parent, *kids]
+                withheld = [m for m in members if self.entries[m].withheld]
+                if len(withheld) != 1:
+                    continue
+                candidates = [k for k in kids if not self.entries[k].withheld]
+                if not candidates and parent is not None and not self.entries[parent].withheld:
+                    candidates = [parent]
+                if candidates:
+                    self.withhold(min(candidates, key=self.rank), "complementary")
+                    added += 1
+                    changed = True
+        return added
+
+    def derivable(self) -> list[int]:
+        """Withheld entries a reader could compute exactly from the published figures."""
+        withheld_cells = [i for i in range(self.n_cells) if self.entries[i].withheld]
+        if not withheld_cells:
+            return [i for i, e in enumerate(self.entries) if e.withheld]  # all members published
+        pos = {c: j for j, c in enumerate(withheld_cells)}
+        rows: list[tuple[int, list[int]]] = []
+        for i, e in enumerate(self.entries[self.n_cells :], start=self.n_cells):
+            if e.withheld:
+                continue
+            cols = [pos[c] for c in e.cells if c in pos]
+            if cols:
+                rows.append((i, cols))
+        comp = _components(len(withheld_cells), [cols for _, cols in rows])
+        nulls = _null_spaces(len(withheld_cells), comp, [cols for _, cols in rows])
+        found: set[int] = set()
+        for i, e in enumerate(self.entries):
+            if not e.withheld:
+                continue
+            cols = [pos[c] for c in e.cells if c in pos]
+            if not cols or _in_row_space(cols, comp, nulls):
+                found.add(i)
+        found |= self._pinned_by_bounds(rows, withheld_cells)
+        return sorted(found)
+
+    def _pinned_by_bounds(self, rows, withheld_cells) -> set[int]:
+        """Members of a published equation whose withheld sum sits at the bounds a reader knows:
+        every count is >= 0; a small_count cell of a plain count is between 1 and the threshold."""
+        found: set[int] = set()
+        for _, cols in rows:
+            cells = [withheld_cells[j] for j in cols]
+            quantities = [("num", [self.entries[c].num for c in cells])]
+            if self.rule.has_denominator:
+                quantities.append(("den", [self.entries[c].den or 0.0 for c in cells]))
+            for qty, values in quantities:
+                low = high = 0.0
+                bounded = True
+                for c in cells:
+                    e = self.entries[c]
+                    if e.reason == "small_count" and qty == "num" and not self.rule.has_denominator:
+                        low += 1
+                        high += self.threshold
+                    else:
+                        bounded = False
+                total = sum(values)
+                if total == low or (bounded and total == high):
+                    found.update(cells)
+        return found
+
+    def _equations_of(self, i: int) -> list[list[int]]:
+        return self.by_entry[i]
+
+    def fix(self, i: int) -> bool:
+        """Add one complement so that entry `i` is harder to derive; False if nothing is left to add.
+
+        The smallest identity through which `i` could be derived gets its best published member
+        withheld; an entry in no such identity gets one of its own published cells withheld.
+        """
+        for members in sorted(self._equations_of(i), key=len):
+            free = [m for m in members if not self.entries[m].withheld]
+            if free:
+                self.withhold(min(free, key=self.rank), "complementary")
+                return True
+        published = [c for c in self.entries[i].cells if not self.entries[c].withheld]
+        if published:
+            self.withhold(min(published, key=self.rank), "complementary")
+            return True
+        return False
+
+    def protect(self) -> None:
+        """Greedy complements, then the exact audit, until nothing withheld is derivable."""
+        rounds = 0
+        while True:
+            rounds += 1
+            self.greedy()
+            leaks = self.derivable()
+            if not leaks:
+                break
+            touched: set[int] = set()
+            fixed = 0
+            for i in leaks:
+                near = {m for members in self._equations_of(i) for m in members} | {i}
+                if near & touched:
+                    continue
+                if self.fix(i):
+                    fixed += 1
+                    touched |= near
+            if not fixed:
+                raise RuntimeError(f"suppression of {self.rule.code}: cannot protect {len(leaks)} withheld entries")
+        log.debug("suppression of %s converged after %d rounds", self.rule.code, rounds)
+
+    def withheld_keys(self) -> set[tuple]:
+        return {e.key for e in self.entries if e.withheld}
+
+    def frame(self) -> pd.DataFrame:
+        rows = [
+            {
+                "measure_code": self.rule.code,
+                "group_type": e.group_type,
+                "group_code": e.group_code,
+                "period_type": e.period_type,
+                "period_start": e.period_start,
+                "financial_year": e.financial_year,
+                "financial_quarter": e.financial_quarter,
+                "months": e.months,
+                "sites": e.sites,
+                "numerator": e.num,
+                "denominator": e.den,
+                "value": e.value,
+                "suppressed": e.withheld,
+                "suppression_reason": e.reason,
+            }
+            for e in self.entries
+        ]
+        return pd.DataFrame(rows, columns=list(OUTPUT_TYPES))
+
+
+def _components(n: int, rows: list[list[int]]) -> list[int]:
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for cols in rows:
+        r = find(cols[0])
+        for c in cols[1:]:
+            parent[find(c)] = r
+    return [find(x) for x in range(n)]
+
+
+def _null_spaces(n: int, comp: list[int], rows: list[list[int]]) -> dict[int, tuple[dict[int, int], np.ndarray]]:
+    """Per component: (unknown -> local column, basis of the null space of its equations)."""
+    members: dict[int, list[int]] = defaultdict(list)
+    for x in range(n):
+        members[comp[x]].append(x)
+    comp_rows: dict[int, list[list[int]]] = defaultdict(list)
+    for cols in rows:
+        comp_rows[comp[cols[0]]].append(cols)
+    out = {}
+    for root, xs in members.items():
+        local = {x: j for j, x in enumerate(xs)}
+        eqs = comp_rows.get(root, [])
+        if not eqs:
+            out[root] = (local, np.eye(len(xs)))
+            continue
+        a = np.zeros((len(eqs), len(xs)))
+        for r, cols in enumerate(eqs):
+            a[r, [local[c] for c in cols]] = 1.0
+        _, s, vh = np.linalg.svd(a, full_matrices=True)
+        rank = int((s > _TOL * max(1.0, s[0])).sum())
+        out[root] = (local, vh[rank:].T)
+    return out
+
+
+def _in_row_space(cols: list[int], comp: list[int], nulls) -> bool:
+    by_comp: dict[int, list[int]] = defaultdict(list)
+    for c in cols:
+        by_comp[comp[c]].append(c)
+    for root, cs in by_comp.items():
+        local, basis = nulls[root]
+        if basis.shape[1] == 0:
+            continue
+        t = np.zeros(basis.shape[0])
+        t[[local[c] for c in cs]] = 1.0
+        if np.linalg.norm(basis.T @ t) > _TOL:
+            return False
+    return True
+
+
+def disclosure_control(cells: pd.DataFrame, rules: list[MeasureRule], threshold: int) -> pd.DataFrame:
+    """Every published national figure with its suppression flag and reason (values not yet nulled).
+
+    `cells`: measure_code, site_code, month, numerator, denominator, value, region, trust_type,
+    quarter_start, year_start, financial_year, financial_quarter.
+    """
+    by_code = {r.code: r for r in rules}
+    done: dict[str, MeasureTable] = {}
+    frames = []
+
+    def process(code: str, seen: tuple[str, ...] = ()) -> MeasureTable:
+        if code in done:
+            return done[code]
+        if code in seen:
+            raise ValueError(f"measures {' -> '.join((*seen, code))} name each other as denominator_measure")
+        rule = by_code[code]
+        linked: set[tuple] = set()
+        if rule.denominator_measure:
+            if rule.denominator_measure not in by_code:
+                raise ValueError(
+                    f"measure {code}: denominator_measure {rule.denominator_measure!r} is not a national measure"
+                )
+            linked = process(rule.denominator_measure, (*seen, code)).withheld_keys()
+        table = MeasureTable.build(rule, cells[cells["measure_code"] == code], threshold)
+        table.primary(linked)
+        table.protect()
+        done[code] = table
+        return table
+
+    for rule in rules:
+        process(rule.code)
+    for rule in rules:
+        frames.append(done[rule.code].frame())
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(OUTPUT_TYPES))
+    return out.sort_values(["measure_code", "group_type", "period_type", "group_code", "period_start"]).reset_index(
+        drop=True
+    )

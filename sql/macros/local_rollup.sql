@@ -1,0 +1,41 @@
+{# One site's measures rolled up from the finest grain to a period (month or week: ISO weeks starting Monday)
+   and an optional breakdown (ward or specialty). Only measures that have that detail take part: weekly figures
+   need a daily source, ward and specialty figures a measure with that breakdown. Never suppressed: local marts
+   are read only by the site itself. #}
+{% from "macros/value.sql" import value %}
+{% set ms = [] %}
+{% for m in measures + site.local_measures %}
+{% if (period == 'month' or m.period == 'day') and (not breakdown or breakdown in m.breakdowns) %}
+{% set _ = ms.append(m) %}
+{% endif %}
+{% endfor %}
+{% set period_col = 'month' if period == 'month' else 'week_start' %}
+select
+    site_code,
+    measure_code,
+{% if breakdown %}
+    {{ breakdown }}_code,
+{% endif %}
+    {{ period_col }},
+    numerator,
+    denominator,
+    {{ value(ms, 'numerator', 'denominator') if ms else 'cast(null as double precision)' }} as value
+from (
+    select
+        site_code,
+        measure_code,
+{% if breakdown %}
+        {{ breakdown }}_code,
+{% endif %}
+        cast(date_trunc('{{ period }}', cast(day as timestamp)) as date) as {{ period_col }},
+        sum(numerator) as numerator,
+        sum(denominator) as denominator
+    from measures.measure_detail
+    where site_code = '{{ site.ods_code }}'
+{% if ms %}
+      and measure_code in ({% for m in ms %}'{{ m.code }}'{{ ', ' if not loop.last }}{% endfor %})
+{% else %}
+      and 1 = 0
+{% endif %}
+    group by site_code, measure_code,{{ ' ' ~ breakdown ~ '_code,' if breakdown else '' }} cast(date_trunc('{{ period }}', cast(day as timestamp)) as date)
+) rolled
