@@ -77,10 +77,35 @@ def _suppressed(num: pd.Series, den: pd.Series, threshold: int) -> pd.Series:
     return (num.between(1, threshold) | den.between(1, threshold)).fillna(False).astype(bool)
 
 
-def publish_national(fact: pd.DataFrame, spc: pd.DataFrame, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """National copies: national-scope benefits, small counts withheld as in fact_measure_monthly."""
+def _withheld(frame: pd.DataFrame, month: str, withheld: set[tuple]) -> pd.Series:
+    if not withheld or frame.empty:
+        return pd.Series(False, index=frame.index)
+    keys = zip(frame["site_code"], frame["measure_code"], pd.to_datetime(frame[month]).dt.date)
+    return pd.Series([k in withheld for k in keys], index=frame.index)
+
+
+def withheld_months(wh: Warehouse) -> set[tuple]:
+    """(site, measure, month) the national mart withholds, primary and complementary alike."""
+    if not wh.table_exists("measures", "disclosure_control"):
+        log.warning("measures.disclosure_control is missing (marts not built): national benefit tables "
+                    "withhold small counts only, without complementary suppression")
+        return set()
+    frame = marts.national_suppression(wh)
+    frame = frame[frame["suppressed"]]
+    return set(zip(frame["site_code"], frame["measure_code"], frame["month"]))
+
+
+def publish_national(
+    fact: pd.DataFrame, spc: pd.DataFrame, threshold: int, withheld: set[tuple] = frozenset()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """National copies: national-scope benefits, withholding every month fact_measure_monthly withholds.
+
+    Withholding only this table's own small counts would re-publish months the national facts
+    hide as complementary cells, and through them give the small counts away by subtraction.
+    """
     fact = fact[fact["scope"] == "national"].copy()
     hide = _suppressed(fact["_latest_numerator"], fact["_latest_denominator"], threshold)
+    hide |= _withheld(fact, "as_of_month", withheld)
     fact["latest_suppressed"] = hide
     for c in ("latest_value", "change_abs", "change_pct"):
         fact.loc[hide, c] = np.nan
@@ -88,6 +113,7 @@ def publish_national(fact: pd.DataFrame, spc: pd.DataFrame, threshold: int) -> t
     ids = set(zip(fact["site_code"], fact["benefit_id"]))
     spc = spc[[k in ids for k in zip(spc["site_code"], spc["benefit_id"])]].copy()
     hide = _suppressed(spc["numerator"], spc["denominator"], threshold)
+    hide |= _withheld(spc, "month", withheld)
     spc["suppressed"] = hide
     for c in ("value", "numerator", "denominator"):
         spc.loc[hide, c] = np.nan
@@ -152,7 +178,7 @@ def realise(
     t3 = time.perf_counter()
     fact = fact_frame(fact_records)
     spc = spc_frame(spc_parts)
-    nat_fact, nat_spc = publish_national(fact, spc, suppression_threshold)
+    nat_fact, nat_spc = publish_national(fact, spc, suppression_threshold, withheld_months(wh))
     nat_fact = nat_fact.sort_values(["site_code", "benefit_id", "as_of_month"], kind="stable").reset_index(drop=True)
     nat_spc = nat_spc.sort_values(["site_code", "benefit_id", "month"], kind="stable").reset_index(drop=True)
     schemas = {site.ods_code: site.schema for site in trusts}
