@@ -1,0 +1,88 @@
+"""`benefits report`: the HTML benefits report (per site and national) from the warehouse marts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli import app
+from pipeline.cli._console import console, err, setup_logging
+
+
+@app.command()
+def report(
+    site: Annotated[
+        list[str] | None, typer.Option("--site", help="only this site's page (ODS code); repeatable")
+    ] = None,
+    national: Annotated[
+        bool, typer.Option("--national", help="only the national page (national mart: small numbers withheld)")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="folder to write (default: BENEFITS_HOME/reports)", file_okay=False),
+    ] = None,
+    sites: Annotated[
+        Path | None, typer.Option("--sites", help="folder of site configs (default: deploy/sites)", file_okay=False)
+    ] = None,
+    warehouse: Annotated[
+        str | None,
+        typer.Option("--warehouse", help="SQLAlchemy URL; default BENEFITS_WAREHOUSE_URL or embedded DuckDB"),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+):
+    """Write the HTML report: index.html, national.html and sites/<ODS>.html, self-contained.
+
+    With neither --site nor --national, every configured site and the national page. With
+    --site, those sites' pages (and --national adds the national page); with --national alone,
+    the national page and an index of national-scope benefits only.
+    """
+    setup_logging(verbose)
+    if warehouse:
+        os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from pipeline.config import ConfigError
+    from pipeline.report import build, check_report
+    from pipeline.runtime import get_sites
+    from pipeline.runtime import warehouse as get_warehouse
+    from pipeline.settings import load_settings
+    from pipeline.warehouse.core import redact_url
+
+    settings = load_settings()
+    try:
+        configs = get_sites(sites)
+        if site:
+            get_sites(sites, site)  # names an unknown code with the folder it looked in
+    except ConfigError as e:
+        err.print(f"[red]configuration error[/]\n{e}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    out = output or settings.reports_dir
+    wh = get_warehouse(settings)
+    try:
+        result = build(
+            wh,
+            configs,
+            out,
+            site_pages=[s.upper() for s in site] if site else (not national),
+            national=national or not site,
+        )
+    except ValueError as e:
+        err.print(f"[red]cannot build the report[/]: {e}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    except Exception as e:  # a warehouse that cannot be read: say which, without its password
+        err.print(
+            f"[red]cannot read the warehouse {redact_url(settings.warehouse_url)}[/]: {e}", markup=True, highlight=False
+        )
+        raise typer.Exit(1) from None
+    problems = check_report(result.out_dir)
+    for page in result.pages:
+        console.print(f"wrote {page}", highlight=False)
+    for note in sorted(set(result.notes)):
+        err.print(f"note: {note}", highlight=False)
+    if problems:
+        err.print("[red]the report failed its link and asset check[/]", markup=True)
+        for p in problems:
+            err.print(f"  {p}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    console.print(f"open {result.index}", highlight=False)

@@ -1,0 +1,1 @@
+"""Templates, styles and the small script of the HTML report (package data, inlined into every page)."""

@@ -1,0 +1,239 @@
+"""Write the report: `index.html`, `national.html` and `sites/<ODS>.html` under one folder.
+
+Every page carries its own styles and script (inlined), so the folder, or any single page of it,
+opens without a network and can be mailed or printed on its own. Pages are written to a
+temporary name and renamed, so a reader never opens a half-written page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from pipeline.config import SiteConfig
+from pipeline.report import views
+from pipeline.report.data import NationalData, load_national, load_site
+from pipeline.report.format import month_label
+from pipeline.warehouse.core import Warehouse
+
+log = logging.getLogger(__name__)
+ASSETS = Path(__file__).resolve().parent / "assets"
+INDEX = "index.html"
+NATIONAL = "national.html"
+SITES_DIR = "sites"
+
+
+def site_page(code: str) -> str:
+    return f"{SITES_DIR}/{code.upper()}.html"
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(ASSETS)),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+@lru_cache(maxsize=1)
+def _inline() -> tuple[Markup, Markup]:
+    css = (ASSETS / "report.css").read_text(encoding="utf-8")
+    js = (ASSETS / "report.js").read_text(encoding="utf-8")
+    return Markup(css), Markup(js)
+
+
+@dataclass
+class ReportResult:
+    out_dir: Path
+    index: Path
+    pages: list[Path] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)
+    national: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _render(template: str, **context) -> str:
+    css, js = _inline()
+    return _env().get_template(template).render(css=css, js=js, **context)
+
+
+def _nav(prefix: str, current: str, site_codes: list[str], national: bool) -> list[dict]:
+    items = [{"text": "All sites", "href": prefix + INDEX, "current": current == INDEX}]
+    if national:
+        items.append({"text": "National report", "href": prefix + NATIONAL, "current": current == NATIONAL})
+    for code in site_codes:
+        page = site_page(code)
+        items.append({"text": code, "href": prefix + page, "current": current == page})
+    return items
+
+
+def build(
+    wh: Warehouse,
+    sites: list[SiteConfig],
+    out_dir: str | Path,
+    *,
+    site_pages: bool | list[str] = True,
+    national: bool = True,
+) -> ReportResult:
+    """Build the HTML report from the warehouse marts into `out_dir`; returns what was written.
+
+    `site_pages`: True for every configured trust, a list of ODS codes for those only, False for
+    none. `national`: write the national page (national mart only). The index is always written
+    and links only to pages written in this build.
+    """
+    out = Path(out_dir).resolve()
+    trusts = [s for s in sites if s.role == "trust"]
+    if site_pages is True:
+        chosen = trusts
+    elif site_pages:
+        wanted = {c.upper() for c in site_pages}
+        chosen = [s for s in trusts if s.ods_code in wanted]
+        unknown = wanted - {s.ods_code for s in chosen}
+        if unknown:
+            raise ValueError(f"no configured trust with ODS code {', '.join(sorted(unknown))}")
+    else:
+        chosen = []
+    codes = [s.ods_code for s in chosen]
+    generated = dt.datetime.now().strftime("%d %b %Y %H:%M")
+    source = {"duckdb": "embedded DuckDB warehouse", "postgresql": "PostgreSQL warehouse"}.get(wh.dialect, wh.dialect)
+    result = ReportResult(out_dir=out, index=out / INDEX, sites=codes, national=national)
+
+    nat: NationalData = load_national(wh)
+    result.notes.extend(nat.notes)
+
+    site_views = []
+    for site in chosen:
+        data = load_site(wh, site)
+        result.notes.extend(data.notes)
+        v = views.site_view(data, index_link="../" + INDEX, national_link=("../" + NATIONAL) if national else None)
+        page = out / site_page(site.ods_code)
+        _write(
+            page,
+            _render(
+                "site.html",
+                title=f"{site.ods_code} benefits report",
+                heading=v["title"],
+                meta=f"{site.region} · {site.trust_type.replace('_', ' ')} trust · data to {v['as_of']}",
+                nav=_nav("../", site_page(site.ods_code), codes, national),
+                body_class="site-page",
+                generated=generated,
+                source=source,
+                notes=data.notes,
+                v=v,
+            ),
+        )
+        result.pages.append(page)
+        site_views.append((site, data, v))
+
+    links = {s.ods_code: site_page(s.ods_code) for s in chosen}
+    if national:
+        nv = views.national_view(nat, index_link=INDEX, site_links={c: p for c, p in links.items()})
+        page = out / NATIONAL
+        _write(
+            page,
+            _render(
+                "national.html",
+                title="National benefits report",
+                heading="National report: core measures",
+                meta="Every configured site's national core measures, by quarter and financial year",
+                nav=_nav("", NATIONAL, codes, national),
+                body_class="national-page",
+                generated=generated,
+                source=source,
+                notes=nat.notes,
+                v=nv,
+            ),
+        )
+        result.pages.append(page)
+
+    # The index: the sites of this build from their local marts; in a national-only build the
+    # national-scope benefits from the national mart (small counts withheld).
+    index_sites = []
+    all_benefits: list[dict] = []
+    if site_views:
+        for site, data, v in site_views:
+            index_sites.append(
+                {
+                    "code": site.ods_code,
+                    "name": site.name,
+                    "region": site.region,
+                    "trust_type": site.trust_type.replace("_", " "),
+                    "link": site_page(site.ods_code),
+                    "as_of": v["as_of"],
+                    "rows": [
+                        views.benefit_row(
+                            b,
+                            data.measures.get(b.get("measure_code")),
+                            link=f"{site_page(site.ods_code)}#benefit-{views.slug(b['benefit_id'])}",
+                        )
+                        for b in data.benefits
+                    ],
+                }
+            )
+            all_benefits.extend(data.benefits)
+        scope_note = None
+    else:
+        by_site: dict[str, list[dict]] = {}
+        for b in nat.benefits:
+            by_site.setdefault(b.get("site_code"), []).append(b)
+        for site in trusts:
+            rows = by_site.get(site.ods_code, [])
+            index_sites.append(
+                {
+                    "code": site.ods_code,
+                    "name": site.name,
+                    "region": site.region,
+                    "trust_type": site.trust_type.replace("_", " "),
+                    "link": None,
+                    "as_of": month_label(max(b["as_of_month"] for b in rows)) if rows else None,
+                    "rows": [
+                        views.benefit_row(b, nat.measures.get(b.get("measure_code")), link=None, national=True)
+                        for b in rows
+                    ],
+                }
+            )
+            all_benefits.extend(rows)
+        scope_note = (
+            "National-scope benefits only, from the national mart; each site's full report is built from its own "
+            "local mart."
+        )
+    _write(
+        out / INDEX,
+        _render(
+            "index.html",
+            title="Benefits realisation report",
+            heading="Benefits realisation: all sites",
+            meta=f"{len(index_sites)} sites · generated {generated}",
+            nav=_nav("", INDEX, codes, national),
+            body_class="index-page",
+            generated=generated,
+            source=source,
+            notes=nat.notes,
+            sites=index_sites,
+            summary=views.summary_totals(all_benefits),
+            regions=views.region_view(nat),
+            national_link=NATIONAL if national else None,
+            scope_note=scope_note,
+        ),
+    )
+    result.pages.insert(0, out / INDEX)
+    log.info("report: %d pages written to %s", len(result.pages), out)
+    return result

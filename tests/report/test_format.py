@@ -1,0 +1,59 @@
+"""How figures print, and which Making Data Count icon a series gets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pipeline.report.charts import nice_ticks
+from pipeline.report.format import gbp, month_label, pct_change, ratio_words, unit_format
+from pipeline.report.icons import assurance_info, variation_info
+
+
+def test_units_print_as_people_read_them():
+    assert unit_format("proportion")(0.03614) == "3.6%"
+    assert unit_format("proportion").delta(-0.03497) == "−3.5 percentage points"
+    assert unit_format("per 1,000 bed days")(1.5963) == "1.60"
+    assert unit_format("days")(6.111) == "6.11 days"
+    assert unit_format("bed days")(24855.4) == "24,855"
+    assert unit_format("proportion")(None) == "–"
+    assert gbp(15824.56) == "£15,825" and gbp(-12.4) == "−£12"
+    assert pct_change(-49.18) == "−49.2%"
+    assert month_label(dt.date(2017, 10, 1)) == "Oct 2017"
+
+
+@pytest.mark.parametrize("rr, words", [(0.7726, "23% lower"), (1.25, "25% higher"), (1.001, "no different")])
+def test_rate_ratios_in_words(rr, words):
+    assert ratio_words(rr) == words
+
+
+def test_axis_labels_tell_ticks_apart():
+    ticks = nice_ticks(0, 10.7)
+    labels = [unit_format("per 1,000 bed days").axis(t, ticks[1] - ticks[0]) for t in ticks]
+    assert len(set(labels)) == len(labels), labels
+    ticks = nice_ticks(0.82, 0.95)
+    labels = [unit_format("proportion").axis(t, ticks[1] - ticks[0]) for t in ticks]
+    assert len(set(labels)) == len(labels) and all(label.endswith("%") for label in labels)
+
+
+@pytest.mark.parametrize(
+    "variation, direction, letter",
+    [
+        ("special_cause_improvement", "lower", "L"),
+        ("special_cause_improvement", "higher", "H"),
+        ("special_cause_concern", "lower", "H"),
+        ("special_cause_concern", "higher", "L"),
+        ("special_cause_neutral_high", "neutral", "H"),
+        ("common_cause", "lower", ""),
+    ],
+)
+def test_variation_icon_says_high_or_low_from_the_direction(variation, direction, letter):
+    info = variation_info(variation, direction)
+    assert info.letter == letter and info.kind == variation
+    assert info.label  # always printed beside the icon
+
+
+def test_assurance_icons_differ_by_letter_not_only_colour():
+    letters = {a: assurance_info(a).letter for a in ("consistent_pass", "consistent_fail", "inconsistent", None)}
+    assert len(set(letters.values())) == 4
