@@ -4,11 +4,19 @@ Files are remembered by content hash in the source's state, so the same file is 
 twice and a changed file (same name, new content) becomes a new batch. A file's reporting
 month comes from its name (`period_pattern`), so each row can be checked against the period
 its extract claims to cover.
+
+DuckDB reads CSV and Parquet itself (parallel, no Python per row). Each CSV is read with the
+header this module parsed and DuckDB's strict mode, so a malformed row fails with the file's
+name and the row's line number rather than a guess about the dialect. Encodings: UTF-8 (a BOM
+is fine), cp1252 and latin-1 (re-encoded to UTF-8 in scratch space first, in chunks); a new
+UTF-8 file is checked before DuckDB sees it, so bytes in another encoding are reported with
+their line and a hint.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import glob
 import hashlib
@@ -20,7 +28,15 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from connectors.base import LINEAGE_FILE, LINEAGE_PERIOD, Connector, ConnectorConfig, ConnectorError
+from connectors.base import (
+    LINEAGE_FILE,
+    LINEAGE_PERIOD,
+    Connector,
+    ConnectorConfig,
+    ConnectorError,
+    Spool,
+    normalise_batch,
+)
 from pipeline.warehouse.core import sql_literal
 
 CHUNK = 1 << 20
@@ -29,10 +45,12 @@ CHUNK = 1 << 20
 class FilesConfig(ConnectorConfig):
     path: str = Field(description="glob of files to load, e.g. /drop/epma/*.csv (relative to the site config)")
     format: Literal["csv", "parquet", "xlsx"] | None = Field(default=None, description="default: from the extension")
-    delimiter: str = Field(default=",", min_length=1, max_length=1)
-    encoding: Literal["utf-8", "utf-8-sig", "cp1252", "latin-1"] = "utf-8"
-    quote: str = Field(default='"', min_length=1, max_length=1)
-    header: bool = True
+    delimiter: str = Field(default=",", min_length=1, max_length=1, description="CSV field delimiter")
+    encoding: Literal["utf-8", "utf-8-sig", "cp1252", "latin-1"] = Field(
+        default="utf-8", description="CSV text encoding; a UTF-8 byte-order mark is always accepted"
+    )
+    quote: str = Field(default='"', min_length=1, max_length=1, description="CSV quote character")
+    header: bool = Field(default=True, description="the first CSV line names the columns")
     sheet: str | None = Field(default=None, description="XLSX sheet name; default the first")
     period_pattern: str | None = Field(
         default=r"(\d{4})-(\d{2})",
@@ -48,24 +66,65 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def read_header(path: Path, encoding: str, delimiter: str, quote: str) -> list[str]:
-    import csv
+def check_utf8(path: Path) -> None:
+    """Fail with the line number of the first byte sequence that is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    offset, lines = 0, 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                line = lines + chunk.count(b"\n", 0, e.start) + 1
+                bad = chunk[e.start : e.start + 1].hex()
+                raise ConnectorError(
+                    f"{path.name}: line {line}: bytes not valid utf-8 (0x{bad} at byte {offset + e.start}); "
+                    "the file may be cp1252 (as Excel saves CSV): set `encoding: cp1252`"
+                ) from None
+            lines += chunk.count(b"\n")
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise ConnectorError(f"{path.name}: line {lines + 1}: the file ends inside a utf-8 character") from None
 
+
+def read_header(path: Path, encoding: str, delimiter: str, quote: str, header: bool = True) -> list[str]:
     try:
         with open(path, encoding=encoding, newline="") as f:
             row = next(csv.reader(f, delimiter=delimiter, quotechar=quote), None)
     except UnicodeDecodeError as e:
         raise ConnectorError(f"{path.name}: line 1: bytes not valid {encoding} ({e.reason} at byte {e.start})") from None
+    except csv.Error as e:
+        raise ConnectorError(f"{path.name}: line 1: cannot read the header ({e})") from None
     if row is None:
         raise ConnectorError(f"{path.name}: the file is empty (no header line)")
-    return [c.strip().lstrip("\ufeff") for c in row]
+    if not header:
+        return [f"column_{i + 1}" for i in range(len(row))]
+    names = [c.strip().lstrip("\ufeff") for c in row]
+    blank = [i + 1 for i, n in enumerate(names) if not n]
+    if blank:
+        raise ConnectorError(f"{path.name}: line 1: header column {blank[0]} has no name")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ConnectorError(f"{path.name}: line 1: the header repeats {', '.join(repr(d) for d in dupes)}")
+    return names
 
 
 class FilesConnector(Connector):
     name = "files"
     config_model = FilesConfig
     description = "CSV, Parquet or XLSX files from a drop folder, remembered by content hash"
+    handles_period = True
+    incremental_by = "content hash of each file"
     config: FilesConfig
+
+    def source_label(self) -> str:
+        return str(self.config.path)
+
+    @property
+    def incremental(self) -> bool:
+        return True  # by content hash: a file already loaded is not loaded again
 
     def _files(self) -> list[Path]:
         pattern = str(self.resolve_path(self.config.path))
@@ -104,30 +163,29 @@ class FilesConnector(Connector):
                 first, last = self.ctx.period
                 if month is None or not (first <= month <= last):
                     continue
-                out.append((path, file_sha256(path)))
+                out.append((path, self.call(file_sha256, path, what=f"read {path.name}")))
                 continue
-            digest = file_sha256(path)
+            digest = self.call(file_sha256, path, what=f"read {path.name}")
             if loaded.get(path.name) != digest:
                 out.append((path, digest))
         return out
 
-    def relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation | None:
+    def open_relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation | None:
         files = self._files()
         if not files:
-            raise ConnectorError(f"{self.describe()}: no files match {self.resolve_path(self.config.path)}")
+            raise ConnectorError(f"no files match {self.resolve_path(self.config.path)}")
         pending = self.pending()
         if not pending:
             return None
+        if self.ctx.limit is not None:
+            pending = pending[:1]
         formats = {self._format(p) for p, _ in pending}
         if len(formats) > 1:
-            raise ConnectorError(f"{self.describe()}: mixed file formats {sorted(formats)} in one source")
+            raise ConnectorError(f"mixed file formats {sorted(formats)} in one source")
         fmt = formats.pop()
         for path, digest in pending:
             self.update_checksum(f"{path.name}:{digest}\n")
             self.sources.append(path.name)
-        state_files = dict(self.ctx.state.get("files", {}))
-        state_files.update({p.name: d for p, d in pending})
-        self.new_state = {**self.ctx.state, "files": state_files}
         paths = [p for p, _ in pending]
         if fmt == "csv":
             rel = self._csv(con, paths)
@@ -135,70 +193,119 @@ class FilesConnector(Connector):
             import pyarrow.parquet as pq
 
             for p in paths:
-                self.file_columns[p.name] = [self.config.columns.get(c, c) for c in pq.read_schema(p).names]
+                try:
+                    names = pq.read_schema(p).names
+                except (pa.ArrowInvalid, OSError) as e:
+                    raise ConnectorError(f"{p.name}: not a readable Parquet file ({e})") from None
+                self.file_columns[p.name] = [self.config.columns.get(c, c) for c in names]
             rel = con.read_parquet([str(p) for p in paths], filename=True, union_by_name=True)
         else:
             rel = self._xlsx(con, paths)
-        return self._with_lineage(con, rel, paths)
+        rel = self._with_lineage(con, rel, paths)
+        if self.ctx.limit is not None:
+            rel = rel.limit(self.ctx.limit)
+            self.truncated = True
+        if self.truncated:
+            self.new_state = dict(self.ctx.state)
+        else:
+            state_files = dict(self.ctx.state.get("files", {}))
+            state_files.update({p.name: d for p, d in pending})
+            self.new_state = {**self.ctx.state, "files": state_files}
+        return rel
 
     # -- formats ----------------------------------------------------------------------------
     def _csv(self, con: duckdb.DuckDBPyConnection, paths: list[Path]) -> duckdb.DuckDBPyRelation:
         cfg = self.config
-        readable = []
+        self._read_as: dict[str, Path] = {}
+        scans = []
         for p in paths:
-            header = read_header(p, "utf-8-sig" if cfg.encoding == "utf-8" else cfg.encoding, cfg.delimiter, cfg.quote)
+            if p.stat().st_size == 0:
+                raise ConnectorError(f"{p.name}: the file is empty (0 bytes)")
+            if cfg.encoding in ("utf-8", "utf-8-sig"):
+                self.call(check_utf8, p, what=f"read {p.name}")
+                readable = p
+            else:
+                readable = self._transcoded(p)
+            header = read_header(readable, "utf-8-sig", cfg.delimiter, cfg.quote, cfg.header)
             self.file_columns[p.name] = [cfg.columns.get(c, c) for c in header]
-            readable.append(self._transcoded(p) if cfg.encoding in ("cp1252", "latin-1") else p)
-        self._read_as = {str(r): p for r, p in zip(readable, paths)}
-        files = "[" + ", ".join(sql_literal(str(p)) for p in readable) + "]"
-        return con.sql(
-            f"select * from read_csv({files}, header={str(cfg.header).lower()}, all_varchar=true, "
-            f"delim={sql_literal(cfg.delimiter)}, quote={sql_literal(cfg.quote)}, "
-            "filename=true, union_by_name=true)"
-        )
+            self._read_as[str(readable)] = p
+            columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in header) + "}"
+            # The header is parsed here, so DuckDB need not sniff: strict mode then reports a
+            # malformed row with its line number instead of failing to detect a dialect.
+            scans.append(
+                f"select * from read_csv({sql_literal(str(readable))}, header={str(cfg.header).lower()}, "
+                f"auto_detect=false, columns={columns}, delim={sql_literal(cfg.delimiter)}, "
+                f"quote={sql_literal(cfg.quote)}, escape={sql_literal(cfg.quote)}, filename=true)"
+            )
+        return con.sql(" union all by name ".join(scans))
 
     def _transcoded(self, path: Path) -> Path:
         """DuckDB reads UTF-8; re-encode a cp1252/latin-1 export into scratch space first."""
-        work = self.ctx.work_dir or path.parent
-        work.mkdir(parents=True, exist_ok=True)
-        out = work / f"{path.stem}.utf8{path.suffix}"
+        if not hasattr(self, "_transcode_dir"):
+            self._transcode_dir = self.scratch("transcoded")
+        out = self._transcode_dir / f"{path.stem}.utf8{path.suffix}"
         decoder = codecs.getincrementaldecoder(self.config.encoding)(errors="strict")
-        offset = 0
+        offset, lines = 0, 0
         with open(path, "rb") as src, open(out, "w", encoding="utf-8", newline="") as dst:
             while chunk := src.read(CHUNK):
                 try:
                     dst.write(decoder.decode(chunk))
                 except UnicodeDecodeError as e:
+                    line = lines + chunk.count(b"\n", 0, e.start) + 1
                     raise ConnectorError(
-                        f"{path.name}: bytes not valid {self.config.encoding} at byte {offset + e.start}"
+                        f"{path.name}: line {line}: bytes not valid {self.config.encoding} "
+                        f"(0x{chunk[e.start:e.start + 1].hex()} at byte {offset + e.start})"
                     ) from None
                 offset += len(chunk)
+                lines += chunk.count(b"\n")
             dst.write(decoder.decode(b"", final=True))
         return out
 
     def _xlsx(self, con: duckdb.DuckDBPyConnection, paths: list[Path]) -> duckdb.DuckDBPyRelation:
+        """Sheets stream row by row (openpyxl read-only) into bounded Parquet parts."""
         from openpyxl import load_workbook
 
-        tables = []
+        spool = Spool(self.scratch("xlsx"))
+        size = self.config.batch_size
         for p in paths:
-            wb = load_workbook(p, read_only=True, data_only=True)
-            ws = wb[self.config.sheet] if self.config.sheet else wb.worksheets[0]
-            rows = ws.iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
-                raise ConnectorError(f"{p.name}: the sheet {ws.title!r} is empty")
-            names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
-            self.file_columns[p.name] = [self.config.columns.get(c, c) for c in names]
-            cols: list[list] = [[] for _ in names]
-            for row in rows:
-                for i in range(len(names)):
-                    v = row[i] if i < len(row) else None
-                    cols[i].append(None if v is None else (v.isoformat(sep=" ") if isinstance(v, dt.datetime) else str(v)))
-            wb.close()
-            t = pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, cols)})
-            tables.append(t.append_column("filename", pa.array([str(p)] * t.num_rows, pa.string())))
-        self._xlsx_table = pa.concat_tables(tables, promote_options="default")
-        return con.from_arrow(self._xlsx_table)
+            try:
+                wb = load_workbook(p, read_only=True, data_only=True)
+            except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a bad file
+                raise ConnectorError(f"{p.name}: not a readable XLSX workbook ({type(e).__name__}: {e})") from None
+            try:
+                if self.config.sheet and self.config.sheet not in wb.sheetnames:
+                    raise ConnectorError(f"{p.name}: no sheet {self.config.sheet!r}; sheets: {', '.join(wb.sheetnames)}")
+                ws = wb[self.config.sheet] if self.config.sheet else wb.worksheets[0]
+                rows = ws.iter_rows(values_only=True)
+                header = next(rows, None)
+                if header is None:
+                    raise ConnectorError(f"{p.name}: the sheet {ws.title!r} is empty")
+                names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
+                self.file_columns[p.name] = [self.config.columns.get(c, c) for c in names]
+                cols: list[list] = [[] for _ in names]
+
+                def flush():
+                    t = {n: pa.array(c, pa.string()) for n, c in zip(names, cols)}
+                    t["filename"] = pa.array([str(p)] * len(cols[0]), pa.string())
+                    spool.write(normalise_batch(pa.RecordBatch.from_pydict(t)))
+                    for c in cols:
+                        c.clear()
+
+                for row in rows:
+                    if row is None or all(v is None for v in row):
+                        continue
+                    for i in range(len(names)):
+                        v = row[i] if i < len(row) else None
+                        cols[i].append(
+                            None if v is None else (v.isoformat(sep=" ") if isinstance(v, dt.datetime) else str(v))
+                        )
+                    if len(cols[0]) >= size:
+                        flush()
+                if cols[0] or not spool.parts:
+                    flush()
+            finally:
+                wb.close()
+        return con.read_parquet([str(x) for x in spool.close()], union_by_name=True)
 
     def _with_lineage(
         self, con: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, paths: list[Path]

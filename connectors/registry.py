@@ -2,27 +2,40 @@
 
 A site can `pip install` its own connector package; its entry point
 `[project.entry-points."benefits.connectors"] my_system = "my_pkg.connector:MyConnector"`
-makes `connector: my_system` usable in that site's config.
+makes `connector: my_system` usable in that site's config. A site config may also name a class
+directly as `connector: my_pkg.connector:MyConnector` (handy before the package is installed).
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
 from functools import lru_cache
 from importlib.metadata import entry_points
 
 from connectors.base import Connector, ConnectorError
 
+log = logging.getLogger(__name__)
+
 ENTRY_POINT_GROUP = "benefits.connectors"
 
 BUILTINS = {
     "files": "connectors.files:FilesConnector",
+    "sql": "connectors.sql:SqlConnector",
+    "rest": "connectors.rest:RestConnector",
+    "fhir": "connectors.fhir:FhirConnector",
+    "nhs_statistics": "connectors.nhs_statistics:NhsStatisticsConnector",
+    "ods": "connectors.ods:OdsConnector",
 }
 
 
 def _load(target: str) -> type[Connector]:
     module, _, attr = target.partition(":")
-    mod = __import__(module, fromlist=[attr])
-    cls = getattr(mod, attr)
+    try:
+        mod = importlib.import_module(module)
+        cls = getattr(mod, attr)
+    except (ImportError, AttributeError) as e:
+        raise ConnectorError(f"cannot load connector {target}: {type(e).__name__}: {e}") from None
     if not (isinstance(cls, type) and issubclass(cls, Connector)):
         raise ConnectorError(f"{target} is not a Connector subclass")
     return cls
@@ -39,7 +52,24 @@ def available() -> dict[str, str]:
 
 
 def get_connector(name: str) -> type[Connector]:
+    if ":" in name:
+        return _load(name)
     targets = available()
     if name not in targets:
         raise ConnectorError(f"unknown connector {name!r}; available: {', '.join(sorted(targets))}")
     return _load(targets[name])
+
+
+def describe_all() -> list[dict]:
+    """Every connector's info (name, dataset, config fields, secrets); a broken plug-in is listed
+    with its error rather than hiding the others."""
+    out = []
+    for name, target in sorted(available().items()):
+        try:
+            info = _load(target).info()
+            info["name"] = name
+            info["origin"] = "built-in" if name in BUILTINS else f"plug-in ({target})"
+        except ConnectorError as e:
+            info = {"name": name, "origin": f"plug-in ({target})", "error": str(e)}
+        out.append(info)
+    return out

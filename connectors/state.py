@@ -32,3 +32,31 @@ def write_state(conn: Connection, site_code: str, source_name: str, state: dict,
         ),
         {**params, "state": state_json(state), "b": batch_id},
     )
+
+
+def read_state_file(path) -> dict:
+    """State kept in a JSON file (`benefits extract --state-file`): a trial run without a warehouse."""
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        return {}
+    try:
+        data = json.loads(p.read_text(encoding="utf-8") or "{}")
+    except ValueError as e:
+        raise ValueError(f"{p}: not a JSON state file ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{p}: a state file holds a JSON object")
+    return data
+
+
+def write_state_file(path, state: dict) -> None:
+    """Replace the file atomically, so a crash mid-write leaves the old state intact."""
+    import os
+    from pathlib import Path
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(state, sort_keys=True, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, p)
