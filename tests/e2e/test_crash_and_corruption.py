@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support import demo
-from tests.support.warehouse import mart_checksums, schema_tables, table_checksum
+from tests.support.warehouse import RUN_TIME_COLUMNS, mart_checksums, schema_tables, table_checksum
 
 pytestmark = pytest.mark.slow
 
@@ -49,13 +49,11 @@ def run_cli(sites: Path, home: Path, prefect_home: Path, **env) -> subprocess.Co
 def warehouse_state(home: Path) -> dict[str, str]:
     engine = sa.create_engine(f"duckdb:///{home / 'benefits.duckdb'}")
     try:
-        sums = mart_checksums(engine)
+        sums = mart_checksums(engine, exclude=RUN_TIME_COLUMNS)
         for t in schema_tables(engine, ["staging", "quarantine"]):
             if not t.split(".")[1].startswith("stg_"):
                 sums[t] = table_checksum(engine, t)
-        sums["meta.load_batch"] = table_checksum(
-            engine, "meta.load_batch", exclude=("extracted_at", "loaded_at", "flow_run_id")
-        )
+        sums["meta.load_batch"] = table_checksum(engine, "meta.load_batch", exclude=RUN_TIME_COLUMNS)
         return sums
     finally:
         engine.dispose()
