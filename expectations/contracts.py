@@ -30,6 +30,8 @@ class Column:
     values: tuple[str, ...] | None = None  # closed national code set
     min_value: float | None = None
     description: str = ""
+    # a code made of digits only, (shortest, longest) characters long, e.g. (3, 3) for specialties
+    digits: tuple[int, int] | None = None
 
     def sql_type(self, dialect: str) -> str:
         duck, pg, _ = TYPES[self.type]
@@ -54,6 +56,8 @@ class Contract:
     bounded_pairs: tuple[tuple[str, str, str], ...] = ()
     # timestamp/date columns that must not lie in the future
     not_future: tuple[str, ...] = ()
+    # date columns that hold the first day of a month
+    month_columns: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -105,6 +109,7 @@ AE_MONTHLY = Contract(
         ("emergency_admissions", "attendances", "warning"),
     ),
     not_future=("period",),
+    month_columns=("period",),
 )
 
 MEDICATION_ADMINISTRATIONS = Contract(
@@ -117,7 +122,7 @@ MEDICATION_ADMINISTRATIONS = Contract(
         Column("site_code", "varchar", description="ODS code of the trust"),
         Column("patient_ref", "varchar", description="pseudonymised patient reference"),
         Column("ward_code", "varchar", description="site ward code"),
-        Column("drug_code", "varchar", description="dm+d code of the medicine"),
+        Column("drug_code", "varchar", digits=(6, 18), description="dm+d code of the medicine"),
         Column("critical_medicine", "boolean", description="on the trust's critical medicines list"),
         Column("scheduled_at", "timestamp", description="when the dose was due"),
         Column("administered_at", "timestamp", required=False, description="when given; null unless given"),
@@ -168,7 +173,7 @@ INPATIENT_SPELLS = Contract(
         Column("admitted_at", "timestamp", description="admission date and time"),
         Column("discharged_at", "timestamp", required=False, description="discharge; null while in hospital"),
         Column("admission_method", "varchar", values=ADMISSION_METHODS, description="admission method group"),
-        Column("main_specialty_code", "varchar", description="NHS main specialty code, 3 digits"),
+        Column("main_specialty_code", "varchar", digits=(3, 3), description="NHS main specialty code, 3 digits"),
         Column(
             "discharge_destination",
             "varchar",

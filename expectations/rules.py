@@ -8,6 +8,11 @@ the predicate's count agree for every rule.
 Severity: `fatal` holds the whole batch; `error` quarantines the failing rows (and holds the
 batch when more than `threshold` percent of its rows fail); `warning` is recorded only.
 Category follows Kahn et al.'s harmonised DQ framework: conformance, completeness, plausibility.
+
+A dataset's suite is `build_rules(contract, ...)`: the contract (expectations/contracts.py) is
+the single source, this module turns it into rules, and nothing is kept as JSON beside it.
+Rules with no built-in GX expectation are SQL predicates run through `ExpectNoUnexpectedRows`
+(expectations/custom.py), so the GX query and the quarantine predicate are the same text.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from expectations.contracts import Contract
 from pipeline.warehouse.core import sql_literal
 
 DEFAULT_HOLD_PERCENT = 5.0
+# Our severities on GX's own scale (shown in Data Docs and used by GX-side alerting).
+GX_SEVERITY = {"fatal": "critical", "error": "warning", "warning": "info"}
 
 
 @dataclass(frozen=True)
@@ -37,9 +44,15 @@ class Rule:
     def expectation(self):
         import great_expectations.expectations as gxe
 
-        cls = getattr(gxe, self.gx_type)
+        from expectations import custom
+
+        cls = getattr(custom, self.gx_type, None) or getattr(gxe, self.gx_type)
         kwargs = dict(self.gx_kwargs)
-        return cls(**kwargs, meta={"rule": self.name, "category": self.category, "severity": self.severity})
+        kwargs.setdefault("description", self.description)
+        meta = {"rule": self.name, "category": self.category, "severity": self.severity}
+        if self.threshold is not None and self.severity == "error":
+            meta["hold_batch_above_percent"] = self.threshold
+        return cls(**kwargs, severity=GX_SEVERITY[self.severity], meta=meta)
 
     @property
     def row_level(self) -> bool:
@@ -48,6 +61,23 @@ class Rule:
 
 def _values(values) -> str:
     return ", ".join(sql_literal(v) for v in values)
+
+
+def row_rule(
+    name: str, category: str, severity: str, description: str, predicate: str, batch_table: str, threshold: float | None
+) -> Rule:
+    """A rule GX has no built-in expectation for: one SQL predicate, counted by GX, split by the load."""
+    query = predicate.replace("{", "{{").replace("}", "}}")  # GX formats the query with {batch}
+    return Rule(
+        name,
+        category,
+        severity,
+        description,
+        "ExpectNoUnexpectedRows",
+        {"unexpected_rows_query": f"select * from {batch_table} where {query}"},
+        unexpected=predicate,
+        threshold=threshold if severity == "error" else None,
+    )
 
 
 def build_rules(
@@ -132,6 +162,21 @@ def build_rules(
                     threshold=hold_percent,
                 )
             )
+        if col.digits is not None:
+            lo, hi = col.digits
+            size = f"{lo}" if lo == hi else f"{lo} to {hi}"
+            rules.append(
+                row_rule(
+                    f"{col.name}_is_{lo}_digits" if lo == hi else f"{col.name}_is_{lo}_to_{hi}_digits",
+                    "conformance",
+                    "error",
+                    f"{col.name} is a code of {size} digits",
+                    f"{col.name} is not null and (length({col.name}) < {lo} or length({col.name}) > {hi} "
+                    f"or translate({col.name}, '0123456789', '') <> '')",
+                    batch_table,
+                    hold_percent,
+                )
+            )
         if col.min_value is not None:
             rules.append(
                 Rule(
@@ -152,7 +197,10 @@ def build_rules(
             "error",
             f"({', '.join(key_cols)}) identifies one row; every row of a repeated key is quarantined",
             "ExpectColumnValuesToBeUnique" if len(key_cols) == 1 else "ExpectCompoundColumnsToBeUnique",
-            {"column": key_cols[0]} if len(key_cols) == 1 else {"column_list": list(key_cols)},
+            # A row with part of its key missing fails a not-null rule instead; it is no duplicate.
+            {"column": key_cols[0]}
+            if len(key_cols) == 1
+            else {"column_list": list(key_cols), "ignore_row_if": "any_value_is_missing"},
             unique_columns=key_cols,
             threshold=hold_percent,
         )
@@ -198,21 +246,41 @@ def build_rules(
                 threshold=hold_percent,
             )
         )
+    for name in contract.month_columns:
+        rules.append(
+            row_rule(
+                f"{name}_is_first_of_month",
+                "conformance",
+                "error",
+                f"{name} is the first day of a month",
+                f"{name} is not null and extract(day from {name}) <> 1",
+                batch_table,
+                hold_percent,
+            )
+        )
     p = contract.period_column
-    period_pred = f"_period is not null and {p} is not null and ({p} < _period or {p} >= _period + interval '1 month')"
     rules.append(
-        Rule(
+        row_rule(
             f"{p}_inside_batch_period",
             "plausibility",
             "error",
             f"{p} falls in the month its extract covers",
-            "UnexpectedRowsExpectation",
-            {
-                "unexpected_rows_query": f"select * from {batch_table} where {period_pred}",
-                "description": f"{p} falls in the month its extract covers",
-            },
-            unexpected=period_pred,
-            threshold=hold_percent,
+            f"_period is not null and {p} is not null and ({p} < _period or {p} >= _period + interval '1 month')",
+            batch_table,
+            hold_percent,
         )
     )
     return rules
+
+
+def build_suite(name: str, rules: list[Rule]):
+    """The GX suite for one dataset (at one site: its mappings add `has_mapping` rules).
+
+    The expectations go in through the constructor, not `add_expectation`: that method looks
+    the suite's name up in the expectations store of whichever GX context was created last in
+    the process and, when a suite of that name is stored there (Data Docs keeps one per
+    dataset), rewrites the stored suite once per expectation, on every validation.
+    """
+    import great_expectations as gx
+
+    return gx.ExpectationSuite(name=name, expectations=[r.expectation() for r in rules], meta={"dataset": name})

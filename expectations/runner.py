@@ -8,13 +8,35 @@ by the `rule` name in each expectation's meta, never by position (GX reorders th
 from __future__ import annotations
 
 import logging
+import re
 import threading
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
-from expectations.rules import Rule
+from expectations.rules import Rule, build_suite
 from pipeline.warehouse.buffered_duckdb import register as register_buffered_duckdb
 
 log = logging.getLogger(__name__)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+COUNTING_TYPES = ("UnexpectedRowsExpectation", "ExpectNoUnexpectedRows")
+
+
+def short_description(text: str, limit: int = 200) -> str:
+    """What may be stored about an error: its first line, quoted values masked, truncated.
+
+    meta.dq_result is read by people who may not see patient data, and engine errors quote
+    the offending value ("Could not convert string 'RF4-P001' ..."), so literals never pass.
+    """
+    first = (text or "").strip().splitlines()[0] if (text or "").strip() else "error"
+    return _QUOTED.sub("'…'", first)[:limit]
+
+
+class ValidationRun(list):
+    """The per-rule results (a list of RuleResult), plus GX's own result object for Data Docs."""
+
+    gx_result: Any = None
+    suite_name: str | None = None
 
 
 @dataclass
@@ -74,6 +96,9 @@ class GXValidator:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         register_buffered_duckdb()
+        # GX suggests its PostgreSQL-specific data source on every asset; the generic one is deliberate
+        # (one code path for both warehouses).
+        warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
         # GX logs at INFO for every batch it touches; the pipeline records results itself.
         gx_logger = logging.getLogger("great_expectations")
         gx_logger.setLevel(max(gx_logger.getEffectiveLevel(), logging.WARNING))
@@ -84,21 +109,22 @@ class GXValidator:
             name="warehouse", connection_string=connection_string, kwargs=engine_kwargs or {}
         )
 
-    def validate(self, schema: str, table: str, rules: list[Rule], row_count: int) -> list[RuleResult]:
-        import great_expectations as gx
-
+    def validate(
+        self, schema: str, table: str, rules: list[Rule], row_count: int, suite_name: str | None = None
+    ) -> ValidationRun:
+        """Validate `schema.table` with `rules`; one RuleResult per rule, in the rules' order."""
+        suite = build_suite(suite_name or f"{table}_suite", rules)
         with self._lock:
             asset = self.datasource.add_table_asset(name=table, table_name=table, schema_name=schema)
             try:
                 batch = asset.add_batch_definition_whole_table("whole").get_batch()
-                suite = gx.ExpectationSuite(name=f"{table}_suite")
-                for rule in rules:
-                    suite.add_expectation(rule.expectation())
+                # BASIC with no partial list: counts only, never example values (they are patient data).
                 result = batch.validate(suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 0})
             finally:
                 self.datasource.delete_asset(table)
         by_rule = {r.expectation_config.meta["rule"]: r for r in result.results}
-        out = []
+        out = ValidationRun()
+        out.gx_result, out.suite_name = result, suite.name
         for rule in rules:
             r = by_rule.get(rule.name)
             if r is None:
@@ -112,15 +138,21 @@ class GXValidator:
                 isinstance(v, dict) and v.get("raised_exception") for v in info.values()
             ):
                 exc = next(str(v.get("exception_message")) for v in info.values() if isinstance(v, dict) and v.get("raised_exception"))
+            if exc:
+                log.debug("rule %s could not be evaluated: %s", rule.name, exc)
+                exc = short_description(exc)
+                log.warning("rule %s could not be evaluated: %s", rule.name, exc)
             res = r.result or {}
             unexpected = res.get("unexpected_count")
             observed = res.get("observed_value")
-            if rule.gx_type == "UnexpectedRowsExpectation":
+            if rule.gx_type in COUNTING_TYPES:
                 unexpected = observed if isinstance(observed, int) else unexpected
+                observed = None
             if rule.gx_type == "ExpectTableRowCountToBeBetween":
                 observed = observed if observed is not None else row_count
             if rule.gx_type == "ExpectTableColumnsToMatchSet":
-                observed = ", ".join(sorted(set(rule.gx_kwargs["column_set"]) - set(observed or []))) or "all present"
+                missing = sorted(set(rule.gx_kwargs["column_set"]) - set(observed or []))
+                observed = f"missing: {', '.join(missing)}" if missing else "all present"
             out.append(
                 RuleResult(
                     rule,
@@ -131,6 +163,4 @@ class GXValidator:
                     success=bool(r.success),
                 )
             )
-            if exc:
-                log.warning("rule %s could not be evaluated: %s", rule.name, exc)
         return out

@@ -123,6 +123,65 @@ def _mapping_case(expr: str, mapping: dict) -> str:
     return f"case {expr} {whens} else {expr} end"
 
 
+def _raw_expr(col, src_type: str | None, mappings: dict, site_code: str, contract: Contract) -> str:
+    """The delivered value of a contract column, trimmed and mapped to national codes, untyped."""
+    if src_type is None:
+        return sql_literal(site_code) if (col.name == "site_code" and contract.site_column == "site_code") else "null"
+    expr = f"nullif(trim({_q(col.name)}), '')" if src_type == "VARCHAR" else _q(col.name)
+    mapping = mappings.get(col.name)
+    if isinstance(mapping, dict) and mapping:
+        expr = _mapping_case(f"cast({expr} as varchar)", mapping)
+    return expr
+
+
+def _typed_expr(col, raw: str, formats: dict[str, str]) -> str:
+    duck_type = col.sql_type("duckdb")
+    if col.name in formats and col.type in ("timestamp", "date"):
+        return f"cast(try_strptime(cast({raw} as varchar), {sql_literal(formats[col.name])}) as {duck_type})"
+    return f"try_cast({raw} as {duck_type})"
+
+
+SAMPLE_ROWS = 10_000
+
+
+def detect_text_retyping(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    columns: dict[str, str],
+    mappings: dict,
+    site_code: str,
+    formats: dict[str, str] | None = None,
+) -> list[DriftFinding]:
+    """A text extract (CSV) whose column no longer holds its contract type: found on a sample.
+
+    CSV columns all arrive as text, so a retyped column shows only in its values: when fewer
+    than half of the sampled non-empty values parse as the contract type, the column has most
+    likely changed meaning or format (not just a few bad rows). Runs on relation `src`.
+    """
+    formats = formats or {}
+    checked = [c for c in contract.columns if c.type != "varchar" and c.name in columns]
+    if not checked:
+        return []
+    raws = ", ".join(f"{_raw_expr(c, columns[c.name], mappings, site_code, contract)} as {_q(c.name)}" for c in checked)
+    counts = ", ".join(f"count({_q(c.name)}), count({_typed_expr(c, _q(c.name), formats)})" for c in checked)
+    row = con.execute(f"select {counts} from (select {raws} from (select * from src limit {SAMPLE_ROWS}))").fetchone()
+    findings = []
+    for i, col in enumerate(checked):
+        present, parsed = row[2 * i], row[2 * i + 1]
+        if present and parsed * 2 < present:
+            findings.append(
+                DriftFinding(
+                    "retyped_column",
+                    col.name,
+                    f"column {col.name!r}: expected {col.type}, got text that mostly does not parse as {col.type} "
+                    f"({parsed:,} of {present:,} sampled values do); values are converted where possible "
+                    "and the rest quarantined",
+                    "warning",
+                )
+            )
+    return findings
+
+
 def conform_sql(
     contract: Contract,
     columns: dict[str, str],
@@ -134,25 +193,10 @@ def conform_sql(
     formats = formats or {}
     raw_exprs, typed_exprs, errors = [], [], []
     for col in contract.columns:
-        src_type = columns.get(col.name)
-        if src_type is None:
-            expr = sql_literal(site_code) if (col.name == "site_code" and contract.site_column == "site_code") else "null"
-        elif src_type == "VARCHAR":
-            expr = f"nullif(trim({_q(col.name)}), '')"
-        else:
-            expr = _q(col.name)
-        mapping = mappings.get(col.name)
-        if isinstance(mapping, dict) and mapping:
-            expr = _mapping_case(f"cast({expr} as varchar)", mapping)
+        expr = _raw_expr(col, columns.get(col.name), mappings, site_code, contract)
         raw = f"{col.name}__raw"
         raw_exprs.append(f"{expr} as {raw}")
-        duck_type = col.sql_type("duckdb")
-        if col.name in formats and col.type in ("timestamp", "date"):
-            typed = f"try_strptime(cast({raw} as varchar), {sql_literal(formats[col.name])})"
-            typed = f"cast({typed} as {duck_type})"
-        else:
-            typed = f"try_cast({raw} as {duck_type})"
-        typed_exprs.append(f"{typed} as {col.name}")
+        typed_exprs.append(f"{_typed_expr(col, raw, formats)} as {col.name}")
         errors.append(
             f"case when {raw} is not null and {col.name} is null then "
             f"'{col.name}: ''' || cast({raw} as varchar) || ''' is not a {col.type}' end"
@@ -193,6 +237,8 @@ def harmonise(
     tmp = out_path.with_suffix(".partial.parquet")
     con.register("src", rel)
     try:
+        if all(t == "VARCHAR" for n, t in columns.items() if not n.startswith("_")):
+            drift += detect_text_retyping(con, contract, columns, mappings, site_code, formats)
         sql = conform_sql(contract, columns, mappings, site_code, formats)
         con.execute(f"copy ({sql}) to {sql_literal(str(tmp))} (format parquet)")
     finally:

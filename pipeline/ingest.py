@@ -11,7 +11,7 @@ import hashlib
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -19,6 +19,7 @@ from connectors.base import ConnectorError, ExtractContext, TransientError
 from connectors.registry import get_connector
 from connectors.state import read_state
 from expectations.contracts import get_contract
+from expectations.docs import save_validation
 from expectations.rules import build_rules
 from expectations.runner import GXValidator
 from pipeline.config import SiteConfig, Source
@@ -42,6 +43,8 @@ class SourceOutcome:
     reason: str | None = None
     batch_id: str | None = None
     seconds: float = 0.0
+    # seconds per stage: extract (connector + harmonise to Parquet), validate (landing + GX), load
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -158,8 +161,11 @@ def ingest_source(
         return outcome
     finally:
         con.close()
+        if connector is not None:
+            connector.close()  # connectors (issue #3): remove the extract's spooled/transcoded scratch files
         outcome.seconds = time.perf_counter() - t0
 
+    outcome.timings["extract"] = time.perf_counter() - t0
     rec.rows_in, rec.months = harmonised.rows, harmonised.months
     table = landing_table(rec.batch_id)
     rules = build_rules(
@@ -181,11 +187,14 @@ def ingest_source(
         for d in harmonised.drift
     ]
     try:
+        t1 = time.perf_counter()
         create_landing(wh, rec.batch_id, parquet, contract)
         results = validator.validate("landing", table.split(".")[1], rules, rec.rows_in)
         holds = [d.message for d in harmonised.held_by_drift] + [r.describe() for r in results if r.holds_batch]
         if holds:
             rec.status, rec.reason = "held", "; ".join(holds)[:4000]
+        t2 = time.perf_counter()
+        outcome.timings["validate"] = t2 - t1
         commit_batch(
             wh,
             rec,
@@ -197,8 +206,13 @@ def ingest_source(
             files=connector.sources,
             state=connector.new_state,
         )
+        outcome.timings["load"] = time.perf_counter() - t2
     finally:
         drop_landing(wh, rec.batch_id)
+    # Data Docs (issue #4): keep this batch's GX result; the ingest task renders it.
+    save_validation(
+        settings, results, batch_id=rec.batch_id, site_code=site.ods_code, source_name=source.name, dataset=source.dataset
+    )
     if rec.status == "loaded":
         parquet.unlink(missing_ok=True)
     for d in harmonised.drift:

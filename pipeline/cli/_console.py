@@ -22,3 +22,4 @@ def setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
     if verbose:
         logging.getLogger("prefect").setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call is not progress

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -22,6 +23,9 @@ WarehouseOption = Annotated[
     str | None, typer.Option("--warehouse", help="SQLAlchemy URL; default BENEFITS_WAREHOUSE_URL or embedded DuckDB")
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="log progress in detail")]
+SummaryJson = Annotated[
+    Path | None, typer.Option("--summary-json", help="also write the run's result (outcomes, timings) as JSON here")
+]
 
 
 def _summary_table(result: dict) -> Table:
@@ -49,6 +53,23 @@ def _summary_table(result: dict) -> Table:
             f"{o['rows_quarantined']:,}",
             f"{o['seconds']:.1f}",
         )
+    return table
+
+
+def _site_table(sites, wh) -> Table:
+    """Per site: measures built and where its benefits stand (latest month)."""
+    table = Table(title="Sites", show_lines=False)
+    for col, justify in (("site", "left"), ("name", "left"), ("measures", "right"), ("benefits", "right"), ("status", "left")):
+        table.add_column(col, justify=justify)
+    measures = wh.query(
+        "select site_code, count(distinct measure_code) as n from measures.measure_monthly group by site_code"
+    ).set_index("site_code")["n"]
+    for s in sites:
+        if s.role != "trust":
+            continue
+        statuses = wh.query(f"select status, count(*) as n from {s.schema}.fact_benefit where is_latest group by status")
+        text = ", ".join(f"{n} {st}" for st, n in sorted(zip(statuses["status"], statuses["n"]), key=lambda x: str(x[0])))
+        table.add_row(s.ods_code, s.name, str(int(measures.get(s.ods_code, 0))), str(int(statuses["n"].sum())), text)
     return table
 
 
@@ -83,7 +104,13 @@ class _ProgressView:
 
 
 @app.command()
-def run(sites: SitesOption = None, site: SiteFilter = None, warehouse: WarehouseOption = None, verbose: Verbose = False):
+def run(
+    sites: SitesOption = None,
+    site: SiteFilter = None,
+    warehouse: WarehouseOption = None,
+    verbose: Verbose = False,
+    summary_json: SummaryJson = None,
+):
     """Run every configured site end to end (extract, validate, load), then marts and benefits."""
     setup_logging(verbose)
     if warehouse:
@@ -111,7 +138,17 @@ def run(sites: SitesOption = None, site: SiteFilter = None, warehouse: Warehouse
             result = national_run(sites_dir=str(sites) if sites else None, sites=site)
         finally:
             unsubscribe()
+    if summary_json:
+        summary_json.write_text(json.dumps({**result, "seconds": time.perf_counter() - t0}, indent=2, default=str))
     console.print(_summary_table(result))
+    from pipeline.runtime import warehouse as get_warehouse
+
+    try:
+        console.print(_site_table(get_sites(sites, site), get_warehouse(settings)))
+    except Exception as e:  # the summary must not turn a finished run into a failure
+        err.print(f"(site summary unavailable: {e})", highlight=False, markup=False)
+    if result.get("report"):
+        console.print(f"report: {result['report']}", highlight=False)
     benefits = result["benefits"]
     console.print(
         f"{len(result['models'])} models built; {benefits['benefits']} benefits evaluated "
