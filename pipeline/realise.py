@@ -111,7 +111,9 @@ def publish_national(
         fact.loc[hide, c] = np.nan
     fact.loc[hide, "status_reason"] = fact.loc[hide, "_public_reason"]
     ids = set(zip(fact["site_code"], fact["benefit_id"]))
-    spc = spc[[k in ids for k in zip(spc["site_code"], spc["benefit_id"])]].copy()
+    # A boolean array, not a list: an empty list would select no columns instead of no rows.
+    keep = np.fromiter((k in ids for k in zip(spc["site_code"], spc["benefit_id"])), dtype=bool, count=len(spc))
+    spc = spc[keep].copy()
     hide = _suppressed(spc["numerator"], spc["denominator"], threshold)
     hide |= _withheld(spc, "month", withheld)
     spc["suppressed"] = hide

@@ -32,7 +32,7 @@ def test_every_org_and_month_of_the_publication(engine_home, tmp_path, simulated
     )
     expected["exp_numerator"] = expected["exp_denominator"] - expected["breaches"]
     got = warehouse().query(
-        "select site_code as org_code, month, numerator, denominator, value, suppressed "
+        "select site_code as org_code, month, numerator, denominator, value, suppressed, suppression_reason "
         "from national.fact_measure_monthly where measure_code = 'ae_4h_performance'"
     )
     got["period"] = pd.to_datetime(got["month"]).dt.strftime("%Y-%m-%d")
@@ -48,11 +48,14 @@ def test_every_org_and_month_of_the_publication(engine_home, tmp_path, simulated
     assert ((busy["value"] - busy["exp_numerator"] / busy["exp_denominator"]).abs() < 1e-12).all()
     assert shown.loc[shown["exp_denominator"] == 0, "value"].isna().all()
 
-    # Withheld cells hide small counts, and are never published as zero.
+    # Withheld cells are never published as zero; a cell withheld for its own small count really
+    # has one (others are withheld so that a small count elsewhere cannot be subtracted out).
     hidden = merged[merged["suppressed"].astype(bool)]
     assert hidden[["numerator", "denominator", "value"]].isna().all().all()
-    small = hidden["exp_denominator"].between(1, 7) | hidden["exp_numerator"].between(1, 7)
-    assert small.all(), hidden[~small]
+    own = hidden[hidden["suppression_reason"] == "small_count"]
+    small = own["exp_denominator"].between(1, 7) | own["exp_numerator"].between(1, 7)
+    assert small.all(), own[~small]
+    assert set(hidden["suppression_reason"]) <= {"small_count", "complementary", "shared_count"}
 
 
 def test_known_quirk_is_a_warning_not_a_hold(home, tmp_path, simulated_root):
