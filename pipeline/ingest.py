@@ -205,6 +205,7 @@ def ingest_source(
             extra_dq=drift_rows,
             files=connector.sources,
             state=connector.new_state,
+            mode=connector.load_mode,
         )
         outcome.timings["load"] = time.perf_counter() - t2
     finally:

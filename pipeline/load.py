@@ -262,6 +262,24 @@ def replace_months(conn: Connection, schema: str, rec: BatchRecord, files: list[
         )
 
 
+def replace_keys(conn: Connection, schema: str, rec: BatchRecord, contract: Contract, table: str) -> None:
+    """An incremental batch replaces the rows of its own keys and leaves the rest of their months."""
+    target = f"{schema}.{rec.dataset}"
+    keys = [k.strip() for k in contract.key.split(",")]
+    same = " and ".join(f"l.{k} = t.{k}" for k in keys)
+    conn.execute(
+        sa.text(
+            f"delete from {target} t where t._site = :site and t._source_name = :src "
+            f"and exists (select 1 from {table} l where {same})"
+        ),
+        {"site": rec.site_code, "src": rec.source_name},
+    )
+    conn.execute(sa.text(f"delete from {target} where _batch_id = :b"), {"b": rec.batch_id})
+
+
+LOAD_MODES = ("replace_months", "merge_by_key")
+
+
 def insert_batch_record(conn: Connection, rec: BatchRecord, supersede: bool = True) -> None:
     conn.execute(sa.text("delete from meta.load_batch where batch_id = :b"), {"b": rec.batch_id})
     conn.execute(
@@ -351,12 +369,18 @@ def commit_batch(
     extra_dq: list[dict],
     files: list[str],
     state: dict | None,
+    mode: str = "replace_months",
 ) -> BatchRecord:
     """Move a validated landing batch into staging and quarantine, with its lineage, atomically.
 
-    A held batch (rec.status == 'held') sends every row to quarantine with the reason, loads
-    nothing into staging, and leaves the watermark where it was so the next run retries it.
+    `mode` is the connector's `load_mode`: a whole extract of its months (`replace_months`) or
+    only the rows changed since the watermark (`merge_by_key`, which must not wipe the rest of
+    those months). A held batch (rec.status == 'held') sends every row to quarantine with the
+    reason, loads nothing into staging, and leaves the watermark where it was so the next run
+    retries it.
     """
+    if mode not in LOAD_MODES:
+        raise ValueError(f"unknown load mode {mode!r}; expected one of {', '.join(LOAD_MODES)}")
     base_cols = contract.column_names + ["_source_file", "_period"]
     lineage = f"{sql_literal(rec.batch_id)}, {sql_literal(rec.site_code)}, {sql_literal(rec.source_name)}"
     q_cols = ", ".join(base_cols + ["_batch_id", "_site", "_source_name", "_conform_errors", "_failed_rules"])
@@ -375,14 +399,17 @@ def commit_batch(
             if state is not None:
                 stash_held_state(conn, rec, state)
         else:
-            replace_months(conn, "quarantine", rec, files)
-            replace_months(conn, "staging", rec, files)
+            for schema in ("quarantine", "staging"):
+                if mode == "merge_by_key":
+                    replace_keys(conn, schema, rec, contract, table)
+                else:
+                    replace_months(conn, schema, rec, files)
             rec.rows_quarantined = split_batch(conn, rec, contract, table, rules)
             rec.rows_loaded = rec.rows_in - rec.rows_quarantined
             rec.status = "loaded"
             if state is not None:
                 write_state(conn, rec.site_code, rec.source_name, state, rec.batch_id)
-        insert_batch_record(conn, rec)
+        insert_batch_record(conn, rec, supersede=mode == "replace_months")
         insert_dq_results(conn, rec, results, extra_dq)
     return rec
 
