@@ -21,7 +21,7 @@
 -- column fatal_failed: fatal checks failed
 -- column error_failed: error checks failed
 -- column warning_failed: warning checks failed
--- column loaded_at: when the batch was recorded
+-- column loaded_month: month the batch was recorded (national tables carry no time finer than a month)
 -- column superseded_by: the batch that later replaced its months (or released it)
 with checks as (
     select
@@ -52,7 +52,7 @@ select
     coalesce(c.fatal_failed, 0) as fatal_failed,
     coalesce(c.error_failed, 0) as error_failed,
     coalesce(c.warning_failed, 0) as warning_failed,
-    b.loaded_at,
+    cast(date_trunc('month', b.loaded_at) as date) as loaded_month,
     b.superseded_by
 from meta.load_batch b
 left join checks c on c.batch_id = b.batch_id

@@ -10,7 +10,7 @@
 -- column source_name: the site's source that delivered the batch
 -- column batch_id: the batch in which the check failed
 -- column previous_batch_id: the batch before it for the same site and dataset
--- column loaded_at: when the batch was recorded
+-- column loaded_month: month the batch was recorded (national tables carry no time finer than a month)
 -- column is_latest: true for the most recent batch of the site and dataset
 -- column expectation: the check (rule) that failed
 -- column category: Kahn category of the check
@@ -37,7 +37,7 @@ select
     bt.source_name,
     bt.batch_id,
     bt.previous_batch_id,
-    bt.loaded_at,
+    cast(date_trunc('month', bt.loaded_at) as date) as loaded_month,
     bt.is_latest,
     r.expectation,
     r.category,
