@@ -1,26 +1,58 @@
-"""`build-marts`: staging views, measures, national and local marts, in one transaction."""
+"""`build-marts`: staging views, measures, national and local marts, in one transaction.
+
+Runs daily on its own (deployment `build-marts/marts-daily`) and inside every national run.
+The build holds the staging lock: it waits for loads that are committing and keeps new ones
+back until it is done, so every model sees the same batches.
+"""
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
+import time
 
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.ods import refresh_for_run as refresh_ods
+from flows._common import IO_RETRIES, IO_RETRY_DELAYS, IO_RETRY_JITTER, retry_on_io_error
 from pipeline import progress
+from pipeline.locks import schema_lock, staging_snapshot_lock
 from pipeline.marts import build_marts as build
+from pipeline.marts import organisations
 from pipeline.runtime import get_sites, prepare_warehouse, warehouse
 from pipeline.settings import load_settings
 
 
-@flow(name="build-marts")
-def build_marts(sites_dir: str | None = None) -> list[str]:
+@task(
+    name="build-marts",
+    cache_policy=NO_CACHE,
+    retries=IO_RETRIES,
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_jitter_factor=IO_RETRY_JITTER,
+    retry_condition_fn=retry_on_io_error,
+)
+def build_marts_task(sites_dir: str | None = None) -> tuple[list[str], float]:
+    """The models built, and the seconds spent building them."""
+    t = time.perf_counter()
     settings = load_settings()
     sites = get_sites(sites_dir)
     wh = warehouse(settings)
-    prepare_warehouse(wh, sites)
-    built = build(
-        wh,
-        sites,
-        suppression_threshold=settings.suppression_threshold,
-        on_model=lambda m: progress.emit("model_built", model=m.fqn),
-    )
-    get_run_logger().info("built %d models", len(built))
+    with schema_lock(wh):
+        prepare_warehouse(wh, sites)
+    # dim_site's names and regions from ODS, where BENEFITS_ODS_URL says where ODS is; a no-op
+    # otherwise, and an unreachable ODS leaves the cached rows (never fails the build).
+    refresh_ods(wh, organisations(wh, sites))
+    with staging_snapshot_lock(wh):
+        built = build(
+            wh,
+            sites,
+            suppression_threshold=settings.suppression_threshold,
+            on_model=lambda m: progress.emit("model_built", model=m.fqn),
+        )
+    return built, time.perf_counter() - t
+
+
+@flow(name="build-marts")
+def build_marts(sites_dir: str | None = None) -> list[str]:
+    built, seconds = build_marts_task(sites_dir)
+    get_run_logger().info("built %d models in %.1f s", len(built), seconds)
     return built

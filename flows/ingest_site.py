@@ -1,51 +1,143 @@
-"""`ingest-site`: every source of one site, extracted, validated and loaded as its own batch."""
+"""`ingest-site`: every source of one site, extracted, validated and loaded as its own batch.
+
+Runs on each trust's own schedule (deployment `ingest-site/site-daily`, possibly on a worker
+near the trust's data) or is started per site by `national-run`. Publishes its outcomes as a
+table artifact and alerts on held batches and failed sources.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from dataclasses import asdict
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 
-from flows._common import current_flow_run_id
+from expectations.report import publish_batch_artifact
+from flows._common import (
+    IO_ERRORS,
+    IO_RETRIES,
+    IO_RETRY_DELAYS,
+    IO_RETRY_JITTER,
+    LazyValidator,
+    current_flow_run_id,
+    retry_on_io_error,
+    site_config,
+)
+from flows._publish import publish_ingest_table, raise_alerts, with_dq
 from pipeline import progress
+from pipeline.alerts import alerts_for_outcomes
 from pipeline.ingest import SourceOutcome, ingest_source
-from pipeline.runtime import get_sites, validator, warehouse
+from pipeline.locks import load_lock, schema_lock
+from pipeline.runtime import warehouse
 from pipeline.settings import load_settings
+from pipeline.warehouse.ddl import ensure_schema
 
 
-@task(name="ingest-source", task_run_name="ingest-{site_code}-{source_name}", cache_policy=NO_CACHE)
-def ingest_source_task(site_code: str, source_name: str, sites_dir: str | None, flow_run_id: str | None) -> dict:
+class SourceUnavailable(ConnectionError):
+    """The source stayed unreachable through the connector's own retries; worth another go later."""
+
+
+@task(
+    name="prepare-site",
+    cache_policy=NO_CACHE,
+    retries=IO_RETRIES,
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_jitter_factor=IO_RETRY_JITTER,
+    retry_condition_fn=retry_on_io_error,
+)
+def prepare_site_task(site_code: str, sites_dir: str | None) -> None:
+    """Schemas and tables this site loads into (a scheduled site run may meet a new warehouse)."""
+    site = site_config(sites_dir, site_code)
+    wh = warehouse(load_settings())
+    with schema_lock(wh):
+        ensure_schema(wh, [site.schema] if site.role == "trust" else [])
+
+
+@task(
+    name="ingest-source",
+    task_run_name="ingest-{site_code}-{source_name}",
+    cache_policy=NO_CACHE,
+    retries=IO_RETRIES,
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_jitter_factor=IO_RETRY_JITTER,
+    retry_condition_fn=retry_on_io_error,
+)
+def ingest_source_task(
+    site_code: str,
+    source_name: str,
+    sites_dir: str | None,
+    flow_run_id: str | None,
+    period: tuple[dt.date, dt.date] | None = None,
+) -> dict:
     settings = load_settings()
-    site = get_sites(sites_dir, [site_code])[0]
+    site = site_config(sites_dir, site_code)
     source = next(s for s in site.sources if s.name == source_name)
     wh = warehouse(settings)
     progress.emit("source_started", site=site_code, source=source_name, dataset=source.dataset)
     try:
-        outcome = ingest_source(wh, site, source, settings=settings, validator=validator(wh), flow_run_id=flow_run_id)
-    except Exception as exc:  # a bug or an outage in one source must not stop the others
+        with load_lock(wh, site_code, source_name):
+            outcome = ingest_source(
+                wh, site, source, settings=settings, validator=LazyValidator(wh), flow_run_id=flow_run_id, period=period
+            )
+    except IO_ERRORS:
+        raise  # the warehouse or a lock: retried by Prefect with backoff
+    except Exception as exc:  # a bug in one source must not stop the others
         outcome = SourceOutcome(site_code, source_name, source.dataset, "failed", reason=f"{type(exc).__name__}: {exc}")
         get_run_logger().exception("%s/%s failed", site_code, source_name)
-    progress.emit("source_finished", **asdict(outcome))
-    return asdict(outcome)
+    docs_started = time.perf_counter()
+    publish_batch_artifact(outcome, settings=settings, wh=wh)  # data-quality artifact + Data Docs (issue #4)
+    if outcome.status == "failed" and outcome.batch_id:
+        # ingest_source marks only transient extract errors "failed" (bad data is "held").
+        raise SourceUnavailable(outcome.reason or f"{site_code}/{source_name}: source unavailable")
+    # Building the batch's Data Docs is data work too; national-run counts it as such.
+    return {**asdict(outcome), "docs_seconds": time.perf_counter() - docs_started}
+
+
+def _outcome_from_state(state, site_code: str, source, started: float) -> dict:
+    if state.is_completed():
+        return state.result()
+    try:
+        state.result()
+        reason = state.message or state.type.value
+    except Exception as exc:  # noqa: BLE001  the task's final exception is the reason
+        reason = f"{type(exc).__name__}: {exc}"
+    return asdict(
+        SourceOutcome(
+            site_code, source.name, source.dataset, "failed", reason=reason[:1500], seconds=time.perf_counter() - started
+        )
+    )
 
 
 @flow(name="ingest-site", flow_run_name="ingest-site-{site}")
-def ingest_site(site: str, sites_dir: str | None = None) -> list[dict]:
-    """Ingest every enabled source of one site (by ODS code)."""
+def ingest_site(site: str, sites_dir: str | None = None, prepare: bool = True) -> list[dict]:
+    """Ingest every enabled source of one site (by ODS code).
+
+    `prepare=False` skips schema creation (national-run has already done it for every site).
+    """
     logger = get_run_logger()
-    config = get_sites(sites_dir, [site])[0]
+    config = site_config(sites_dir, site)
     run_id = current_flow_run_id()
+    if prepare:
+        prepare_site_task(config.ods_code, sites_dir)
     outcomes = []
     for source in config.sources:
         if not source.enabled:
             continue
-        outcome = ingest_source_task(config.ods_code, source.name, sites_dir, run_id)
+        started = time.perf_counter()
+        # Tagged with its source system, so a Prefect tag concurrency limit (`prefect
+        # concurrency-limit create source-system:fhir 2`) caps loads from one system across
+        # every flow and worker, scheduled site runs included.
+        with tags(f"source-system:{source.connector}"):
+            state = ingest_source_task(config.ods_code, source.name, sites_dir, run_id, return_state=True)
+        outcome = _outcome_from_state(state, config.ods_code, source, started)
+        progress.emit("source_finished", **outcome)
         outcomes.append(outcome)
         level = logger.info if outcome["status"] in ("loaded", "up_to_date") else logger.error
         level(
             "%s/%s: %s (%s in, %s loaded, %s quarantined)%s",
-            site,
+            config.ods_code,
             source.name,
             outcome["status"],
             outcome["rows_in"],
@@ -53,4 +145,7 @@ def ingest_site(site: str, sites_dir: str | None = None) -> list[dict]:
             outcome["rows_quarantined"],
             f": {outcome['reason']}" if outcome["reason"] else "",
         )
+    outcomes = with_dq(warehouse(load_settings()), outcomes)
+    publish_ingest_table(config.ods_code, outcomes)
+    raise_alerts(alerts_for_outcomes(outcomes, run_id))
     return outcomes

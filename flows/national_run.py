@@ -1,27 +1,67 @@
-"""`national-run`: every configured site end to end, then marts and benefits.
+"""`national-run`: every configured site, fanned out one `ingest-site` run per site, then marts
+and benefits once every site has finished, failed or timed out.
 
-A site that fails or whose batch is held is listed in the result; the others go on.
+With a Prefect server whose `ingest-site/site-daily` deployment has a worker online, each
+site runs as a deployment run on whichever worker picks it up; otherwise each site runs as a
+subflow in this process. Either way the result has the same shape and the warehouse the same
+content. A site that fails, is held or times out is listed (and alerted); the others go on.
 """
 
 from __future__ import annotations
 
+import time
+
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.build_marts import build_marts
+from flows._common import (
+    IO_RETRIES,
+    IO_RETRY_DELAYS,
+    IO_RETRY_JITTER,
+    current_flow_run_id,
+    quiet_subflows,
+    retry_on_io_error,
+    site_config,
+    site_systems,
+)
+from flows._fanout import (
+    SITE_DEPLOYMENT,
+    DeploymentLauncher,
+    InProcessLauncher,
+    Limits,
+    SiteJob,
+    SiteRun,
+    choose_mode,
+    fan_out,
+)
+from flows._publish import benefit_statuses, publish_site_report, publish_summary, raise_alerts
+from flows.build_marts import build_marts_task
 from flows.ingest_site import ingest_site
-from flows.realise_benefits import realise_benefits
+from flows.realise_benefits import realise_task
 from pipeline import progress
+from pipeline.alerts import Alert
 from pipeline.runtime import get_sites, prepare_warehouse, simulate_missing, warehouse
 from pipeline.settings import load_settings
 
 
-@task(name="prepare-warehouse", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
-def prepare_task(sites_dir: str | None) -> list[str]:
+@task(
+    name="prepare-warehouse",
+    cache_policy=NO_CACHE,
+    retries=IO_RETRIES,
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_jitter_factor=IO_RETRY_JITTER,
+    retry_condition_fn=retry_on_io_error,
+)
+def prepare_task(sites_dir: str | None) -> dict[str, tuple[str, ...]]:
+    """Schemas for every site and meta.site; returns each site's source systems."""
+    from pipeline.locks import schema_lock
+
     settings = load_settings()
     sites = get_sites(sites_dir)
-    prepare_warehouse(warehouse(settings), sites)
-    return [s.ods_code for s in sites]
+    wh = warehouse(settings)
+    with schema_lock(wh):
+        prepare_warehouse(wh, sites)
+    return {s.ods_code: site_systems(s) for s in sites}
 
 
 @task(name="simulate-extracts", cache_policy=NO_CACHE)
@@ -30,10 +70,67 @@ def simulate_task(sites_dir: str | None) -> list[str]:
     return simulate_missing(settings, get_sites(sites_dir))
 
 
+@task(name="publish-reports", cache_policy=NO_CACHE)
+def publish_task(sites_dir: str | None, result: dict, by_site: dict[str, list[dict]]) -> None:
+    wh = warehouse(load_settings())
+    for code, run in result["site_runs"].items():
+        site = site_config(sites_dir, code)
+        publish_site_report(site, run, by_site.get(code, []), benefit_statuses(wh, site))
+    publish_summary(result)
+
+
+# -- HTML benefits report (issue #8; report engineer): built after the benefits, linked from an artifact --
+@task(name="build-report", cache_policy=NO_CACHE)
+def report_task(sites_dir: str | None) -> str:
+    from prefect.artifacts import create_link_artifact
+
+    from pipeline.report import build_reports
+
+    settings = load_settings()
+    index = build_reports(warehouse(settings), get_sites(sites_dir), settings.reports_dir)
+    create_link_artifact(link=index.as_uri(), link_text=f"Benefits report: {index}", key="benefits-report",
+                         description="This run's HTML benefits report: index, national page, one page per site")
+    return str(index)
+
+
+def _site_problem(run: SiteRun) -> str | None:
+    if run.status != "completed":
+        return f"ingest-site {run.status}: {run.reason}"
+    bad = [o for o in run.outcomes if o.get("status") not in ("loaded", "up_to_date")]
+    if bad:
+        return "; ".join(f"{o['source_name']}: {o['status']}: {o.get('reason')}" for o in bad)
+    return None
+
+
 @flow(name="national-run")
-def national_run(sites_dir: str | None = None, sites: list[str] | None = None) -> dict:
+def national_run(
+    sites_dir: str | None = None,
+    sites: list[str] | None = None,
+    mode: str = "auto",
+    max_concurrent_sites: int = 4,
+    max_per_system: int = 4,
+    system_limits: dict[str, int] | None = None,
+    site_timeout_seconds: float = 3600.0,
+    timeout_seconds: float = 6 * 3600.0,
+    poll_seconds: float = 2.0,
+    in_process_concurrency: int = 1,
+    site_queues: dict[str, str] | None = None,
+    publish: bool = True,
+) -> dict:
+    """Every site end to end, then marts and benefits.
+
+    mode: `auto` (deployments when a worker serves `ingest-site/site-daily`, else in-process),
+    `deployments` or `in-process`. Limits: `max_concurrent_sites` overall, `max_per_system`
+    per source system (connector), `system_limits` per named system. `site_queues` sends a
+    site's run to its own work queue (a worker near its data).
+    """
     logger = get_run_logger()
-    codes = prepare_task(sites_dir)
+    wall = time.perf_counter()
+    data_seconds = 0.0
+
+    t = time.perf_counter()
+    systems = prepare_task(sites_dir)
+    codes = list(systems)
     if sites:
         wanted = {s.upper() for s in sites}
         codes = [c for c in codes if c in wanted]
@@ -41,29 +138,100 @@ def national_run(sites_dir: str | None = None, sites: list[str] | None = None) -
     simulated = simulate_task(sites_dir)
     if simulated:
         logger.info("simulated extracts for %s", ", ".join(simulated))
+    data_seconds += time.perf_counter() - t  # two tasks of setup; counted as data work
+
+    chosen, why = choose_mode(mode)
+    logger.info("fan-out over %d sites: %s (%s)", len(codes), chosen, why)
+    limits = Limits(max_concurrent_sites, max_per_system, dict(system_limits or {}))
+    if chosen == "deployments":
+        launcher = DeploymentLauncher(
+            SITE_DEPLOYMENT, sites_dir=sites_dir, site_queues=site_queues, parent_run_id=current_flow_run_id()
+        )
+    else:
+        site_flow = ingest_site.with_options(timeout_seconds=site_timeout_seconds)
+        launcher = InProcessLauncher(
+            lambda code: site_flow(site=code, sites_dir=sites_dir, prepare=False, return_state=True),
+            concurrency=min(in_process_concurrency, max_concurrent_sites),
+        )
+        limits = Limits(min(in_process_concurrency, max_concurrent_sites), max_per_system, dict(system_limits or {}))
+    jobs = [SiteJob(c, systems[c]) for c in codes]
+    fanout_started = time.perf_counter()
+    try:
+        with quiet_subflows():
+            runs = fan_out(
+                jobs,
+                launcher,
+                limits,
+                site_timeout=site_timeout_seconds,
+                timeout=timeout_seconds,
+                poll_seconds=poll_seconds,
+                on_event=progress.emit,
+            )
+    finally:
+        launcher.close()
+
+    timings = {"setup_seconds": data_seconds, "fanout_seconds": time.perf_counter() - fanout_started}
+
     outcomes: list[dict] = []
     failed_sites: dict[str, str] = {}
-    for code in codes:
-        progress.emit("site_started", site=code)
-        state = ingest_site(site=code, sites_dir=sites_dir, return_state=True)
-        if state.is_completed():
-            site_outcomes = state.result()
-            outcomes.extend(site_outcomes)
-            bad = [o for o in site_outcomes if o["status"] not in ("loaded", "up_to_date")]
-            if bad:
-                failed_sites[code] = "; ".join(f"{o['source_name']}: {o['status']}: {o['reason']}" for o in bad)
-        else:
-            failed_sites[code] = f"ingest-site ended {state.type.value}: {state.message}"
-        progress.emit("site_finished", site=code, failed=code in failed_sites)
+    by_site: dict[str, list[dict]] = {}
+    for code, run in runs.items():
+        outcomes.extend(run.outcomes)
+        by_site[code] = run.outcomes
+        problem = _site_problem(run)
+        if problem:
+            failed_sites[code] = problem
+    timings["ingest_seconds"] = sum(float(o.get("seconds") or 0) for o in outcomes)
+    timings["docs_seconds"] = sum(float(o.get("docs_seconds") or 0) for o in outcomes)  # per-batch Data Docs
+    timings["ingest_data_seconds"] = timings["ingest_seconds"] + timings["docs_seconds"]
+
     progress.emit("stage", name="marts")
-    models = build_marts(sites_dir=sites_dir)
+    models, timings["marts_seconds"] = build_marts_task(sites_dir)
     progress.emit("stage", name="benefits")
-    benefits = realise_benefits(sites_dir=sites_dir)
-    for code, why in failed_sites.items():
-        logger.error("site %s did not complete: %s", code, why)
-    return {
+    benefits, timings["benefits_seconds"] = realise_task(sites_dir)
+
+    for code, why_failed in failed_sites.items():
+        logger.error("site %s did not complete: %s", code, why_failed)
+    result = {
         "outcomes": outcomes,
         "failed_sites": failed_sites,
         "models": models,
         "benefits": benefits,
+        "mode": chosen,
+        "site_runs": {code: run.as_dict() for code, run in runs.items()},
     }
+    t = time.perf_counter()
+    if publish:
+        publish_task(sites_dir, result, by_site)
+    timings["artifacts_seconds"] = time.perf_counter() - t
+    progress.emit("stage", name="report")  # HTML report (issue #8); a failure is logged, never fails the run
+    t = time.perf_counter()
+    report = report_task(sites_dir, return_state=True)
+    timings["html_report_seconds"] = time.perf_counter() - t
+    result["report"] = report.result() if report.is_completed() else None
+    if result["report"] is None:
+        logger.error("benefits report not built: %s", report.message)
+    # Held batches and failed sources were alerted by the site runs themselves; here only the
+    # runs that ended without reporting (failed, crashed, cancelled, timed out, never started).
+    raise_alerts(
+        [
+            Alert(
+                kind="site_timed_out" if run.status in ("timed_out", "not_started") else "site_failed",
+                site=code,
+                reason=run.reason,
+                flow_run_id=run.flow_run_id,
+            )
+            for code, run in runs.items()
+            if run.status != "completed"
+        ]
+    )
+    # Data work is time measured inside the tasks that do it (setup and the HTML report: the
+    # task's wall time); the rest of the wall time is orchestration: flow and task runs, state
+    # changes, API calls, artifacts, starting and waiting for site runs.
+    timings["data_seconds"] = sum(
+        timings[k]
+        for k in ("setup_seconds", "ingest_data_seconds", "marts_seconds", "benefits_seconds", "html_report_seconds")
+    )
+    timings["wall_seconds"] = time.perf_counter() - wall
+    result["timings"] = timings
+    return result

@@ -1,21 +1,46 @@
-"""`realise-benefits`: every planned benefit evaluated against its measure, into fact_benefit."""
+"""`realise-benefits`: every planned benefit evaluated against its measure, into fact_benefit.
+
+Runs monthly on its own (deployment `realise-benefits/benefits-monthly`) and inside every
+national run.
+"""
 
 from __future__ import annotations
 
-from prefect import flow, get_run_logger
+import time
 
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows._common import IO_RETRIES, IO_RETRY_DELAYS, IO_RETRY_JITTER, retry_on_io_error
 from pipeline.realise import realise
 from pipeline.runtime import get_sites, warehouse
 from pipeline.settings import load_settings
 
 
+@task(
+    name="realise-benefits",
+    cache_policy=NO_CACHE,
+    retries=IO_RETRIES,
+    retry_delay_seconds=IO_RETRY_DELAYS,
+    retry_jitter_factor=IO_RETRY_JITTER,
+    retry_condition_fn=retry_on_io_error,
+)
+def realise_task(sites_dir: str | None = None) -> tuple[dict, float]:
+    """The benefits summary (benefits, rows, problems, by_site), and the seconds it took."""
+    t = time.perf_counter()
+    result = realise(warehouse(load_settings()), get_sites(sites_dir))
+    summary = {"benefits": result.benefits, "rows": result.rows, "problems": result.problems, "by_site": result.by_site}
+    return summary, time.perf_counter() - t
+
+
 @flow(name="realise-benefits")
 def realise_benefits(sites_dir: str | None = None) -> dict:
-    settings = load_settings()
-    sites = get_sites(sites_dir)
-    result = realise(warehouse(settings), sites)
+    from flows._publish import publish_benefits
+
+    summary, seconds = realise_task(sites_dir)
+    publish_benefits(warehouse(load_settings()), get_sites(sites_dir))
     logger = get_run_logger()
-    logger.info("evaluated %d benefits (%d rows)", result.benefits, result.rows)
-    for problem in result.problems:
+    logger.info("evaluated %d benefits (%d rows) in %.1f s", summary["benefits"], summary["rows"], seconds)
+    for problem in summary["problems"]:
         logger.error(problem)
-    return {"benefits": result.benefits, "rows": result.rows, "problems": result.problems, "by_site": result.by_site}
+    return summary

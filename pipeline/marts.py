@@ -261,6 +261,15 @@ def write_sites(wh: Warehouse, sites: list[SiteConfig]) -> None:
             )
 
 
+def organisations(wh: Warehouse, sites: list[SiteConfig]) -> list[str]:
+    """Every organisation national.dim_site will describe: the configured trusts and each
+    organisation in the national A&E data (most of which have no config to name them)."""
+    codes = [s.ods_code for s in sites if s.role == "trust"]
+    if wh.table_exists("staging", "ae_monthly"):
+        codes += [str(c) for c in wh.query("select distinct org_code from staging.ae_monthly order by 1")["org_code"]]
+    return list(dict.fromkeys(codes))
+
+
 def site_context(site: SiteConfig | dict, local: tuple[MeasureDef, ...] = ()) -> dict:
     if isinstance(site, dict):
         return {**site, "local_measures": [m.as_context() for m in local]}

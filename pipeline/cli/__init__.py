@@ -11,6 +11,8 @@ for _key, _value in {
     "PREFECT_LOGGING_EXTRA_LOGGERS": "pipeline,connectors,expectations,benefits",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # connector retries log outside a flow run; that is fine locally, not a warning
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }.items():
     os.environ.setdefault(_key, _value)
 
@@ -26,7 +28,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from pipeline.cli import run, simulate  # noqa: F401  (modules attach their commands to `app`)
+    from pipeline.cli import backfill, connectors, docs, extract, quarantine, report, run, simulate, stats, validate, warehouse  # noqa: F401  (modules attach their commands to `app`)
 
 
 def main() -> None:

@@ -54,3 +54,36 @@ def test_refresh_for_run_only_when_configured(fake_api, monkeypatch, tmp_path):
     result = ods.refresh_for_run(w, ["RF4"])
     assert result is not None and "HTTP 500" in result.error
     w.dispose()
+
+
+def test_marts_build_names_unconfigured_organisations_from_ods(fake_api, monkeypatch, tmp_path):
+    """The marts build asks ODS about every organisation in the national A&E data; one that no
+    site config describes gets its name and region in national.dim_site from ODS."""
+    from flows.build_marts import build_marts_task
+    from pipeline import runtime
+    from pipeline.ingest import ingest_source
+    from pipeline.settings import load_settings
+    from tests.support import demo
+
+    sites_dir = demo.write_sites(tmp_path / "sites", tmp_path / "unused", only=["X24"])  # the A&E publication only
+    monkeypatch.setenv("BENEFITS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BENEFITS_WAREHOUSE_URL", f"duckdb:///{tmp_path / 'wh.duckdb'}")
+    monkeypatch.setenv("BENEFITS_ODS_URL", ods_routes(fake_api))
+    runtime.reset()
+    try:
+        settings = load_settings()
+        wh = runtime.warehouse(settings)
+        (site,) = runtime.get_sites(sites_dir)
+        runtime.prepare_warehouse(wh, [site])
+        outcome = ingest_source(wh, site, site.sources[0], settings=settings, validator=runtime.validator(wh))
+        assert outcome.status == "loaded", outcome.reason
+        build_marts_task.fn(str(sites_dir))
+        asked = {r.path.rsplit("/", 1)[-1] for r in fake_api.requests if "/organisations/" in r.path}
+        assert {"RF4", "RJ1", "RRK"} <= asked and len(asked) > 200  # every organisation in the A&E file
+        names = wh.query("select site_code, site_name, region, configured from national.dim_site "
+                         "where site_code in ('RF4', 'RJ1')").set_index("site_code")
+        assert names.loc["RF4", "site_name"] == "BARKING, HAVERING AND REDBRIDGE UNIVERSITY HOSPITALS NHS TRUST"
+        assert names.loc["RJ1", "region"] == "LONDON COMMISSIONING REGION"
+        assert not names["configured"].any()
+    finally:
+        runtime.reset()

@@ -1,0 +1,360 @@
+"""Fan-out: one `ingest-site` run per site, at most N at once overall and M per source system,
+each with a timeout, until every site has finished, failed or timed out.
+
+One loop, two ways to run a site:
+- `DeploymentLauncher` starts each site with `run_deployment` on `ingest-site/site-daily`, so
+  the runs go to whatever workers serve that deployment's pool (or a site's own work queue).
+  One API call per poll reads the state of every running site; a finished site's outcomes
+  come from the table artifact it published.
+- `InProcessLauncher` runs the `ingest_site` flow as a subflow in this process, on a small
+  thread pool (one thread by default: the embedded warehouse has a single writer, and the
+  ephemeral API's SQLite database turns concurrent runs into lock waits).
+
+The limits are applied here, before a run exists, so a national run never floods a pool or a
+source system; Prefect's own work-pool and global concurrency limits still apply on top.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+SITE_DEPLOYMENT = "ingest-site/site-daily"
+FINAL = ("completed", "failed", "crashed", "cancelled", "timed_out", "not_started")
+
+
+@dataclass(frozen=True)
+class SiteJob:
+    code: str
+    systems: tuple[str, ...] = ()
+
+
+@dataclass
+class SiteRun:
+    """How one site's run ended (status is one of FINAL) and what it reported."""
+
+    code: str
+    status: str
+    outcomes: list[dict] = field(default_factory=list)
+    reason: str | None = None
+    flow_run_id: str | None = None
+    worker: str | None = None
+    seconds: float | None = None  # running time of the site's flow run
+    queued_seconds: float | None = None  # from submission to start (deployments only)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("outcomes")
+        return d
+
+
+@dataclass(frozen=True)
+class Limits:
+    overall: int = 4
+    per_system: int = 4
+    systems: dict[str, int] = field(default_factory=dict)  # per-system overrides
+
+    def __post_init__(self) -> None:
+        if self.overall < 1 or self.per_system < 1 or any(v < 1 for v in self.systems.values()):
+            raise ValueError("concurrency limits must be at least 1")
+
+    def for_system(self, system: str) -> int:
+        return self.systems.get(system, self.per_system)
+
+
+class Launcher(Protocol):
+    mode: str
+
+    def start(self, job: SiteJob) -> object: ...
+
+    def poll(self, handles: dict[str, object]) -> dict[str, SiteRun]: ...
+
+    def cancel(self, code: str, handle: object, reason: str) -> None: ...
+
+    def wait(self, handles: dict[str, object], seconds: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def fan_out(
+    jobs: list[SiteJob],
+    launcher: Launcher,
+    limits: Limits,
+    *,
+    site_timeout: float,
+    timeout: float,
+    poll_seconds: float = 2.0,
+    on_event: Callable[..., None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, SiteRun]:
+    """Run every job within the limits; returns one SiteRun per job, in job order."""
+    emit = on_event or (lambda *a, **k: None)
+    pending = list(jobs)
+    running: dict[str, tuple[SiteJob, object, float]] = {}
+    in_use: Counter[str] = Counter()
+    done: dict[str, SiteRun] = {}
+    started_at = clock()
+
+    def finish(code: str, run: SiteRun) -> None:
+        job, _, _ = running.pop(code)
+        in_use.subtract(job.systems)
+        done[code] = run
+        emit("site_finished", site=code, failed=run.status != "completed" or _has_problem(run), status=run.status)
+
+    while pending or running:
+        # Start whatever fits, in order; a site waiting for a busy system does not hold up the rest.
+        for job in list(pending):
+            if len(running) >= limits.overall:
+                break
+            if any(in_use[s] >= limits.for_system(s) for s in job.systems):
+                continue
+            pending.remove(job)
+            emit("site_started", site=job.code)
+            try:
+                handle = launcher.start(job)
+            except Exception as exc:  # noqa: BLE001  one site that cannot start must not stop the others
+                log.exception("site %s could not be started", job.code)
+                done[job.code] = SiteRun(job.code, "failed", reason=f"could not start: {type(exc).__name__}: {exc}")
+                emit("site_finished", site=job.code, failed=True, status="failed")
+                continue
+            running[job.code] = (job, handle, clock())
+            in_use.update(job.systems)
+        if not running:
+            if pending:  # nothing running yet nothing fits: a limit below what a site needs
+                raise RuntimeError(f"no site can start within the limits {limits}")
+            break
+        for code, run in launcher.poll({c: h for c, (_, h, _) in running.items()}).items():
+            if code in running:
+                finish(code, run)
+        now = clock()
+        for code, (job, handle, t) in list(running.items()):
+            if now - t > site_timeout:
+                reason = f"timed out: no result within {site_timeout:.0f} s of being started"
+                launcher.cancel(code, handle, reason)
+                finish(code, SiteRun(code, "timed_out", reason=reason))
+        if now - started_at > timeout:
+            reason = f"timed out: the national run stopped waiting after {timeout:.0f} s"
+            for code, (job, handle, _) in list(running.items()):
+                launcher.cancel(code, handle, reason)
+                finish(code, SiteRun(code, "timed_out", reason=reason))
+            for job in pending:
+                done[job.code] = SiteRun(job.code, "not_started", reason=reason)
+            pending.clear()
+            break
+        if running:
+            launcher.wait({c: h for c, (_, h, _) in running.items()}, poll_seconds)
+    return {j.code: done[j.code] for j in jobs}
+
+
+def _has_problem(run: SiteRun) -> bool:
+    return any(o.get("status") not in ("loaded", "up_to_date") for o in run.outcomes)
+
+
+# -- in this process ---------------------------------------------------------------------
+
+
+class InProcessLauncher:
+    """Sites as subflows of the calling flow, on `concurrency` threads."""
+
+    mode = "in-process"
+
+    def __init__(self, run_site: Callable[[str], object], concurrency: int = 1):
+        self._run_site = run_site  # code -> Prefect State of the site's flow run
+        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="site")
+
+    def start(self, job: SiteJob) -> Future:
+        # Copy the caller's context so each site run is a child of the national run.
+        ctx = contextvars.copy_context()
+        return self._pool.submit(ctx.run, self._timed, job.code)
+
+    def _timed(self, code: str):
+        t = time.perf_counter()
+        state = self._run_site(code)
+        return state, time.perf_counter() - t
+
+    def poll(self, handles: dict[str, object]) -> dict[str, SiteRun]:
+        out = {}
+        for code, fut in handles.items():
+            assert isinstance(fut, Future)
+            if not fut.done():
+                continue
+            try:
+                state, seconds = fut.result()
+            except Exception as exc:  # noqa: BLE001
+                out[code] = SiteRun(code, "crashed", reason=f"{type(exc).__name__}: {exc}")
+                continue
+            out[code] = run_from_state(code, state, seconds)
+        return out
+
+    def cancel(self, code: str, handle: object, reason: str) -> None:
+        # A thread cannot be stopped from outside; the site's flow has its own timeout, and the
+        # marts build waits (staging lock) for any load it is still committing.
+        assert isinstance(handle, Future)
+        handle.cancel()
+        log.warning("site %s: %s", code, reason)
+
+    def wait(self, handles: dict[str, object], seconds: float) -> None:
+        wait_futures([h for h in handles.values() if isinstance(h, Future)], timeout=seconds, return_when=FIRST_COMPLETED)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def run_from_state(code: str, state, seconds: float | None = None, flow_run_id: str | None = None) -> SiteRun:
+    flow_run_id = flow_run_id or (str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None)
+    if state.is_completed():
+        return SiteRun(code, "completed", outcomes=list(state.result() or []), seconds=seconds, flow_run_id=flow_run_id)
+    try:
+        state.result()
+        reason = state.message
+    except Exception as exc:  # noqa: BLE001  the flow's exception is the reason
+        reason = f"{type(exc).__name__}: {exc}"
+    status = {"CRASHED": "crashed", "CANCELLED": "cancelled"}.get(state.type.value, "failed")
+    if "TimeoutError" in (reason or "") or "exceeded timeout" in (reason or ""):
+        status = "timed_out"
+    return SiteRun(code, status, reason=(reason or state.type.value)[:1500], seconds=seconds, flow_run_id=flow_run_id)
+
+
+# -- through a deployment and its workers -------------------------------------------------
+
+
+class DeploymentLauncher:
+    """Sites as runs of the `ingest-site` deployment, picked up by the pool's workers."""
+
+    mode = "deployments"
+
+    def __init__(
+        self,
+        deployment: str,
+        *,
+        sites_dir: str | None,
+        site_queues: dict[str, str] | None = None,
+        parent_run_id: str | None = None,
+    ):
+        from prefect import get_client
+
+        self.deployment = deployment
+        self.sites_dir = sites_dir
+        self.site_queues = {k.upper(): v for k, v in (site_queues or {}).items()}
+        self.parent_run_id = parent_run_id
+        self._client_cm = get_client(sync_client=True)
+        self.client = self._client_cm.__enter__()
+        self._submitted: dict[str, float] = {}
+
+    def start(self, job: SiteJob) -> str:
+        from prefect.deployments import run_deployment
+
+        run = run_deployment(
+            self.deployment,
+            parameters={"site": job.code, "sites_dir": self.sites_dir, "prepare": False},
+            timeout=0,
+            as_subflow=True,
+            flow_run_name=f"ingest-site-{job.code}",
+            tags=["national-run"],
+            # A retried national run finds the site runs it already started instead of doubling them.
+            idempotency_key=f"{self.parent_run_id}:{job.code}" if self.parent_run_id else None,
+            work_queue_name=self.site_queues.get(job.code),
+        )
+        return str(run.id)
+
+    def poll(self, handles: dict[str, object]) -> dict[str, SiteRun]:
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        by_id = {str(h): code for code, h in handles.items()}
+        if not by_id:
+            return {}
+        runs = self.client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(by_id))), limit=len(by_id)
+        )
+        final = [r for r in runs if r.state is not None and r.state.is_final()]
+        outcomes = self._outcomes([r for r in final if r.state.is_completed()], by_id)
+        out = {}
+        for r in final:
+            code = by_id[str(r.id)]
+            seconds = r.total_run_time.total_seconds() if r.total_run_time else None
+            queued = None
+            if r.start_time and r.expected_start_time:
+                queued = max(0.0, (r.start_time - r.expected_start_time).total_seconds())
+            worker = (r.labels or {}).get("prefect.worker.name")
+            if r.state.is_completed():
+                got = outcomes.get(str(r.id))
+                if got is None:
+                    run = SiteRun(code, "failed", reason="the site run completed but published no outcome table")
+                else:
+                    run = SiteRun(code, "completed", outcomes=got)
+            else:
+                status = {"CRASHED": "crashed", "CANCELLED": "cancelled"}.get(r.state.type.value, "failed")
+                run = SiteRun(code, status, reason=(r.state.message or r.state.type.value)[:1500])
+            run.flow_run_id, run.worker, run.seconds, run.queued_seconds = str(r.id), worker, seconds, queued
+            out[code] = run
+        return out
+
+    def _outcomes(self, runs, by_id: dict[str, str]) -> dict[str, list[dict]]:
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+        from flows._publish import ingest_artifact_key, outcomes_from_table_artifact
+
+        if not runs:
+            return {}
+        ids = [r.id for r in runs]
+        keys = [ingest_artifact_key(by_id[str(i)]) for i in ids]
+        artifacts = self.client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids), key=ArtifactFilterKey(any_=keys)),
+            limit=len(ids) * 2,
+        )
+        return {str(a.flow_run_id): outcomes_from_table_artifact(a.data) for a in artifacts}
+
+    def cancel(self, code: str, handle: object, reason: str) -> None:
+        from prefect.states import Cancelling
+
+        try:
+            self.client.set_flow_run_state(str(handle), Cancelling(message=reason), force=True)
+        except Exception:  # noqa: BLE001  reporting the timeout matters more than the cancel
+            log.exception("site %s: could not cancel flow run %s", code, handle)
+
+    def wait(self, handles: dict[str, object], seconds: float) -> None:
+        time.sleep(seconds)
+
+    def close(self) -> None:
+        self._client_cm.__exit__(None, None, None)
+
+
+def choose_mode(requested: str, deployment: str = SITE_DEPLOYMENT) -> tuple[str, str]:
+    """("deployments" | "in-process", why). `auto` fans out to workers only when a server is
+    configured, the site deployment exists and its work pool has a worker online."""
+    from flows._common import api_url
+
+    if requested not in ("auto", "deployments", "in-process"):
+        raise ValueError(f"mode must be auto, deployments or in-process, not {requested!r}")
+    if requested == "in-process":
+        return "in-process", "requested"
+    if not api_url():
+        if requested == "deployments":
+            raise RuntimeError("mode=deployments needs a Prefect server: set PREFECT_API_URL")
+        return "in-process", "no Prefect server configured (PREFECT_API_URL is not set)"
+    from prefect import get_client
+    from prefect.client.schemas.objects import WorkPoolStatus
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            dep = client.read_deployment_by_name(deployment)
+        except ObjectNotFound:
+            if requested == "deployments":
+                raise RuntimeError(f"mode=deployments: no deployment {deployment!r} on the server") from None
+            return "in-process", f"no deployment {deployment!r} on the server"
+        if requested == "deployments":
+            return "deployments", "requested"
+        pool = client.read_work_pool(dep.work_pool_name) if dep.work_pool_name else None
+        if pool is None or pool.status != WorkPoolStatus.READY:
+            return "in-process", f"work pool {dep.work_pool_name!r} has no worker online"
+    return "deployments", f"deployment {deployment!r} on work pool {dep.work_pool_name!r}"

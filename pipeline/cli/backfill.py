@@ -1,0 +1,89 @@
+"""`benefits backfill`: reprocess one site's months idempotently, then rebuild marts and benefits."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from pipeline.cli import app
+from pipeline.cli._console import console, err, setup_logging
+
+
+@app.command()
+def backfill(
+    site: Annotated[str, typer.Option("--site", help="the site's ODS code")],
+    first: Annotated[str, typer.Option("--from", help="first month to reprocess, YYYY-MM")],
+    last: Annotated[str, typer.Option("--to", help="last month to reprocess, YYYY-MM (inclusive)")],
+    source: Annotated[list[str] | None, typer.Option("--source", help="only this source; repeatable")] = None,
+    sites: Annotated[
+        Path | None, typer.Option("--sites", help="folder of site configs (default: deploy/sites)", file_okay=False)
+    ] = None,
+    warehouse: Annotated[
+        str | None, typer.Option("--warehouse", help="SQLAlchemy URL; default BENEFITS_WAREHOUSE_URL or embedded DuckDB")
+    ] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild/--no-rebuild", help="rebuild marts and benefits afterwards")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress in detail")] = False,
+):
+    """Re-extract and reload SITE's months FROM..TO; running it again changes nothing."""
+    setup_logging(verbose)
+    if warehouse:
+        os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from pipeline.alerts import alerts_for_outcomes, send_alerts
+    from pipeline.backfill import BackfillError, backfill as run_backfill, month_range
+    from pipeline.config import ConfigError
+    from pipeline.runtime import get_sites
+    from pipeline.settings import load_settings
+    from pipeline.warehouse.core import redact_url
+
+    settings = load_settings()
+    try:
+        period = month_range(first, last)
+        all_sites = get_sites(sites)
+        chosen = get_sites(sites, [site])[0]
+    except (BackfillError, ConfigError) as e:
+        err.print(f"[red]cannot backfill[/]\n{e}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    console.print(
+        f"backfill {chosen.ods_code} {period[0]:%Y-%m} to {period[1]:%Y-%m}; warehouse: {redact_url(settings.warehouse_url)}",
+        highlight=False,
+    )
+    t0 = time.perf_counter()
+    try:
+        result = run_backfill(settings, chosen, all_sites, period, sources=source, rebuild=rebuild)
+    except BackfillError as e:
+        err.print(f"[red]cannot backfill[/]\n{e}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+    table = Table(title=f"Backfill {chosen.ods_code} {period[0]:%Y-%m}..{period[1]:%Y-%m}")
+    for col, justify in (("source", "left"), ("dataset", "left"), ("status", "left"), ("extracted", "right"),
+                         ("loaded", "right"), ("quarantined", "right"), ("batch", "left")):  # fmt: skip
+        table.add_column(col, justify=justify)
+    for o in result.outcomes:
+        table.add_row(
+            o.source_name,
+            o.dataset,
+            o.status,
+            f"{o.rows_in:,}",
+            f"{o.rows_loaded:,}",
+            f"{o.rows_quarantined:,}",
+            o.batch_id or "",
+        )
+    console.print(table)
+    if rebuild:
+        console.print(
+            f"{len(result.models)} models rebuilt; {result.benefits} benefits evaluated; "
+            f"{time.perf_counter() - t0:.1f} s",
+            highlight=False,
+        )
+    send_alerts(alerts_for_outcomes([o.__dict__ for o in result.outcomes]))
+    problems = [f"{o.source_name}: {o.status}: {o.reason}" for o in result.outcomes if not o.ok] + result.problems
+    if problems:
+        err.print("[red]FAILED[/]", markup=True)
+        for p in problems:
+            err.print(f"  {p}", highlight=False, markup=False)
+        raise typer.Exit(1)

@@ -1,0 +1,121 @@
+"""The fan-out loop: concurrency limits overall and per source system, per-site and overall
+timeouts, a site that cannot start. Driven by a launcher whose runs finish after a set number of
+polls, on a clock the test advances, so every interleaving is deterministic."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from flows._fanout import Limits, SiteJob, SiteRun, choose_mode, fan_out
+
+
+class ScriptedLauncher:
+    """Each site finishes after `polls[code]` polls (None: never); one poll = 10 s of clock."""
+
+    mode = "scripted"
+
+    def __init__(self, polls: dict[str, int | None], systems: dict[str, tuple[str, ...]], fail_start=()):
+        self.polls, self.systems, self.fail_start = polls, systems, set(fail_start)
+        self.now = 0.0
+        self.running: dict[str, int] = {}
+        self.started: list[str] = []
+        self.cancelled: list[str] = []
+        self.max_overall = 0
+        self.max_system: Counter[str] = Counter()
+
+    def clock(self) -> float:
+        return self.now
+
+    def start(self, job: SiteJob):
+        if job.code in self.fail_start:
+            raise ConnectionError("API unavailable")
+        self.running[job.code] = 0
+        self.started.append(job.code)
+        self.max_overall = max(self.max_overall, len(self.running))
+        use = Counter(s for c in self.running for s in self.systems[c])
+        for s, n in use.items():
+            self.max_system[s] = max(self.max_system[s], n)
+        return job.code
+
+    def poll(self, handles):
+        done = {}
+        for code in handles:
+            self.running[code] += 1
+            need = self.polls[code]
+            if need is not None and self.running[code] >= need:
+                done[code] = SiteRun(code, "completed", outcomes=[{"site_code": code, "status": "loaded"}])
+        for code in done:
+            del self.running[code]
+        return done
+
+    def cancel(self, code, handle, reason):
+        self.cancelled.append(code)
+        self.running.pop(code, None)
+
+    def wait(self, handles, seconds):
+        self.now += 10
+
+    def close(self):
+        pass
+
+
+def jobs_for(systems):
+    return [SiteJob(code, s) for code, s in systems.items()]
+
+
+def test_limits_overall_and_per_system():
+    systems = {f"S{i:02d}": (("sql",) if i % 3 == 0 else ("files",)) + (("fhir",) if i % 4 == 0 else ()) for i in range(12)}
+    launcher = ScriptedLauncher({c: 1 + i % 3 for i, c in enumerate(systems)}, systems)
+    runs = fan_out(
+        jobs_for(systems), launcher, Limits(overall=4, per_system=3, systems={"fhir": 1}),
+        site_timeout=1000, timeout=10_000, clock=launcher.clock,
+    )  # fmt: skip
+    assert [r.status for r in runs.values()] == ["completed"] * 12
+    assert list(runs) == list(systems)  # results in job order
+    assert launcher.max_overall == 4
+    assert launcher.max_system["files"] == 3 and launcher.max_system["fhir"] == 1
+    assert launcher.max_system["sql"] <= 3
+
+
+def test_a_site_waiting_for_a_busy_system_does_not_hold_up_the_rest():
+    systems = {"A": ("fhir",), "B": ("fhir",), "C": ("files",)}
+    launcher = ScriptedLauncher({"A": 3, "B": 1, "C": 1}, systems)
+    fan_out(jobs_for(systems), launcher, Limits(overall=3, per_system=1), site_timeout=1000, timeout=10_000, clock=launcher.clock)
+    assert launcher.started == ["A", "C", "B"]
+
+
+def test_timeouts_and_a_site_that_cannot_start():
+    systems = {"A": ("files",), "B": ("files",), "C": ("files",), "D": ("files",)}
+    launcher = ScriptedLauncher({"A": 1, "B": None, "C": 2, "D": 1}, systems, fail_start={"D"})
+    runs = fan_out(jobs_for(systems), launcher, Limits(overall=2), site_timeout=25, timeout=10_000, clock=launcher.clock)
+    assert runs["A"].status == "completed" and runs["C"].status == "completed"
+    assert runs["B"].status == "timed_out" and "25 s" in runs["B"].reason
+    assert runs["D"].status == "failed" and "could not start" in runs["D"].reason
+    assert launcher.cancelled == ["B"]
+
+    # The overall wait ends: what runs is cancelled and reported, what never started is listed.
+    launcher = ScriptedLauncher({"A": None, "B": None, "C": 1, "D": 1}, systems)
+    runs = fan_out(jobs_for(systems), launcher, Limits(overall=2), site_timeout=1000, timeout=35, clock=launcher.clock)
+    assert {c: r.status for c, r in runs.items()} == {
+        "A": "timed_out", "B": "timed_out", "C": "not_started", "D": "not_started",
+    }  # fmt: skip
+    assert sorted(launcher.cancelled) == ["A", "B"]
+
+
+def test_limits_must_be_positive():
+    with pytest.raises(ValueError):
+        Limits(overall=0)
+    with pytest.raises(ValueError):
+        Limits(systems={"sql": 0})
+
+
+def test_mode_without_deployments_is_in_process(prefect_server):
+    mode, why = choose_mode("auto")
+    assert mode == "in-process" and "ingest-site/site-daily" in why
+    assert choose_mode("in-process") == ("in-process", "requested")
+    with pytest.raises(RuntimeError, match="no deployment"):
+        choose_mode("deployments")
+    with pytest.raises(ValueError):
+        choose_mode("sometimes")
