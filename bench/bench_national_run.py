@@ -276,7 +276,7 @@ def render(r: dict) -> str:
         ("marts", base["marts"], tm["marts_seconds"]),
         ("benefits", base["benefits"], tm["benefits_seconds"]),
         ("setup (schemas, site list)", base["wall"] - base["ingest"] - base["marts"] - base["benefits"], tm["setup_seconds"]),
-        ("Data Docs per batch (data-quality report)", None, tm["docs_seconds"]),
+        ("Data Docs (each batch's page, and the index)", None, tm["docs_seconds"]),
         ("HTML benefits report", None, tm["html_report_seconds"]),
         ("**orchestration** (flow and task runs, states, API, artifacts)", 0.0, orch),
         ("**total**", base["wall"], tm["wall_seconds"]),

@@ -1,7 +1,7 @@
 """What a batch's validation looks like to people: a Prefect artifact and its Data Docs page.
 
 `publish_batch_artifact` is called by the ingest task once a batch is recorded: it renders the
-batch's Data Docs page (and the index) and publishes a markdown artifact with the verdict, the
+batch's Data Docs page and publishes a markdown artifact with the verdict, the
 checks passed per Kahn category and every failed check. Everything in it comes from
 meta.dq_result, which holds counts and short descriptions only, never patient-level values.
 """
@@ -71,8 +71,9 @@ def batch_markdown(outcome: dict, dq: pd.DataFrame, docs_page: str | None = None
     return "\n".join(lines) + "\n"
 
 
-def publish_batch_artifact(outcome, *, settings=None, wh=None) -> str | None:
-    """Build the batch's Data Docs page and publish its Prefect artifact; returns the artifact key.
+def publish_batch_artifact(outcome, *, settings=None, wh=None, index: bool = True) -> str | None:
+    """Build the batch's Data Docs page (and the index unless `index` is False: a run of many
+    batches renders it once at the end) and publish its Prefect artifact; returns the artifact key.
 
     Never raises: a reporting problem must not fail an ingest that has already committed.
     """
@@ -95,10 +96,10 @@ def publish_batch_artifact(outcome, *, settings=None, wh=None) -> str | None:
             "from meta.dq_result where batch_id = :b",
             {"b": batch_id},
         )
-        index = build_batch_docs(settings, [batch_id])
+        page = build_batch_docs(settings, [batch_id], index=index)
         key = artifact_key(outcome["site_code"], outcome["source_name"])
         create_markdown_artifact(
-            markdown=batch_markdown(outcome, dq, str(index) if index else None),
+            markdown=batch_markdown(outcome, dq, str(page) if page else None),
             key=key,
             description=f"Validation of batch {batch_id} ({outcome['dataset']})",
         )

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.tasks import exponential_backoff
 
@@ -44,6 +45,17 @@ def retry_on_io_error(task, task_run, state) -> bool:  # noqa: ARG001  Prefect's
     except BaseException:  # noqa: BLE001
         return False
     return False
+
+
+# Options of every task that does I/O: `@task(name=..., **IO_TASK)`. No result caching: each run
+# must really extract and load.
+IO_TASK = {
+    "cache_policy": NO_CACHE,
+    "retries": IO_RETRIES,
+    "retry_delay_seconds": IO_RETRY_DELAYS,
+    "retry_jitter_factor": IO_RETRY_JITTER,
+    "retry_condition_fn": retry_on_io_error,
+}
 
 
 class LazyValidator:

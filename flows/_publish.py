@@ -16,7 +16,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows._common import IO_RETRIES, IO_RETRY_DELAYS, IO_RETRY_JITTER, artifact_key, retry_on_io_error
+from flows._common import IO_TASK, artifact_key
 from pipeline.alerts import Alert, post_alert, webhook_url
 from pipeline.config import SiteConfig
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
@@ -199,11 +199,7 @@ def publish_summary(result: dict) -> None:
 
 @task(
     name="send-alerts",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    retry_jitter_factor=IO_RETRY_JITTER,
-    retry_condition_fn=retry_on_io_error,
+    **IO_TASK,
 )
 def send_alerts_task(alerts: list[dict]) -> int:
     """Post each alert to the webhook; a failed delivery is retried with backoff."""
@@ -213,6 +209,19 @@ def send_alerts_task(alerts: list[dict]) -> int:
     for a in alerts:
         post_alert(url, Alert(**a))
     return len(alerts)
+
+
+@task(name="build-data-docs-index", cache_policy=NO_CACHE)
+def docs_index_task() -> float:
+    """Render the Data Docs index over every validation kept so far; returns the seconds taken."""
+    import time
+
+    from expectations.docs import build_batch_docs
+    from pipeline.settings import load_settings
+
+    t = time.perf_counter()
+    build_batch_docs(load_settings(), [], index=True)
+    return time.perf_counter() - t
 
 
 def raise_alerts(alerts: list[Alert]) -> None:

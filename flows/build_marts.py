@@ -10,10 +10,9 @@ from __future__ import annotations
 import time
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 
 from connectors.ods import refresh_for_run as refresh_ods
-from flows._common import IO_RETRIES, IO_RETRY_DELAYS, IO_RETRY_JITTER, retry_on_io_error
+from flows._common import IO_TASK
 from pipeline import progress
 from pipeline.locks import schema_lock, staging_snapshot_lock
 from pipeline.marts import build_marts as build
@@ -24,11 +23,7 @@ from pipeline.settings import load_settings
 
 @task(
     name="build-marts",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    retry_jitter_factor=IO_RETRY_JITTER,
-    retry_condition_fn=retry_on_io_error,
+    **IO_TASK,
 )
 def build_marts_task(sites_dir: str | None = None) -> tuple[list[str], float]:
     """The models built, and the seconds spent building them."""

@@ -12,20 +12,16 @@ import time
 from dataclasses import asdict
 
 from prefect import flow, get_run_logger, tags, task
-from prefect.cache_policies import NO_CACHE
 
 from expectations.report import publish_batch_artifact
 from flows._common import (
     IO_ERRORS,
-    IO_RETRIES,
-    IO_RETRY_DELAYS,
-    IO_RETRY_JITTER,
+    IO_TASK,
     LazyValidator,
     current_flow_run_id,
-    retry_on_io_error,
     site_config,
 )
-from flows._publish import publish_ingest_table, raise_alerts, with_dq
+from flows._publish import docs_index_task, publish_ingest_table, raise_alerts, with_dq
 from pipeline import progress
 from pipeline.alerts import alerts_for_outcomes
 from pipeline.ingest import SourceOutcome, ingest_source
@@ -41,11 +37,7 @@ class SourceUnavailable(ConnectionError):
 
 @task(
     name="prepare-site",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    retry_jitter_factor=IO_RETRY_JITTER,
-    retry_condition_fn=retry_on_io_error,
+    **IO_TASK,
 )
 def prepare_site_task(site_code: str, sites_dir: str | None) -> None:
     """Schemas and tables this site loads into (a scheduled site run may meet a new warehouse)."""
@@ -58,11 +50,7 @@ def prepare_site_task(site_code: str, sites_dir: str | None) -> None:
 @task(
     name="ingest-source",
     task_run_name="ingest-{site_code}-{source_name}",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    retry_jitter_factor=IO_RETRY_JITTER,
-    retry_condition_fn=retry_on_io_error,
+    **IO_TASK,
 )
 def ingest_source_task(
     site_code: str,
@@ -87,7 +75,8 @@ def ingest_source_task(
         outcome = SourceOutcome(site_code, source_name, source.dataset, "failed", reason=f"{type(exc).__name__}: {exc}")
         get_run_logger().exception("%s/%s failed", site_code, source_name)
     docs_started = time.perf_counter()
-    publish_batch_artifact(outcome, settings=settings, wh=wh)  # data-quality artifact + Data Docs (issue #4)
+    # The data-quality artifact and the batch's Data Docs page; the flow renders the index once.
+    publish_batch_artifact(outcome, settings=settings, wh=wh, index=False)
     if outcome.status == "failed" and outcome.batch_id:
         # ingest_source marks only transient extract errors "failed" (bad data is "held").
         raise SourceUnavailable(outcome.reason or f"{site_code}/{source_name}: source unavailable")
@@ -111,10 +100,12 @@ def _outcome_from_state(state, site_code: str, source, started: float) -> dict:
 
 
 @flow(name="ingest-site", flow_run_name="ingest-site-{site}")
-def ingest_site(site: str, sites_dir: str | None = None, prepare: bool = True) -> list[dict]:
+def ingest_site(site: str, sites_dir: str | None = None, prepare: bool = True, docs_index: bool = True) -> list[dict]:
     """Ingest every enabled source of one site (by ODS code).
 
-    `prepare=False` skips schema creation (national-run has already done it for every site).
+    `prepare=False` skips schema creation (national-run has already done it for every site);
+    `docs_index=False` leaves the Data Docs index to the caller (an in-process national run
+    renders it once for every site).
     """
     logger = get_run_logger()
     config = site_config(sites_dir, site)
@@ -145,6 +136,8 @@ def ingest_site(site: str, sites_dir: str | None = None, prepare: bool = True) -
             outcome["rows_quarantined"],
             f": {outcome['reason']}" if outcome["reason"] else "",
         )
+    if docs_index and any(o.get("batch_id") for o in outcomes):
+        docs_index_task()
     outcomes = with_dq(warehouse(load_settings()), outcomes)
     publish_ingest_table(config.ods_code, outcomes)
     raise_alerts(alerts_for_outcomes(outcomes, run_id))

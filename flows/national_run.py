@@ -15,12 +15,9 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows._common import (
-    IO_RETRIES,
-    IO_RETRY_DELAYS,
-    IO_RETRY_JITTER,
+    IO_TASK,
     current_flow_run_id,
     quiet_subflows,
-    retry_on_io_error,
     site_config,
     site_systems,
 )
@@ -34,7 +31,7 @@ from flows._fanout import (
     choose_mode,
     fan_out,
 )
-from flows._publish import benefit_statuses, publish_site_report, publish_summary, raise_alerts
+from flows._publish import benefit_statuses, docs_index_task, publish_site_report, publish_summary, raise_alerts
 from flows.build_marts import build_marts_task
 from flows.ingest_site import ingest_site
 from flows.realise_benefits import realise_task
@@ -46,11 +43,7 @@ from pipeline.settings import load_settings
 
 @task(
     name="prepare-warehouse",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    retry_jitter_factor=IO_RETRY_JITTER,
-    retry_condition_fn=retry_on_io_error,
+    **IO_TASK,
 )
 def prepare_task(sites_dir: str | None) -> dict[str, tuple[str, ...]]:
     """Schemas for every site and meta.site; returns each site's source systems."""
@@ -150,7 +143,7 @@ def national_run(
     else:
         site_flow = ingest_site.with_options(timeout_seconds=site_timeout_seconds)
         launcher = InProcessLauncher(
-            lambda code: site_flow(site=code, sites_dir=sites_dir, prepare=False, return_state=True),
+            lambda code: site_flow(site=code, sites_dir=sites_dir, prepare=False, docs_index=False, return_state=True),
             concurrency=min(in_process_concurrency, max_concurrent_sites),
         )
         limits = Limits(min(in_process_concurrency, max_concurrent_sites), max_per_system, dict(system_limits or {}))
@@ -182,7 +175,10 @@ def national_run(
         if problem:
             failed_sites[code] = problem
     timings["ingest_seconds"] = sum(float(o.get("seconds") or 0) for o in outcomes)
-    timings["docs_seconds"] = sum(float(o.get("docs_seconds") or 0) for o in outcomes)  # per-batch Data Docs
+    # Data Docs: each batch's page (in its ingest task), then, in-process, the index once.
+    timings["docs_seconds"] = sum(float(o.get("docs_seconds") or 0) for o in outcomes)
+    if chosen == "in-process" and any(o.get("batch_id") for o in outcomes):
+        timings["docs_seconds"] += docs_index_task()
     timings["ingest_data_seconds"] = timings["ingest_seconds"] + timings["docs_seconds"]
 
     progress.emit("stage", name="marts")

@@ -9,9 +9,8 @@ from __future__ import annotations
 import time
 
 from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 
-from flows._common import IO_RETRIES, IO_RETRY_DELAYS, IO_RETRY_JITTER, retry_on_io_error
+from flows._common import IO_TASK
 from pipeline.realise import realise
 from pipeline.runtime import get_sites, warehouse
 from pipeline.settings import load_settings
@@ -19,11 +18,7 @@ from pipeline.settings import load_settings
 
 @task(
     name="realise-benefits",
-    cache_policy=NO_CACHE,
-    retries=IO_RETRIES,
-    retry_delay_seconds=IO_RETRY_DELAYS,
-    retry_jitter_factor=IO_RETRY_JITTER,
-    retry_condition_fn=retry_on_io_error,
+    **IO_TASK,
 )
 def realise_task(sites_dir: str | None = None) -> tuple[dict, float]:
     """The benefits summary (benefits, rows, problems, by_site), and the seconds it took."""

@@ -123,6 +123,25 @@ def _try_lock(conn: sa.Connection, key: int, wait_seconds: float, what: str) -> 
 
 
 @contextlib.contextmanager
+def _pg_held(conn: sa.Connection, key: int, *, shared: bool = False) -> Iterator[None]:
+    """A session-level advisory lock on `conn`, waited for, released on the way out."""
+    kind = "_shared" if shared else ""
+    conn.execute(sa.text(f"select pg_advisory_lock{kind}(:k)"), {"k": key})
+    conn.commit()  # never sit idle in a transaction while holding it
+    try:
+        yield
+    finally:
+        _release(conn, f"select pg_advisory_unlock{kind}(:k)", key)
+
+
+@contextlib.contextmanager
+def _pg_exclusive(wh: Warehouse, key: int) -> Iterator[None]:
+    """An exclusive advisory lock on a connection of its own."""
+    with wh.engine.connect() as conn, _pg_held(conn, key):
+        yield
+
+
+@contextlib.contextmanager
 def load_lock(
     wh: Warehouse, site_code: str, source_name: str, *, wait_seconds: float = DEFAULT_WAIT_SECONDS
 ) -> Iterator[None]:
@@ -145,12 +164,8 @@ def load_lock(
         # marts build. A load waiting for its source holds nothing a build waits for.
         _try_lock(conn, source_key, wait_seconds, what)
         try:
-            conn.execute(sa.text("select pg_advisory_lock_shared(:k)"), {"k": staging_key})
-            conn.commit()
-            try:
+            with _pg_held(conn, staging_key, shared=True):
                 yield
-            finally:
-                _release(conn, "select pg_advisory_unlock_shared(:k)", staging_key)
         finally:
             _release(conn, "select pg_advisory_unlock(:k)", source_key)
 
@@ -162,14 +177,8 @@ def staging_snapshot_lock(wh: Warehouse) -> Iterator[None]:
         with _local_rwlock(wh).write():
             yield
         return
-    key = lock_key("staging")
-    with wh.engine.connect() as conn:
-        conn.execute(sa.text("select pg_advisory_lock(:k)"), {"k": key})
-        conn.commit()
-        try:
-            yield
-        finally:
-            _release(conn, "select pg_advisory_unlock(:k)", key)
+    with _pg_exclusive(wh, lock_key("staging")):
+        yield
 
 
 @contextlib.contextmanager
@@ -180,11 +189,5 @@ def schema_lock(wh: Warehouse) -> Iterator[None]:
         with _local_lock(wh, ("ddl",)):
             yield
         return
-    key = lock_key("ddl")
-    with wh.engine.connect() as conn:
-        conn.execute(sa.text("select pg_advisory_lock(:k)"), {"k": key})
-        conn.commit()
-        try:
-            yield
-        finally:
-            _release(conn, "select pg_advisory_unlock(:k)", key)
+    with _pg_exclusive(wh, lock_key("ddl")):
+        yield

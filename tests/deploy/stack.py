@@ -172,7 +172,10 @@ class Stack:
         from prefect.settings import temporary_settings
 
         with temporary_settings(updates={"api.url": self.api_url}):
-            yield
+            try:
+                yield
+            finally:
+                _stop_client_services()
 
     def log(self, name: str) -> str:
         p = self.root / f"{name}.log"
@@ -203,6 +206,21 @@ class Stack:
         for f in self._logs:
             f.close()
         self._logs.clear()
+
+
+def _stop_client_services() -> None:
+    """Prefect keeps process-wide background services (log and event shipping, tag concurrency
+    slots), each with an API client made for whichever server was current when it started.
+    Stopped while this stack's server still answers, so later flow runs in the process (other
+    tests, on another server) start services of their own instead of waiting forever on a
+    server that is gone."""
+    from prefect._internal.concurrency.services import QueueService
+
+    with QueueService._instance_cache_lock:
+        services = list(QueueService._instances.values())
+    for service in services:
+        with contextlib.suppress(Exception):
+            service.drain()
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -72,7 +72,12 @@ def assert_rerun_is_identical(small_sites):
 
 @pytest.mark.slow
 def test_duckdb_run_and_rerun(prefect_server, home, small_sites, simulated_root):
-    run_and_check(small_sites, simulated_root)
+    result = run_and_check(small_sites, simulated_root)
+    # Data Docs: a page per batch as it landed, the index rendered once at the end, naming all.
+    index = (home / "data_docs" / "index.html").read_text()
+    assert all(o["batch_id"] in index for o in result["outcomes"])
+    assert len(list((home / "data_docs" / "validations").rglob("*.html"))) == len(result["outcomes"])
+    assert result["timings"]["docs_seconds"] > 0
     assert_rerun_is_identical(small_sites)
     assert (home / "benefits.duckdb").exists()
 

@@ -74,9 +74,13 @@ def test_site_page_in_headless_chromium(chromium_binary, report_dir: Path, repor
             assert chart["drawnLimits"] >= 3, chart  # at least the latest group's mean and limits are on screen
             assert chart["hover"], chart
         # Hover: the point's label shows at once (the page's script), naming month, value and point type.
+        # The page hides the tooltip on scroll, and scrolling's event fires on a later frame:
+        # wait two frames after scrolling so it cannot land after the hover.
         box = browser.evaluate(
-            "(() => { const p = document.querySelector('svg.spc-chart g.pt'); p.scrollIntoView({block: 'center'});"
-            " const r = p.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2, p.dataset.tip]; })()"
+            "new Promise(done => { const p = document.querySelector('svg.spc-chart g.pt');"
+            " p.scrollIntoView({block: 'center'});"
+            " requestAnimationFrame(() => requestAnimationFrame(() => { const r = p.getBoundingClientRect();"
+            " done([r.x + r.width / 2, r.y + r.height / 2, p.dataset.tip]); })); })"
         )
         browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": box[0], "y": box[1]})
         tip = browser.evaluate(
