@@ -197,10 +197,7 @@ def publish_summary(result: dict) -> None:
     )
 
 
-@task(
-    name="send-alerts",
-    **IO_TASK,
-)
+@task(name="send-alerts", **IO_TASK)
 def send_alerts_task(alerts: list[dict]) -> int:
     """Post each alert to the webhook; a failed delivery is retried with backoff."""
     url = webhook_url()

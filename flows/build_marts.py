@@ -21,10 +21,7 @@ from pipeline.runtime import get_sites, prepare_warehouse, warehouse
 from pipeline.settings import load_settings
 
 
-@task(
-    name="build-marts",
-    **IO_TASK,
-)
+@task(name="build-marts", **IO_TASK)
 def build_marts_task(sites_dir: str | None = None) -> tuple[list[str], float]:
     """The models built, and the seconds spent building them."""
     t = time.perf_counter()

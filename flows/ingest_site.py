@@ -35,10 +35,7 @@ class SourceUnavailable(ConnectionError):
     """The source stayed unreachable through the connector's own retries; worth another go later."""
 
 
-@task(
-    name="prepare-site",
-    **IO_TASK,
-)
+@task(name="prepare-site", **IO_TASK)
 def prepare_site_task(site_code: str, sites_dir: str | None) -> None:
     """Schemas and tables this site loads into (a scheduled site run may meet a new warehouse)."""
     site = site_config(sites_dir, site_code)

@@ -41,10 +41,7 @@ from pipeline.runtime import get_sites, prepare_warehouse, simulate_missing, war
 from pipeline.settings import load_settings
 
 
-@task(
-    name="prepare-warehouse",
-    **IO_TASK,
-)
+@task(name="prepare-warehouse", **IO_TASK)
 def prepare_task(sites_dir: str | None) -> dict[str, tuple[str, ...]]:
     """Schemas for every site and meta.site; returns each site's source systems."""
     from pipeline.locks import schema_lock

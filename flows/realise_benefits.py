@@ -16,10 +16,7 @@ from pipeline.runtime import get_sites, warehouse
 from pipeline.settings import load_settings
 
 
-@task(
-    name="realise-benefits",
-    **IO_TASK,
-)
+@task(name="realise-benefits", **IO_TASK)
 def realise_task(sites_dir: str | None = None) -> tuple[dict, float]:
     """The benefits summary (benefits, rows, problems, by_site), and the seconds it took."""
     t = time.perf_counter()
