@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import sqlalchemy as sa
 
 from connectors.base import ExtractContext
 from connectors.registry import get_connector
@@ -117,7 +116,7 @@ class FileValidator:
         `site` (a SiteConfig) supplies the source's options (column names, formats) and the
         dataset's code mappings; `options` adds or overrides files-connector options.
         """
-        from pipeline.load import create_dup_tables, create_landing, drop_dup_tables, drop_landing, passing_condition
+        from pipeline.load import count_passing, create_landing, drop_landing
 
         contract = get_contract(dataset)
         mappings = site.mapping(contract.name) if site is not None else {}
@@ -130,14 +129,7 @@ class FileValidator:
         table = create_landing(wh, tag, harmonised.path, contract)
         try:
             results = self.validator.validate("landing", table.split(".")[1], rules, harmonised.rows, contract.name)
-            with wh.begin() as conn:
-                dups = create_dup_tables(conn, table, rules)
-                try:
-                    passing = conn.execute(
-                        sa.text(f"select count(*) from {table} b where {passing_condition(rules, dups)}")
-                    ).scalar()
-                finally:
-                    drop_dup_tables(conn, dups)
+            passing = count_passing(wh, table, rules)
         finally:
             drop_landing(wh, tag)
         holds = [d.message for d in harmonised.held_by_drift] + [r.describe() for r in results if r.holds_batch]

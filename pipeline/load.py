@@ -178,6 +178,17 @@ def passing_condition(rules: list[Rule], dups: dict[int, str]) -> str:
     return " and ".join(parts) or "true"
 
 
+def count_passing(wh, table: str, rules: list[Rule]) -> int:
+    """Rows of a landing table that no row-level rule would quarantine (a dry run of the split)."""
+    with wh.begin() as conn:
+        dups = create_dup_tables(conn, table, rules)
+        try:
+            sql = f"select count(*) from {table} b where {passing_condition(rules, dups)}"
+            return int(conn.execute(sa.text(sql)).scalar())
+        finally:
+            drop_dup_tables(conn, dups)
+
+
 def predicate_counts(conn: Connection, table: str, rules: list[Rule]) -> dict[str, int]:
     """Rows each row-level rule picks out, counted with the quarantine's own predicates.
 

@@ -36,14 +36,12 @@ from pipeline.config import SiteConfig
 from pipeline.load import (
     RELEASE_CONNECTOR,
     BatchRecord,
-    create_dup_tables,
-    drop_dup_tables,
+    count_passing,
     drop_landing,
     ensure_release_columns,
     insert_batch_record,
     insert_dq_results,
     landing_table,
-    passing_condition,
     replace_months,
     split_batch,
 )
@@ -239,14 +237,7 @@ def release(
         periods = wh.query(f"select distinct _period from {table} where _period is not null")["_period"]
         rec.months = sorted(pd.Timestamp(m).date() if isinstance(m, (dt.datetime, str)) else m for m in periods)
         if dry_run:
-            with wh.begin() as conn:
-                dups = create_dup_tables(conn, table, rules)
-                try:
-                    passing = conn.execute(
-                        sa.text(f"select count(*) from {table} b where {passing_condition(rules, dups)}")
-                    ).scalar()
-                finally:
-                    drop_dup_tables(conn, dups)
+            passing = count_passing(wh, table, rules)
             out.rows_loaded, out.rows_quarantined = int(passing), rec.rows_in - int(passing)
             out.rules = {r.rule.name: r.unexpected_count for r in results if r.rule.row_level and r.unexpected_count}
             return out
