@@ -3,7 +3,7 @@ next to a plain DuckDB SQL script doing the same checks, quarantine, load and mo
 (bench/plain_pipeline.py), measured in the same run. Writes the `run_10m` section of
 docs/benchmarks.md.
 
-usage: python bench/bench_run.py [--rows 10000000] [--repeat 1]
+usage: python bench/bench_run.py [--rows 10000000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def warm_prefect(prefect_home: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
 
     csv, rows = make_extract(args.rows)
@@ -104,31 +104,57 @@ def main() -> None:
         assert outcome["status"] == "loaded", outcome
         results.append((plain_s, plain_mb, plain_out.strip(), run_s, run_mb, outcome, result))
 
-    plain_s, plain_mb, plain_out, run_s, run_mb, outcome, result = min(results, key=lambda r: r[3])
+    # The headline is the median repeat by ratio (not the best): a goal met only on a lucky
+    # run is not met. Each repeat measures the plain script and the run back to back.
+    results.sort(key=lambda r: r[3] / r[0])
+    plain_s, plain_mb, plain_out, run_s, run_mb, outcome, result = results[len(results) // 2]
+    ratios = ", ".join(f"{r[3] / r[0]:.2f}x" for r in results)
     t = outcome["timings"]
-    data_work = sum(t.values())
-    rest = run_s - data_work
+    rt = result["timings"]
+    after = sum(rt.get(k, 0.0) for k in ("docs_seconds", "marts_seconds", "benefits_seconds", "artifacts_seconds", "html_report_seconds"))
+    in_flow = rt["wall_seconds"] - sum(t.values()) - after
+    outside = run_s - rt["wall_seconds"]
     ratio = run_s / plain_s
+    verdict = "Within" if ratio <= 2 else "Not within"
+    stages = [
+        ("extract + harmonise (file hash, DuckDB reads the CSV, maps codes, casts, writes typed Parquet)", t["extract"]),
+        ("validate (the dataset's Great Expectations suite, run as SQL over the landing view)", t["validate"]),
+        ("load (repeated keys, failing rows flagged once, quarantine, staging by row number, lineage: one transaction)", t["load"]),
+        ("after the load: Data Docs, marts, benefits, artifacts, HTML report", after),
+        ("flow and task runs (Prefect API calls between the stages)", in_flow),
+        ("outside the flow: interpreter, imports, waiting for Prefect's temporary API, exit", outside),
+    ]
+    table = "\n".join(f"| {name} | {sec:.1f} | {sec / run_s:.0%} |" for name, sec in stages)
     md = f"""
 ### `benefits run`, one site, one {rows:,}-row ePMA CSV, into DuckDB (issue #2)
 
 | | seconds | peak RSS (MiB) |
 |---|---:|---:|
-| plain DuckDB SQL script (baseline: same rules, split, aggregate) | {plain_s:.1f} | {plain_mb:,.0f} |
+| plain DuckDB SQL script (baseline: same row rules, split, aggregate) | {plain_s:.1f} | {plain_mb:,.0f} |
 | `benefits run --sites DIR` (whole process) | {run_s:.1f} | {run_mb:,.0f} |
 | **ratio** | **{ratio:.2f}x** (goal: at most 2x) | goal: under 2,560 |
 
-Where `benefits run`'s time goes (from the run's own stage timings):
+{verdict} 2x. Ratios of the {len(results)} repeats, each measuring the script and the run back to
+back: {ratios}; the table shows the median one.
+
+Where `benefits run`'s time goes (the run's own stage timings):
 
 | stage | seconds | share |
 |---|---:|---:|
-| extract + harmonise (DuckDB reads the CSV, maps codes, casts, writes typed Parquet) | {t['extract']:.1f} | {t['extract'] / run_s:.0%} |
-| validate (landing view + Great Expectations as SQL in DuckDB, {len(result.get('outcomes', []))} batch) | {t['validate']:.1f} | {t['validate'] / run_s:.0%} |
-| load (split into staging and quarantine, lineage, state: one transaction) | {t['load']:.1f} | {t['load'] / run_s:.0%} |
-| everything else: interpreter and imports, Prefect's temporary API server, flow and task state, marts and benefits | {rest:.1f} | {rest / run_s:.0%} |
+{table}
 
 Rows: {outcome['rows_in']:,} extracted, {outcome['rows_loaded']:,} loaded, {outcome['rows_quarantined']:,} quarantined
 (baseline: {plain_out}). The Prefect home was migrated before timing, as on any deployed system.
+A simulated January at full scale holds {rows:,} rows, not 10M (seasonality).
+
+What keeps the run's own cost down (each measured on this benchmark; before them the run took
+2.44x): the load tests the row rules once and moves staging rows by landing row number rather
+than re-testing every rule (load 14 s to 9-10 s); Prefect's temporary API server is launched
+as the command starts and boots while it imports (4-5 s); the heap the imports leave is frozen
+out of the garbage collector's full passes (1-2 s during the run, 2 s at exit); bytes that are
+not UTF-8 are left to DuckDB to find, the connector re-reading a file only when DuckDB rejects
+it (0.8 s); the source-system tag, and Prefect's concurrency-limit call it costs per task, is
+set only when a Prefect server is configured (0.1-2 s).
 """
     write_section("run_10m", md)
     print(md)

@@ -60,6 +60,7 @@ failing = f"""
     or status not in ('given', 'omitted', 'refused', 'not_required')
     or dose_unit not in ('mg', 'g', 'microgram', 'ml', 'unit', 'dose')
     or ward_code not in ({wards})
+    or length(drug_code) < 6 or length(drug_code) > 18 or translate(drug_code, '0123456789', '') <> ''
     or (omission_reason is not null and omission_reason not in ({reasons}))
     or dose_value < 0
     or administered_at < scheduled_at

@@ -611,6 +611,12 @@ class Connector(ABC):
     def describe(self) -> str:
         return f"{self.name}:{self.ctx.source_name}"
 
+    def diagnose(self, exc: BaseException) -> ConnectorError | None:
+        """A precise reason for an error DuckDB raised while reading this extract, when the
+        connector can find one (the files connector re-reads a file DuckDB found bad bytes in,
+        for the exact line and a hint); None leaves DuckDB's own message."""
+        return None
+
     @classmethod
     def info(cls) -> dict:
         schema = cls.config_model.model_json_schema()

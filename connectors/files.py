@@ -20,6 +20,7 @@ import csv
 import datetime as dt
 import glob
 import hashlib
+import io
 import re
 from pathlib import Path
 from typing import Literal
@@ -90,11 +91,16 @@ def check_utf8(path: Path) -> None:
 
 
 def read_header(path: Path, encoding: str, delimiter: str, quote: str, header: bool = True) -> list[str]:
+    # Only the header line is decoded here: bad bytes further down are DuckDB's to find, with
+    # their own line number.
+    with open(path, "rb") as f:
+        first = f.readline()
     try:
-        with open(path, encoding=encoding, newline="") as f:
-            row = next(csv.reader(f, delimiter=delimiter, quotechar=quote), None)
+        text = first.decode(encoding)
     except UnicodeDecodeError as e:
         raise ConnectorError(f"{path.name}: line 1: bytes not valid {encoding} ({e.reason} at byte {e.start})") from None
+    try:
+        row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote), None)
     except csv.Error as e:
         raise ConnectorError(f"{path.name}: line 1: cannot read the header ({e})") from None
     if row is None:
@@ -222,7 +228,7 @@ class FilesConnector(Connector):
             if p.stat().st_size == 0:
                 raise ConnectorError(f"{p.name}: the file is empty (0 bytes)")
             if cfg.encoding in ("utf-8", "utf-8-sig"):
-                self.call(check_utf8, p, what=f"read {p.name}")
+                # DuckDB rejects bytes that are not UTF-8 as it reads; `diagnose` then finds them.
                 readable = p
             else:
                 readable = self._transcoded(p)
@@ -238,6 +244,20 @@ class FilesConnector(Connector):
                 f"quote={sql_literal(cfg.quote)}, escape={sql_literal(cfg.quote)}, filename=true)"
             )
         return con.sql(" union all by name ".join(scans))
+
+    def diagnose(self, exc: BaseException) -> ConnectorError | None:
+        """DuckDB found bytes that are not UTF-8: re-read the files for the exact line and byte
+        (a full pass over each file, so only once DuckDB has said one is bad)."""
+        if "unicode" not in str(exc).lower() or self.config.encoding not in ("utf-8", "utf-8-sig"):
+            return None
+        for original in getattr(self, "_read_as", {}).values():
+            try:
+                check_utf8(original)
+            except ConnectorError as err:
+                return self.as_connector_error(err)
+            except OSError:
+                return None
+        return None
 
     def _transcoded(self, path: Path) -> Path:
         """DuckDB reads UTF-8; re-encode a cp1252/latin-1 export into scratch space first."""

@@ -57,6 +57,8 @@ def resolve_dataset(cls: type[Connector], dataset: str | None) -> str:
 
 def explain_duckdb_error(exc: BaseException, connector: Connector) -> ConnectorError:
     """DuckDB's reading errors in a site developer's words: file name, line, what was wrong."""
+    if (precise := connector.diagnose(exc)) is not None:
+        return precise
     text = str(exc)
     files = dict(getattr(connector, "_read_as", {}) or {})
     name = None

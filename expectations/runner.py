@@ -109,6 +109,10 @@ class GXValidator:
             name="warehouse", connection_string=connection_string, kwargs=engine_kwargs or {}
         )
 
+    def close(self) -> None:
+        """Close GX's own connections to the warehouse (an embedded DuckDB file is checkpointed)."""
+        self.datasource.get_engine().dispose()
+
     def validate(
         self, schema: str, table: str, rules: list[Rule], row_count: int, suite_name: str | None = None
     ) -> ValidationRun:

@@ -129,7 +129,7 @@ class FileValidator:
         table = create_landing(wh, tag, harmonised.path, contract)
         try:
             results = self.validator.validate("landing", table.split(".")[1], rules, harmonised.rows, contract.name)
-            passing = count_passing(wh, table, rules)
+            passing = count_passing(wh, table, rules, contract)
         finally:
             drop_landing(wh, tag)
         holds = [d.message for d in harmonised.held_by_drift] + [r.describe() for r in results if r.holds_batch]

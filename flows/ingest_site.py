@@ -11,7 +11,7 @@ import datetime as dt
 import time
 from dataclasses import asdict
 
-from prefect import flow, get_run_logger, tags, task
+from prefect import flow, get_run_logger, task
 
 from expectations.report import publish_batch_artifact
 from flows._common import (
@@ -20,6 +20,7 @@ from flows._common import (
     LazyValidator,
     current_flow_run_id,
     site_config,
+    source_system_tag,
 )
 from flows._publish import docs_index_task, publish_ingest_table, raise_alerts, with_dq
 from pipeline import progress
@@ -114,10 +115,7 @@ def ingest_site(site: str, sites_dir: str | None = None, prepare: bool = True, d
         if not source.enabled:
             continue
         started = time.perf_counter()
-        # Tagged with its source system, so a Prefect tag concurrency limit (`prefect
-        # concurrency-limit create source-system:fhir 2`) caps loads from one system across
-        # every flow and worker, scheduled site runs included.
-        with tags(f"source-system:{source.connector}"):
+        with source_system_tag(source.connector):
             state = ingest_source_task(config.ods_code, source.name, sites_dir, run_id, return_state=True)
         outcome = _outcome_from_state(state, config.ods_code, source, started)
         progress.emit("source_finished", **outcome)

@@ -147,6 +147,8 @@ def ingest_source(
             formats=connector.config.formats,
         )
     except (ConnectorError, duckdb.Error, OSError, UnicodeError, ValueError) as exc:
+        if isinstance(exc, duckdb.Error) and connector is not None:
+            exc = connector.diagnose(exc) or exc
         transient = isinstance(exc, TransientError)
         names = getattr(connector, "_read_as", {}) if connector else {}
         rec.batch_id = rec.batch_id or batch_id_for(

@@ -35,6 +35,7 @@ from expectations.runner import GXValidator, ValidationRun
 from pipeline.config import SiteConfig
 from pipeline.load import (
     RELEASE_CONNECTOR,
+    ROW,
     BatchRecord,
     count_passing,
     drop_landing,
@@ -180,7 +181,8 @@ def _landing_from_quarantine(wh: Warehouse, contract: Contract, mappings: dict, 
     with wh.begin() as conn:
         conn.execute(
             sa.text(
-                f"create table {ident(table)} as select {cols}, _source_file, _period, _conform_errors "
+                f"create table {ident(table)} as select {cols}, _source_file, _period, _conform_errors, "
+                f"row_number() over () as {ROW} "
                 f"from quarantine.{contract.name} where _batch_id = {sql_literal(source_batch)}"
             )
         )
@@ -237,7 +239,7 @@ def release(
         periods = wh.query(f"select distinct _period from {table} where _period is not null")["_period"]
         rec.months = sorted(pd.Timestamp(m).date() if isinstance(m, (dt.datetime, str)) else m for m in periods)
         if dry_run:
-            passing = count_passing(wh, table, rules)
+            passing = count_passing(wh, table, rules, contract)
             out.rows_loaded, out.rows_quarantined = int(passing), rec.rows_in - int(passing)
             out.rules = {r.rule.name: r.unexpected_count for r in results if r.rule.row_level and r.unexpected_count}
             return out

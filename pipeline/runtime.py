@@ -36,10 +36,13 @@ def validator(wh: Warehouse) -> GXValidator:
 
 
 def reset() -> None:
-    """Forget cached engines (tests switch warehouses within one process)."""
+    """Close and forget cached engines (tests switch warehouses within one process; the command
+    closes them before it exits)."""
     with _lock:
         for wh in _warehouses.values():
             wh.dispose()
+        for v in _validators.values():
+            v.close()
         _warehouses.clear()
         _validators.clear()
 

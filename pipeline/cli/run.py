@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -12,7 +13,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.cli import app
+from pipeline.cli import app, freeze_heap
 from pipeline.cli._console import console, err, setup_logging
 
 SitesOption = Annotated[
@@ -115,6 +116,10 @@ def run(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from flows._ephemeral import start_ephemeral_api
+
+    adopt_api = start_ephemeral_api()  # boots while the imports below run
+    from flows._common import api_url, quiet_subflows
     from flows.national_run import national_run
     from pipeline import progress
     from pipeline.config import ConfigError
@@ -130,12 +135,17 @@ def run(
         raise typer.Exit(2) from None
     console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
     t0 = time.perf_counter()
+    import great_expectations  # noqa: F401  every batch needs it; imported while the API boots
+
+    freeze_heap()
+    adopt_api()
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
     ) as bar:
         unsubscribe = progress.subscribe(_ProgressView(bar))
         try:
-            result = national_run(sites_dir=str(sites) if sites else None, sites=site)
+            with contextlib.nullcontext() if api_url() else quiet_subflows():
+                result = national_run(sites_dir=str(sites) if sites else None, sites=site)
         finally:
             unsubscribe()
     if summary_json:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from benefits.its import design, fit_its, poisson_irls
+from benefits.its import design, fit_its, normal_quantile, poisson_irls, two_sided_p
 
 SICILY = Path(__file__).parent / "data" / "sicily_smoking_ban_aces_2002-2006.csv"
 
@@ -133,3 +133,13 @@ def test_too_few_points():
 def test_unknown_family():
     with pytest.raises(ValueError, match="family must be one of"):
         fit_its([1.0] * 10, intervention=5, family="tweedie")
+
+
+@pytest.mark.parametrize("z", [0.0, 0.5, -1.96, 2.5758, 6.0, -9.0, 30.0])
+def test_normal_tail_and_quantile_agree_with_scipy(z):
+    from scipy import stats
+
+    assert two_sided_p(z) == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-12, abs=1e-300)
+    q = stats.norm.cdf(z)
+    if 0 < q < 1:
+        assert normal_quantile(q) == pytest.approx(stats.norm.ppf(q), rel=1e-9, abs=1e-12)

@@ -52,6 +52,19 @@ def test_wrong_encoding_names_file_and_line(tmp_path):
     assert "cp1252" in msg  # the hint
 
 
+def test_bad_bytes_far_down_a_large_file_name_their_line(tmp_path):
+    # DuckDB finds them while it reads (in parallel, chunk by chunk); the connector then names
+    # the exact line and byte, whatever chunk they were in.
+    path = write_csv(tmp_path / "d" / "inc_2024-03.csv", incident_rows(1, 40_000, dt.datetime(2024, 3, 1, 8)))
+    lines = path.read_bytes().split(b"\n")
+    lines[31_337] = lines[31_337].replace(b"W", b"\xe9", 1)  # line 31,338 of the file (the header is line 1)
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(ConnectorError) as e:
+        run(tmp_path, {"path": "d/*.csv"})
+    msg = str(e.value)
+    assert "inc_2024-03.csv" in msg and "line 31338" in msg and "0xe9" in msg and "cp1252" in msg
+
+
 def test_malformed_row_names_file_and_line(tmp_path):
     path = write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(6))
     lines = path.read_text().splitlines()

@@ -1,0 +1,136 @@
+"""Start Prefect's temporary API server early, while the command is still importing.
+
+With no API URL configured, Prefect starts a local API server in a subprocess the first time a
+flow needs it, and waits for it (~5 s on two cores) before the flow begins. The server does
+not depend on anything the command does first, so `benefits run` launches it at once and lets
+it boot on the other core while this process imports the pipeline and reads the site
+configuration (docs/benchmarks.md, `run_10m`).
+
+The launch is speculative and imports nothing from Prefect (importing Prefect from two threads
+at once trips over its circular imports). `adopt` later reads Prefect's settings in the main
+thread: when no API URL is configured and the server answers, it is handed to Prefect's own
+SubprocessASGIServer singleton, so Prefect uses it, and stops it at exit, exactly as if it had
+started it (same module, same arguments). Otherwise it is stopped and Prefect does as it
+always would.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib.util
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _profile_sets_api_url() -> bool:
+    """Best effort, without importing Prefect: does the active Prefect profile name an API?"""
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active", "ephemeral")
+    return bool(profiles.get("profiles", {}).get(active, {}).get("PREFECT_API_URL"))
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _healthy(process: subprocess.Popen, api_url: str, timeout: float) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    with httpx.Client() as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                return False
+            try:
+                if client.get(f"{api_url}/health").status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    return False
+
+
+def _adopt(process: subprocess.Popen, port: int) -> None:
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    server = SubprocessASGIServer()
+    if settings.api.url or not settings.server.ephemeral.enabled or server.running:
+        _stop(process)  # a configured server, no temporary one allowed, or Prefect has its own
+        return
+    if not _healthy(process, f"http://127.0.0.1:{port}/api", settings.server.ephemeral.startup_timeout_seconds):
+        log.debug("the early temporary Prefect API did not start; Prefect will start its own")
+        _stop(process)
+        return
+    server.port, server.server_process, server.running = port, process, True
+    atexit.register(server.stop)
+
+
+def start_ephemeral_api() -> Callable[[], None]:
+    """Launch Prefect's temporary API server now; returns `adopt`, to call (in the main thread,
+    before the first flow) to hand it to Prefect. A flow started before `adopt` would launch a
+    second server."""
+    if os.environ.get("PREFECT_API_URL") or _profile_sets_api_url():
+        return lambda: None
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or spec.origin is None:
+        return lambda: None
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(Path(spec.origin).parent.parent),
+            "--factory",
+            "prefect.server.api.server:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "error",
+            "--lifespan",
+            "on",
+        ],
+        env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
+    )
+    atexit.register(_stop, process)  # at once: a command that ends early must not leave it running
+
+    def adopt() -> None:
+        try:
+            _adopt(process, port)
+        except Exception as e:  # noqa: BLE001  Prefect starts its own server on first use
+            log.debug("could not hand the early temporary Prefect API to Prefect: %s", e)
+            _stop(process)
+
+    return adopt
