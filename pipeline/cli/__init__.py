@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -54,6 +55,9 @@ def main() -> None:
     try:
         app()
     finally:
+        # Close the warehouse cleanly rather than leave it to the collector; a failure to close
+        # must not change how the command ended.
         if "pipeline.runtime" in sys.modules:
-            sys.modules["pipeline.runtime"].reset()  # close the warehouse cleanly, not by the collector
+            with contextlib.suppress(Exception):
+                sys.modules["pipeline.runtime"].reset()
         freeze_heap()
