@@ -19,6 +19,7 @@ from pathlib import Path
 
 from expectations.contracts import CONTRACTS
 from expectations.rules import build_rules, build_suite
+from expectations.runner import quiet_gx_logging
 
 log = logging.getLogger(__name__)
 SITE_NAME = "benefits"
@@ -60,6 +61,7 @@ class DataDocs:
             analytics_enabled=False,
             progress_bars=ProgressBarsConfig(globally=False),
         )
+        quiet_gx_logging()
         self.context = gx.get_context(project_config=config, mode="ephemeral")
         self._suites_saved = False
 

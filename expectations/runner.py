@@ -85,6 +85,18 @@ class RuleResult:
         )
 
 
+def quiet_gx_logging() -> None:
+    """GX logs at INFO for every batch and context it touches (the pipeline records results
+    itself), and pins some of its module loggers at INFO when imported, so a command's own
+    logging level never reaches them: let those inherit, and keep GX at WARNING or above."""
+    gx_logger = logging.getLogger("great_expectations")
+    gx_logger.setLevel(max(gx_logger.getEffectiveLevel(), logging.WARNING))
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith("great_expectations.") and isinstance(logger, logging.Logger):
+            if logging.NOTSET < logger.level < logging.WARNING:
+                logger.setLevel(logging.NOTSET)
+
+
 class GXValidator:
     """One ephemeral GX context and one SQL data source per warehouse, reused for every batch."""
 
@@ -99,9 +111,7 @@ class GXValidator:
         # GX suggests its PostgreSQL-specific data source on every asset; the generic one is deliberate
         # (one code path for both warehouses).
         warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
-        # GX logs at INFO for every batch it touches; the pipeline records results itself.
-        gx_logger = logging.getLogger("great_expectations")
-        gx_logger.setLevel(max(gx_logger.getEffectiveLevel(), logging.WARNING))
+        quiet_gx_logging()
         self.context = gx.get_context(mode="ephemeral")
         # GX draws tqdm bars on stderr for every batch; the pipeline reports progress itself.
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -63,6 +63,13 @@ def test_killed_during_a_load_then_rerun_equals_an_uninterrupted_run(tmp_path, s
     sites = demo.write_sites(tmp_path / "sites", simulated_root, only=["RF4", "RJ1"])
     reference = run_cli(sites, tmp_path / "reference", prefect_home)
     assert reference.returncode == 0, reference.stderr[-3000:]
+    # The terminal shows progress and the summary, not library chatter or shutdown tracebacks.
+    noise = [
+        line
+        for line in (reference.stdout + reference.stderr).splitlines()
+        if any(word in line for word in ("| INFO", " INFO ", "Traceback", "Failed to initialize", "Exception ignored"))
+    ]
+    assert noise == []
 
     crashed_home = tmp_path / "crashed"
     killed = run_cli(
