@@ -24,39 +24,9 @@
 -- column loaded_at: when the batch was recorded
 -- column reason: why a batch was held or failed (rule counts, drift in words; never row values)
 -- column superseded_by: the batch that later replaced its months (or released it)
-with checks as (
-    select
-        batch_id,
-        count(*) as checks,
-        count(*) filter (where not passed) as checks_failed,
-        count(*) filter (where not passed and severity = 'fatal') as fatal_failed,
-        count(*) filter (where not passed and severity = 'error') as error_failed,
-        count(*) filter (where not passed and severity = 'warning') as warning_failed
-    from meta.dq_result
-    where site_code = '{{ site.ods_code }}'
-    group by batch_id
-)
 select
-    b.batch_id,
-    b.site_code,
-    b.dataset,
-    b.source_name,
-    b.connector,
-    b.status,
-    b.period_start,
-    b.period_end,
-    b.rows_in,
-    b.rows_loaded,
-    b.rows_quarantined,
-    case when b.rows_in > 0 then cast(b.rows_quarantined as double precision) / b.rows_in end as quarantine_rate,
-    coalesce(c.checks, 0) as checks,
-    coalesce(c.checks_failed, 0) as checks_failed,
-    coalesce(c.fatal_failed, 0) as fatal_failed,
-    coalesce(c.error_failed, 0) as error_failed,
-    coalesce(c.warning_failed, 0) as warning_failed,
-    b.loaded_at,
-    b.reason,
-    b.superseded_by
-from meta.load_batch b
-left join checks c on c.batch_id = b.batch_id
-where b.site_code = '{{ site.ods_code }}'
+    batch_id, site_code, dataset, source_name, connector, status, period_start, period_end, rows_in, rows_loaded,
+    rows_quarantined, quarantine_rate, checks, checks_failed, fatal_failed, error_failed, warning_failed, loaded_at,
+    reason, superseded_by
+from measures.dq_batch
+where site_code = '{{ site.ods_code }}'
