@@ -6,7 +6,7 @@ not depend on anything the command does first, so `benefits run` launches it at 
 it boot on the other core while this process imports the pipeline and reads the site
 configuration (docs/benchmarks.md, `run_10m`).
 
-The launch is speculative and imports nothing from Prefect (importing Prefect from two threads
+The launch imports nothing from Prefect (importing Prefect from two threads
 at once trips over its circular imports). `adopt` later reads Prefect's settings in the main
 thread: when no API URL is configured and the server answers, it is handed to Prefect's own
 SubprocessASGIServer singleton, so Prefect uses it, and stops it at exit, exactly as if it had
@@ -38,8 +38,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _may_name_an_api() -> bool:
+    """Without importing Prefect: might Prefect's settings name an API server? The environment,
+    the active profile, or a settings file in the working directory (prefect.toml, a
+    [tool.prefect] table in pyproject.toml, .env): with any of those, nothing is launched."""
+    if os.environ.get("PREFECT_API_URL"):
+        return True
+    cwd = Path.cwd()
+    if (cwd / "prefect.toml").exists() or (cwd / ".env").exists():
+        return True
+    try:
+        if "[tool.prefect" in (cwd / "pyproject.toml").read_text():
+            return True
+    except OSError:
+        pass
+    return _profile_sets_api_url()
+
+
 def _profile_sets_api_url() -> bool:
-    """Best effort, without importing Prefect: does the active Prefect profile name an API?"""
+    """Does the active Prefect profile name an API?"""
     home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
     path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
     try:
@@ -98,7 +115,7 @@ def start_ephemeral_api() -> Callable[[], None]:
     """Launch Prefect's temporary API server now; returns `adopt`, to call (in the main thread,
     before the first flow) to hand it to Prefect. A flow started before `adopt` would launch a
     second server."""
-    if os.environ.get("PREFECT_API_URL") or _profile_sets_api_url():
+    if _may_name_an_api():
         return lambda: None
     spec = importlib.util.find_spec("prefect")
     if spec is None or spec.origin is None:

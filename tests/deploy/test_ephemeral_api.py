@@ -42,9 +42,10 @@ def _servers_for(prefect_home: Path) -> list[int]:
     return pids
 
 
-def _run_script(code: str, env: dict[str, str]) -> dict:
+def _run_script(code: str, env: dict[str, str], cwd: Path = REPO) -> dict:
+    env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))}
     out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -103,30 +104,36 @@ def test_a_command_that_fails_early_leaves_no_server_behind(tmp_path):
 
 
 @linux_only
-@pytest.mark.parametrize("where", ["environment", "profile"])
+@pytest.mark.parametrize("where", ["environment", "profile", "prefect.toml"])
 def test_a_configured_server_means_nothing_is_launched(tmp_path, where):
-    home = tmp_path / "prefect"
+    home, workdir = tmp_path / "prefect", tmp_path / "work"
     home.mkdir()
+    workdir.mkdir()
     extra = {}
     if where == "environment":
         extra["PREFECT_API_URL"] = "http://127.0.0.1:9/api"
-    else:
+    elif where == "profile":
         (home / "profiles.toml").write_text(
             'active = "team"\n\n[profiles.team]\nPREFECT_API_URL = "http://127.0.0.1:9/api"\n'
         )
+    else:
+        (workdir / "prefect.toml").write_text('[api]\nurl = "http://127.0.0.1:9/api"\n')
     result = _run_script(
         """
         import json, os
         from pathlib import Path
         from flows._ephemeral import start_ephemeral_api
 
-        start_ephemeral_api()()
+        adopt = start_ephemeral_api()
+        launched = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+        adopt()
         children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
-        print(json.dumps({"children": children}))
+        print(json.dumps({"launched": launched, "children": children}))
         """,
         _env(home, **extra),
+        cwd=workdir,
     )
-    assert result["children"] == []
+    assert result == {"launched": [], "children": []}
 
 
 def test_source_system_tag_only_with_a_configured_server():
