@@ -116,7 +116,7 @@ class FileValidator:
         `site` (a SiteConfig) supplies the source's options (column names, formats) and the
         dataset's code mappings; `options` adds or overrides files-connector options.
         """
-        from pipeline.load import count_passing, create_landing, drop_landing
+        from pipeline.load import count_failing, create_landing, drop_landing
 
         contract = get_contract(dataset)
         mappings = site.mapping(contract.name) if site is not None else {}
@@ -129,7 +129,7 @@ class FileValidator:
         table = create_landing(wh, tag, harmonised.path, contract)
         try:
             results = self.validator.validate("landing", table.split(".")[1], rules, harmonised.rows, contract.name)
-            passing = count_passing(wh, table, rules, contract)
+            failing = count_failing(wh, table, rules, contract)
         finally:
             drop_landing(wh, tag)
         holds = [d.message for d in harmonised.held_by_drift] + [r.describe() for r in results if r.holds_batch]
@@ -137,7 +137,7 @@ class FileValidator:
             dataset=contract.name,
             input=path.name,
             total_rows=harmonised.rows,
-            quarantined_rows=harmonised.rows - int(passing),
+            quarantined_rows=failing,
             results=list(results),
             drift=[
                 {"kind": d.kind, "column": d.column, "severity": d.severity, "message": d.message}

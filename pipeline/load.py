@@ -167,14 +167,13 @@ def flagged_select(
     return f"{select} from {table} b {' '.join(joins)}{where}"
 
 
-def count_passing(wh, table: str, rules: list[Rule], contract: Contract) -> int:
-    """Rows of a landing table that no row-level rule would quarantine (a dry run of the split)."""
+def count_failing(wh, table: str, rules: list[Rule], contract: Contract) -> int:
+    """Rows of a landing table that the split would quarantine (a dry run of it)."""
     with wh.begin() as conn:
         dups = create_dup_tables(conn, table, rules)
         try:
             failed = flagged_select(table, contract, rules, dups, only_failed=True)
-            sql = f"select (select count(*) from {table}) - (select count(*) from ({failed}) f)"
-            return int(conn.execute(sa.text(sql)).scalar())
+            return int(conn.execute(sa.text(f"select count(*) from ({failed}) f")).scalar())
         finally:
             drop_dup_tables(conn, dups)
 

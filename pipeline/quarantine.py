@@ -37,7 +37,7 @@ from pipeline.load import (
     RELEASE_CONNECTOR,
     ROW,
     BatchRecord,
-    count_passing,
+    count_failing,
     drop_landing,
     ensure_release_columns,
     insert_batch_record,
@@ -239,8 +239,8 @@ def release(
         periods = wh.query(f"select distinct _period from {table} where _period is not null")["_period"]
         rec.months = sorted(pd.Timestamp(m).date() if isinstance(m, (dt.datetime, str)) else m for m in periods)
         if dry_run:
-            passing = count_passing(wh, table, rules, contract)
-            out.rows_loaded, out.rows_quarantined = int(passing), rec.rows_in - int(passing)
+            failing = count_failing(wh, table, rules, contract)
+            out.rows_loaded, out.rows_quarantined = rec.rows_in - failing, failing
             out.rules = {r.rule.name: r.unexpected_count for r in results if r.rule.row_level and r.unexpected_count}
             return out
         files = list(
