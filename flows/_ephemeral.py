@@ -111,23 +111,43 @@ def _adopt(process: subprocess.Popen, port: int) -> None:
     atexit.register(server.stop)
 
 
-def start_ephemeral_api() -> Callable[[], None]:
+def start_ephemeral_api(log_path: Path) -> Callable[[], None]:
     """Launch Prefect's temporary API server now; returns `adopt`, to call (in the main thread,
     before the first flow) to hand it to Prefect. A flow started before `adopt` would launch a
-    second server."""
+    second server.
+
+    The server's own output goes to `log_path` (rewritten each time), not to the terminal: the
+    command's output is its progress and summary, and a server-side traceback (seen once in CI,
+    at server start-up or shutdown, the run itself unaffected) belongs with the server's log."""
     if _may_name_an_api():
         return lambda: None
     spec = importlib.util.find_spec("prefect")
     if spec is None or spec.origin is None:
         return lambda: None
     port = _free_port()
-    process = subprocess.Popen(
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as server_log:
+        process = _launch(spec.origin, port, server_log)
+    atexit.register(_stop, process)  # at once: a command that ends early must not leave it running
+
+    def adopt() -> None:
+        try:
+            _adopt(process, port)
+        except Exception as e:  # noqa: BLE001  Prefect starts its own server on first use
+            log.debug("could not hand the early temporary Prefect API to Prefect: %s", e)
+            _stop(process)
+
+    return adopt
+
+
+def _launch(prefect_init: str, port: int, output) -> subprocess.Popen:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
             "--app-dir",
-            str(Path(spec.origin).parent.parent),
+            str(Path(prefect_init).parent.parent),
             "--factory",
             "prefect.server.api.server:create_app",
             "--host",
@@ -140,14 +160,6 @@ def start_ephemeral_api() -> Callable[[], None]:
             "on",
         ],
         env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
-    atexit.register(_stop, process)  # at once: a command that ends early must not leave it running
-
-    def adopt() -> None:
-        try:
-            _adopt(process, port)
-        except Exception as e:  # noqa: BLE001  Prefect starts its own server on first use
-            log.debug("could not hand the early temporary Prefect API to Prefect: %s", e)
-            _stop(process)
-
-    return adopt

@@ -117,8 +117,10 @@ def run(
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
     from flows._ephemeral import start_ephemeral_api
+    from pipeline.settings import benefits_home
 
-    adopt_api = start_ephemeral_api()  # boots while the imports below run
+    # Boots while the imports below run; its own output goes to a log file, not the terminal.
+    adopt_api = start_ephemeral_api(benefits_home() / "logs" / "prefect-api.log")
     from flows._common import api_url, quiet_subflows
     from flows.national_run import national_run
     from pipeline import progress

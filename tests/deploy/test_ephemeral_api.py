@@ -61,7 +61,7 @@ def test_the_early_server_is_the_one_prefect_uses_and_it_stops_with_the_process(
         from pathlib import Path
         from flows._ephemeral import start_ephemeral_api
 
-        adopt = start_ephemeral_api()
+        adopt = start_ephemeral_api(Path(os.environ["SERVER_LOG"]))
         launched = [int(p) for p in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()]
         adopt()
         from prefect import flow
@@ -76,9 +76,10 @@ def test_the_early_server_is_the_one_prefect_uses_and_it_stops_with_the_process(
         print(json.dumps({"launched": launched, "children": children,
                           "prefects": SubprocessASGIServer().server_process.pid}))
         """,
-        _env(home),
+        _env(home, SERVER_LOG=str(tmp_path / "logs" / "prefect-api.log")),
     )
     assert len(result["launched"]) == 1
+    assert (tmp_path / "logs" / "prefect-api.log").is_file()  # the server's output, off the terminal
     # Prefect ran the flow on the server launched early, and started no other.
     assert result["prefects"] == result["launched"][0]
     assert result["children"] == result["launched"]
@@ -124,13 +125,13 @@ def test_a_configured_server_means_nothing_is_launched(tmp_path, where):
         from pathlib import Path
         from flows._ephemeral import start_ephemeral_api
 
-        adopt = start_ephemeral_api()
+        adopt = start_ephemeral_api(Path(os.environ["SERVER_LOG"]))
         launched = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
         adopt()
         children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
         print(json.dumps({"launched": launched, "children": children}))
         """,
-        _env(home, **extra),
+        _env(home, SERVER_LOG=str(tmp_path / "prefect-api.log"), **extra),
         cwd=workdir,
     )
     assert result == {"launched": [], "children": []}
