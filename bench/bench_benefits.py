@@ -50,7 +50,7 @@ def build(path: Path, sites: int, months: int) -> int:
 
 
 def child_engine(path: str, sites: int, months: int) -> None:
-    from pipeline.realise import realise
+    from pipeline.marts.realise import realise
     from pipeline.warehouse.core import Warehouse
     from tests.benefits.synthetic import site_configs
 
@@ -66,7 +66,7 @@ def child_baseline(path: str, sites: int, months: int) -> None:
     import numpy as np
     import statsmodels.api as sm
 
-    from pipeline.realise import load_series
+    from pipeline.marts.realise import load_series
     from pipeline.warehouse.core import Warehouse
     from tests.benefits.synthetic import site_configs
 

@@ -46,7 +46,7 @@ def site_code(i: int) -> str:
 
 def make_sites(workdir: Path, n: int) -> Path:
     """n small simulated sites (cached in workdir across runs of the benchmark)."""
-    from tests.deploy.sites import derived_site
+    from tests.flows.sites import derived_site
 
     marker = workdir / "sites.json"
     want = {"n": n, **SPEC}
@@ -96,11 +96,11 @@ class Databases:
 
 
 def child_baseline(sites_dir: str) -> None:
-    from pipeline.ingest import ingest_source
-    from pipeline.marts import build_marts
-    from pipeline.realise import realise
+    from pipeline.ingest.source import ingest_source
+    from pipeline.marts.build import build_marts
+    from pipeline.marts.realise import realise
     from pipeline.runtime import get_sites, prepare_warehouse, validator, warehouse
-    from pipeline.settings import load_settings
+    from pipeline.config.settings import load_settings
 
     t0 = time.perf_counter()
     settings = load_settings()
@@ -177,7 +177,7 @@ def run_child(name: str, args: list[str], env: dict[str, str]) -> tuple[dict, fl
 def deployed_phase(workdir: Path, sites_dir: Path, dbs: Databases, n: int) -> dict:
     """The sites one at a time through the deployment: on 2 shared cores, running several at
     once only makes them wait for each other, and one at a time the sums are meaningful."""
-    from tests.deploy.stack import Stack
+    from tests.flows.stack import Stack
 
     warehouse = dbs.new("bench_deployed")
     server_db = dbs.new("bench_prefect_dep", driver="postgresql+asyncpg")
@@ -222,7 +222,7 @@ def deployed_phase(workdir: Path, sites_dir: Path, dbs: Databases, n: int) -> di
 
 
 def measure(args) -> dict:
-    from tests.deploy.stack import Stack
+    from tests.flows.stack import Stack
 
     workdir = args.workdir
     t = time.perf_counter()

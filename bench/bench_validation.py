@@ -48,8 +48,8 @@ PG_ADMIN = os.environ.get("BENEFITS_TEST_PG_URL", "postgresql+psycopg://postgres
 
 def mappings() -> dict:
     """A contract-native site's allowed codes: RF4's wards, the national omission reasons."""
-    from pipeline.config import load_sites
-    from pipeline.settings import DEFAULT_SITES_DIR
+    from pipeline.config.sites import load_sites
+    from pipeline.config.settings import DEFAULT_SITES_DIR
 
     rf4 = load_sites(DEFAULT_SITES_DIR, ["RF4"])[0]
     reasons = sorted(set(rf4.mapping(DATASET)["omission_reason"].values()))
@@ -57,7 +57,7 @@ def mappings() -> dict:
 
 
 def rules():
-    from expectations.contracts import get_contract
+    from dataset_contracts.contracts import get_contract
     from expectations.rules import build_rules
 
     return build_rules(get_contract(DATASET), mappings=mappings(), as_of=AS_OF)
@@ -70,8 +70,8 @@ def child_generate(work: Path, rows: int, months: int) -> None:
 
     from connectors.base import ExtractContext
     from connectors.registry import get_connector
-    from expectations.contracts import get_contract
-    from pipeline.harmonise import harmonise
+    from dataset_contracts.contracts import get_contract
+    from dataset_contracts.conform import harmonise
     from pipeline.simulator import SimulationSpec, simulate_site
 
     t0 = time.perf_counter()
@@ -114,9 +114,9 @@ def _fresh_tables(url: str) -> None:
 
 def child_pipeline(url: str, parquet: str, batch: str) -> None:
     """Ingest's own stages: landing, GXValidator.validate, commit_batch."""
-    from expectations.contracts import get_contract
+    from dataset_contracts.contracts import get_contract
     from expectations.runner import GXValidator
-    from pipeline.load import BatchRecord, commit_batch, create_landing, drop_landing, landing_table
+    from pipeline.ingest.load import BatchRecord, commit_batch, create_landing, drop_landing, landing_table
     from pipeline.warehouse.core import Warehouse
 
     info = json.loads(batch)
@@ -150,7 +150,7 @@ def child_pipeline(url: str, parquet: str, batch: str) -> None:
 
 def plain_sql(dialect: str, table: str) -> dict[str, list[str] | str]:
     """The baseline script: the suite's rules as hand-written SQL (printed with --show-sql)."""
-    from expectations.contracts import get_contract
+    from dataset_contracts.contracts import get_contract
     from pipeline.warehouse.core import sql_literal
 
     contract = get_contract(DATASET)
@@ -192,8 +192,8 @@ def child_plain(url: str, parquet: str, batch: str) -> None:
     """The same rules and split as plain SQL through the engine's own driver."""
     import sqlalchemy as sa
 
-    from expectations.contracts import get_contract
-    from pipeline.load import create_landing, drop_landing, landing_table
+    from dataset_contracts.contracts import get_contract
+    from pipeline.ingest.load import create_landing, drop_landing, landing_table
     from pipeline.warehouse.core import Warehouse
 
     info = json.loads(batch)

@@ -37,7 +37,7 @@ Z95 = 1.959963984540054
 
 @dataclass(frozen=True)
 class MeasureSpec:
-    """What the engine needs to know about a measure (pipeline.marts.MeasureDef fits)."""
+    """What the engine needs to know about a measure (pipeline.marts.build.MeasureDef fits)."""
 
     code: str
     direction: str = "neutral"  # higher | lower | neutral

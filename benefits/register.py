@@ -140,7 +140,7 @@ class RegisterError(ValueError):
 def load_register(path) -> list[Benefit]:
     """Read a Statement of Planned Benefits from YAML (a list, or a mapping with `benefits:`).
 
-    For notebooks and tools; site configs load their registers through pipeline.config.
+    For notebooks and tools; site configs load their registers through pipeline.config.sites.
     """
     from pathlib import Path
 

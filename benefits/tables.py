@@ -15,7 +15,7 @@ class MartTable:
     grain: str
     key: str
     description: str
-    columns: dict[str, tuple[str, str]]  # column -> (logical type in expectations.contracts.TYPES, description)
+    columns: dict[str, tuple[str, str]]  # column -> (logical type in dataset_contracts.contracts.TYPES, description)
     scopes: tuple[str, ...] = ("national", "local")
 
     @property

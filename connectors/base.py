@@ -56,12 +56,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from expectations.contracts import Contract, get_contract
+from dataset_contracts.contracts import Contract, get_contract
+from dataset_contracts.lineage import LINEAGE_FILE, LINEAGE_PERIOD  # noqa: F401  (part of the connector API)
+from dataset_contracts.sql import sql_literal
 
 log = logging.getLogger(__name__)
 
-LINEAGE_FILE = "_source_file"
-LINEAGE_PERIOD = "_period"
 REDACTED = "***"
 
 T = TypeVar("T")
@@ -467,7 +467,7 @@ class Connector(ABC):
             return None
         rel = con.read_parquet([str(p) for p in spool.parts], union_by_name=True)
         if LINEAGE_FILE not in rel.columns:
-            rel = rel.project(f"*, {_sql_str(self.source_label())} as {LINEAGE_FILE}")
+            rel = rel.project(f"*, {sql_literal(self.source_label())} as {LINEAGE_FILE}")
         if self.ctx.period is not None and not self.handles_period:
             rel = self._period_filter(rel)
         return rel
@@ -769,7 +769,7 @@ class Connector(ABC):
         quoted = '"' + col.replace('"', '""') + '"'
         fmt = self.config.formats.get(col)
         expr = (
-            f"try_strptime(cast({quoted} as varchar), {_sql_str(fmt)})" if fmt else f"try_cast({quoted} as timestamp)"
+            f"try_strptime(cast({quoted} as varchar), {sql_literal(fmt)})" if fmt else f"try_cast({quoted} as timestamp)"
         )
         end = _month_end(last) + dt.timedelta(days=1)
         return rel.filter(
@@ -824,10 +824,6 @@ def _remove_stale(root: Path, prefix: str, older_than: float = 6 * 3600) -> None
                 shutil.rmtree(p, ignore_errors=True)
         except OSError:
             pass
-
-
-def _sql_str(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def state_json(state: dict) -> str:

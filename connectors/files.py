@@ -38,7 +38,7 @@ from connectors.base import (
     Spool,
     normalise_batch,
 )
-from pipeline.warehouse.core import sql_literal
+from dataset_contracts.sql import sql_literal
 
 CHUNK = 1 << 20
 

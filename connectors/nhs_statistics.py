@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from connectors.base import LINEAGE_FILE, LINEAGE_PERIOD, Connector, ConnectorConfig, ConnectorError
 from connectors.files import check_utf8, file_sha256
 from connectors.http import HttpClient, display_url
-from pipeline.warehouse.core import sql_literal
+from dataset_contracts.sql import sql_literal
 
 MONTHS = (
     "JANUARY", "FEBRUARY", "MARCH", "APRIL", "MAY", "JUNE",

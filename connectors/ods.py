@@ -24,7 +24,7 @@ from pydantic import Field, field_validator
 
 from connectors.base import Connector, ConnectorConfig, ConnectorError, ExtractContext
 from connectors.http import HttpClient, HttpError, display_url
-from expectations.contracts import Column, Contract
+from dataset_contracts.contracts import Column, Contract
 
 log = logging.getLogger(__name__)
 

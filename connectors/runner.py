@@ -1,7 +1,7 @@
 """Run one connector on its own, without a warehouse: `benefits extract` and the test kit.
 
 The output has exactly the contract's columns, typed, conformed the same way the pipeline
-conforms a batch (pipeline.harmonise), so what a site developer sees here is what the warehouse
+conforms a batch (dataset_contracts.conform), so what a site developer sees here is what the warehouse
 would load. DuckDB streams the connector's relation to Parquet; nothing is held whole in memory.
 """
 
@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from connectors.base import LINEAGE_FILE, Connector, ConnectorError, ExtractContext
 from connectors.registry import get_connector
-from pipeline.warehouse.core import sql_literal
+from dataset_contracts.sql import sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def run_connector(
 
 
 def _run(conn, con, run, output, collect, mappings, site_code, tmp: Path) -> ExtractRun:
-    from pipeline.harmonise import conform_sql, detect_drift
+    from dataset_contracts.conform import conform_sql, detect_drift
 
     rel = conn.relation(con)
     contract = conn.contract

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from expectations.contracts import get_contract
+from dataset_contracts.contracts import get_contract
 
 MODULE = '''"""`{name}`: rows of `{dataset}` from <your system>. Scaffolded by `benefits connectors new`.
 

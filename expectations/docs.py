@@ -17,7 +17,7 @@ import logging
 import threading
 from pathlib import Path
 
-from expectations.contracts import CONTRACTS
+from dataset_contracts.contracts import CONTRACTS
 from expectations.rules import build_rules, build_suite
 from expectations.runner import quiet_gx_logging
 

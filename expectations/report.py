@@ -87,7 +87,7 @@ def publish_batch_artifact(outcome, *, settings=None, wh=None, index: bool = Tru
 
         from expectations.docs import build_batch_docs
         from pipeline.runtime import warehouse
-        from pipeline.settings import load_settings
+        from pipeline.config.settings import load_settings
 
         settings = settings or load_settings()
         wh = wh or warehouse(settings)

@@ -21,8 +21,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from expectations.contracts import Contract
-from pipeline.warehouse.core import sql_literal
+from dataset_contracts.contracts import Contract
+from dataset_contracts.sql import sql_literal
 
 DEFAULT_HOLD_PERCENT = 5.0
 # Our severities on GX's own scale (shown in Data Docs and used by GX-side alerting).

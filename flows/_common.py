@@ -16,8 +16,8 @@ from prefect.tasks import exponential_backoff
 
 from connectors.base import TransientError
 from pipeline.alerts import AlertDeliveryError
-from pipeline.config import SiteConfig, load_site
-from pipeline.locks import LockTimeout
+from pipeline.config.sites import SiteConfig, load_site
+from pipeline.warehouse.locks import LockTimeout
 from pipeline.runtime import sites_dir as resolve_sites_dir
 
 # Retries are for I/O only (a source or the warehouse briefly unreachable, a deadlock victim,

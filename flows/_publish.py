@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows._common import IO_TASK, artifact_key
 from pipeline.alerts import Alert, post_alert, webhook_url
-from pipeline.config import SiteConfig
+from pipeline.config.sites import SiteConfig
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ def docs_index_task() -> float:
     import time
 
     from expectations.docs import build_batch_docs
-    from pipeline.settings import load_settings
+    from pipeline.config.settings import load_settings
 
     t = time.perf_counter()
     build_batch_docs(load_settings(), [], index=True)

@@ -14,11 +14,11 @@ from prefect import flow, get_run_logger, task
 from connectors.ods import refresh_for_run as refresh_ods
 from flows._common import IO_TASK
 from pipeline import progress
-from pipeline.locks import schema_lock, staging_snapshot_lock
-from pipeline.marts import build_marts as build
-from pipeline.marts import organisations
+from pipeline.warehouse.locks import schema_lock, staging_snapshot_lock
+from pipeline.marts.build import build_marts as build
+from pipeline.marts.build import organisations
 from pipeline.runtime import get_sites, prepare_warehouse, warehouse
-from pipeline.settings import load_settings
+from pipeline.config.settings import load_settings
 
 
 @task(name="build-marts", **IO_TASK)

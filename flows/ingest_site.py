@@ -25,10 +25,10 @@ from flows._common import (
 from flows._publish import docs_index_task, publish_ingest_table, raise_alerts, with_dq
 from pipeline import progress
 from pipeline.alerts import alerts_for_outcomes
-from pipeline.ingest import SourceOutcome, ingest_source
-from pipeline.locks import load_lock, schema_lock
+from pipeline.ingest.source import SourceOutcome, ingest_source
+from pipeline.warehouse.locks import load_lock, schema_lock
 from pipeline.runtime import warehouse
-from pipeline.settings import load_settings
+from pipeline.config.settings import load_settings
 from pipeline.warehouse.ddl import ensure_schema
 
 

@@ -38,13 +38,13 @@ from flows.realise_benefits import realise_task
 from pipeline import progress
 from pipeline.alerts import Alert
 from pipeline.runtime import get_sites, prepare_warehouse, simulate_missing, warehouse
-from pipeline.settings import load_settings
+from pipeline.config.settings import load_settings
 
 
 @task(name="prepare-warehouse", **IO_TASK)
 def prepare_task(sites_dir: str | None) -> dict[str, tuple[str, ...]]:
     """Schemas for every site and meta.site; returns each site's source systems."""
-    from pipeline.locks import schema_lock
+    from pipeline.warehouse.locks import schema_lock
 
     settings = load_settings()
     sites = get_sites(sites_dir)

@@ -11,9 +11,9 @@ import time
 from prefect import flow, get_run_logger, task
 
 from flows._common import IO_TASK
-from pipeline.realise import realise
+from pipeline.marts.realise import realise
 from pipeline.runtime import get_sites, warehouse
-from pipeline.settings import load_settings
+from pipeline.config.settings import load_settings
 
 
 @task(name="realise-benefits", **IO_TASK)

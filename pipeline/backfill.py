@@ -17,10 +17,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from pipeline.config import SiteConfig
-from pipeline.ingest import SourceOutcome, ingest_source
-from pipeline.locks import load_lock, schema_lock, staging_snapshot_lock
-from pipeline.settings import Settings
+from pipeline.config.sites import SiteConfig
+from pipeline.ingest.source import SourceOutcome, ingest_source
+from pipeline.warehouse.locks import load_lock, schema_lock, staging_snapshot_lock
+from pipeline.config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ def backfill(
         if on_outcome:
             on_outcome(outcome)
     if rebuild:
-        from pipeline.marts import build_marts
-        from pipeline.realise import realise
+        from pipeline.marts.build import build_marts
+        from pipeline.marts.realise import realise
 
         with staging_snapshot_lock(wh):
             result.models = build_marts(wh, all_sites, suppression_threshold=settings.suppression_threshold)

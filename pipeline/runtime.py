@@ -8,9 +8,9 @@ import threading
 from pathlib import Path
 
 from expectations.runner import GXValidator
-from pipeline.config import SiteConfig, load_sites
-from pipeline.marts import write_sites
-from pipeline.settings import DEFAULT_SITES_DIR, Settings, load_settings
+from pipeline.config.sites import SiteConfig, load_sites
+from pipeline.marts.build import write_sites
+from pipeline.config.settings import DEFAULT_SITES_DIR, Settings, load_settings
 from pipeline.warehouse.core import Warehouse
 from pipeline.warehouse.ddl import ensure_schema
 

@@ -24,7 +24,7 @@ MARIADB_ADMIN_URL = os.environ.get("BENEFITS_TEST_MARIADB_URL", "mysql+pymysql:/
 
 TESTS = Path(__file__).resolve().parent
 # Modules long enough to be worth a worker of their own; the rest of their package shares one.
-OWN_WORKER = {"e2e", "deploy"}
+OWN_WORKER = {"e2e", "flows"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(config, items):
         if not path.is_relative_to(TESTS):
             continue  # a test module given from elsewhere: xdist places it freely
         rel = path.relative_to(TESTS)
-        group = rel.parts[0] if len(rel.parts) > 1 else "root"
+        group = rel.parent.as_posix() if len(rel.parts) > 1 else "root"
         if group in OWN_WORKER:
             group = f"{group}/{rel.stem}"
         item.add_marker(pytest.mark.xdist_group(group))

@@ -11,7 +11,7 @@ import sys
 # any of them in the environment (a deployment sets PREFECT_API_URL to its server).
 for _key, _value in {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_LOGGING_EXTRA_LOGGERS": "pipeline,connectors,expectations,benefits",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "pipeline,connectors,expectations,benefits,dataset_contracts",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     # connector retries log outside a flow run; that is fine locally, not a warning

@@ -35,9 +35,9 @@ def backfill(
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
     from pipeline.alerts import alerts_for_outcomes, send_alerts
     from pipeline.backfill import BackfillError, backfill as run_backfill, month_range
-    from pipeline.config import ConfigError
+    from pipeline.config.sites import ConfigError
     from pipeline.runtime import get_sites
-    from pipeline.settings import load_settings
+    from pipeline.config.settings import load_settings
     from pipeline.warehouse.core import redact_url
 
     settings = load_settings()

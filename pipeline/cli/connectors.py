@@ -69,7 +69,7 @@ def new_connector(
 ):
     """Scaffold a connector module, an example config, sample data and its one-line test."""
     from connectors.scaffold import scaffold
-    from expectations.contracts import CONTRACTS
+    from dataset_contracts.contracts import CONTRACTS
 
     if not _NAME.match(name):
         err.print(f"{name!r}: use lower_snake_case (letters, digits, underscores)", highlight=False)

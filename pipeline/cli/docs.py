@@ -19,8 +19,8 @@ def docs(
 ):
     """Generate the data dictionary from the SQL headers, measure definitions and mart table specs."""
     setup_logging(verbose)
-    from pipeline.dictionary import DEFAULT_OUTPUT, DictionaryError, generate
-    from pipeline.marts import MeasureError, local_sql_dir
+    from pipeline.marts.dictionary import DEFAULT_OUTPUT, DictionaryError, generate
+    from pipeline.marts.build import MeasureError, local_sql_dir
 
     path = output or DEFAULT_OUTPUT
     try:

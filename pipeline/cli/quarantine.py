@@ -29,7 +29,7 @@ def _warehouse(url: str | None):
     if url:
         os.environ["BENEFITS_WAREHOUSE_URL"] = url
     from pipeline.runtime import warehouse
-    from pipeline.settings import load_settings
+    from pipeline.config.settings import load_settings
 
     settings = load_settings()
     wh = warehouse(settings)
@@ -52,7 +52,7 @@ def list_(
 ):
     """Batches with quarantined rows: rows and the rules they failed."""
     setup_logging(False)
-    from pipeline import quarantine
+    from pipeline.ingest import quarantine
 
     _, wh = _warehouse(warehouse)
     try:
@@ -95,7 +95,7 @@ def show(
 ):
     """A batch's quarantined rows: original values, the rules each failed, values that did not parse."""
     setup_logging(False)
-    from pipeline import quarantine
+    from pipeline.ingest import quarantine
 
     _, wh = _warehouse(warehouse)
     try:
@@ -138,8 +138,8 @@ def release(
     batch in meta.load_batch (released_from = this batch). A held batch can be released too.
     """
     setup_logging(verbose)
-    from pipeline import quarantine
-    from pipeline.config import ConfigError
+    from pipeline.ingest import quarantine
+    from pipeline.config.sites import ConfigError
     from pipeline.runtime import get_sites, validator
 
     settings, wh = _warehouse(warehouse)

@@ -42,11 +42,11 @@ def report(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
-    from pipeline.config import ConfigError
+    from pipeline.config.sites import ConfigError
     from pipeline.report import build, check_report
     from pipeline.runtime import get_sites
     from pipeline.runtime import warehouse as get_warehouse
-    from pipeline.settings import load_settings
+    from pipeline.config.settings import load_settings
     from pipeline.warehouse.core import redact_url
 
     settings = load_settings()

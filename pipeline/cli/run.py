@@ -117,16 +117,16 @@ def run(
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
     from flows._ephemeral import start_ephemeral_api
-    from pipeline.settings import benefits_home
+    from pipeline.config.settings import benefits_home
 
     # Boots while the imports below run; its own output goes to a log file, not the terminal.
     adopt_api = start_ephemeral_api(benefits_home() / "logs" / "prefect-api.log")
     from flows._common import api_url, quiet_subflows
     from flows.national_run import national_run
     from pipeline import progress
-    from pipeline.config import ConfigError
+    from pipeline.config.sites import ConfigError
     from pipeline.runtime import get_sites
-    from pipeline.settings import load_settings
+    from pipeline.config.settings import load_settings
     from pipeline.warehouse.core import redact_url
 
     settings = load_settings()

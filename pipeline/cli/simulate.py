@@ -29,9 +29,9 @@ def simulate(
     setup_logging(verbose)
     from pydantic import ValidationError
 
-    from pipeline.config import ConfigError
+    from pipeline.config.sites import ConfigError
     from pipeline.runtime import get_sites, simulation_dir
-    from pipeline.settings import load_settings
+    from pipeline.config.settings import load_settings
     from pipeline.simulator import SimulationSpec, simulate_site
 
     settings = load_settings()

@@ -68,15 +68,15 @@ def validate(
     be quarantined or the batch held, 2 when the file or options cannot be used.
     """
     setup_logging(verbose)
-    from expectations.contracts import CONTRACTS
-    from expectations.standalone import FileValidator
+    from dataset_contracts.contracts import CONTRACTS
+    from pipeline.ingest.check_file import FileValidator
 
     if dataset not in CONTRACTS:
         err.print(f"unknown dataset {dataset!r}; known: {', '.join(sorted(CONTRACTS))}", highlight=False)
         raise typer.Exit(2)
     site_config = None
     if site:
-        from pipeline.config import ConfigError
+        from pipeline.config.sites import ConfigError
         from pipeline.runtime import get_sites
 
         try:

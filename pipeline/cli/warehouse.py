@@ -42,8 +42,8 @@ def grant_command(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
-    from pipeline.config import ConfigError
-    from pipeline.grants import GrantError, grant
+    from pipeline.config.sites import ConfigError
+    from pipeline.warehouse.grants import GrantError, grant
     from pipeline.runtime import get_sites
     from pipeline.runtime import warehouse as get_warehouse
     from pipeline.warehouse.core import redact_url

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.config import SiteConfig
+from pipeline.config.sites import SiteConfig
 from pipeline.report.build import ReportResult, build
 from pipeline.report.check import check_report
 from pipeline.warehouse.core import Warehouse

@@ -17,7 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from pipeline.config import SiteConfig
+from pipeline.config.sites import SiteConfig
 from pipeline.report import views
 from pipeline.report.data import NationalData, load_national, load_site
 from pipeline.report.format import month_label

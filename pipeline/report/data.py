@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.config import SiteConfig
+from pipeline.config.sites import SiteConfig
 from pipeline.warehouse.core import Warehouse, ident
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from expectations.contracts import (
+from dataset_contracts.contracts import (
     ADMISSION_METHODS,
     DISCHARGE_DESTINATIONS,
     DOSE_STATUSES,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from expectations.contracts import get_contract
+from dataset_contracts.contracts import get_contract
 
 from . import codes
 from .frame import NULL_TIME, Frame

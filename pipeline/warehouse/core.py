@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,26 +20,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def ident(name: str) -> str:
-    """Validate an identifier we build from config (schema, table, column) before it goes into SQL."""
-    for part in name.split("."):
-        if not _IDENT.match(part):
-            raise ValueError(f"not a safe SQL identifier: {name!r}")
-    return name
-
-
-def sql_literal(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
+from dataset_contracts.sql import ident, sql_literal  # noqa: F401  (re-exported for the stages)
 
 def redact_url(url: str) -> str:
     """The URL as it may appear in logs and errors: never with its password."""
@@ -70,7 +50,7 @@ class Warehouse:
                 self.url = url
             self.engine_kwargs = {"pool_pre_ping": True}
             self.engine = sa.create_engine(url, **self.engine_kwargs)
-        from pipeline.faults import install as install_faults
+        from pipeline.warehouse.faults import install as install_faults
 
         install_faults(self.engine)
         # DuckDB allows one writer transaction at a time per table; serialise our own writers.
@@ -187,7 +167,7 @@ class Warehouse:
 
     def replace_table(self, conn: Connection, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
         """Replace `table` with a small frame; `types` maps each column to a logical contract type."""
-        from expectations.contracts import TYPES
+        from dataset_contracts.contracts import TYPES
 
         ident(table)
         cols = list(types)

@@ -10,21 +10,11 @@ from importlib import resources
 
 import sqlalchemy as sa
 
-from expectations.contracts import CONTRACTS, TYPES, Contract
+from dataset_contracts.contracts import CONTRACTS, TYPES, Contract
+from dataset_contracts.lineage import LINEAGE, QUARANTINE_EXTRA
 from pipeline.warehouse.core import Warehouse, ident
 
 BASE_SCHEMAS = ("meta", "landing", "quarantine", "staging", "measures", "national")
-
-# Lineage columns carried by every loaded row.
-LINEAGE = (
-    ("_batch_id", "varchar"),
-    ("_site", "varchar"),
-    ("_source_name", "varchar"),
-    ("_source_file", "varchar"),
-    ("_period", "date"),
-)
-QUARANTINE_EXTRA = (("_failed_rules", "varchar"), ("_conform_errors", "varchar"))
-
 
 def sql_text(*parts: str) -> str:
     return resources.files("sql").joinpath(*parts).read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ every column; the data dictionary is generated from these lines):
 
 The folder gives the schema: staging/ -> staging, measures/ -> measures, marts/national/ ->
 national, marts/local/ -> local_<ods> (once per site); a site's local measures (see
-pipeline.marts) build into measures as local_<ods>_<code>. Dependencies come from the
+pipeline.marts.build) build into measures as local_<ods>_<code>. Dependencies come from the
 `schema.model` names a model's SQL mentions. A few steps are Python (`PythonModel`: they
 declare their dependencies and write their table on the build's connection), so they run
 inside the same transaction as the SQL around them.

@@ -13,8 +13,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from pipeline.config import SiteConfig
-from pipeline.marts import measure_lookup
+from pipeline.config.sites import SiteConfig
+from pipeline.marts.build import measure_lookup
 from pipeline.simulator import simulate_measure_series
 
 START = dt.date(2016, 4, 1)

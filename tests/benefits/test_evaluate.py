@@ -10,7 +10,7 @@ import pytest
 
 from benefits.evaluate import FACT_BENEFIT_COLUMNS, FACT_BENEFIT_SPC_COLUMNS, MeasureSpec, evaluate_benefit
 from benefits.register import Benefit, RegisterError, load_register
-from pipeline.marts import measure_lookup
+from pipeline.marts.build import measure_lookup
 from pipeline.simulator import simulate_measure_series
 from tests.benefits.synthetic import months_from
 

@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from benefits.tables import MART_TABLES
-from pipeline.marts import measure_lookup
-from pipeline.realise import realise
+from pipeline.marts.build import measure_lookup
+from pipeline.marts.realise import realise
 from pipeline.warehouse.core import Warehouse
 from pipeline.warehouse.ddl import ensure_schema
 from tests.benefits.synthetic import build_measure_monthly, site_configs

@@ -32,7 +32,7 @@ import pytest
 
 from benefits.evaluate import MeasureSpec, evaluate_benefit
 from benefits.register import Benefit
-from pipeline.marts import measure_lookup
+from pipeline.marts.build import measure_lookup
 from pipeline.simulator import simulate_measure_series
 from tests.benefits.synthetic import months_from
 

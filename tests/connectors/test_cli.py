@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors import registry
-from expectations.contracts import get_contract
+from dataset_contracts.contracts import get_contract
 from pipeline.cli import _register, app
 from tests.connectors.sources import INCIDENT_COLUMNS, incident_rows, write_csv
 

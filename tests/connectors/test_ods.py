@@ -61,8 +61,8 @@ def test_marts_build_names_unconfigured_organisations_from_ods(fake_api, monkeyp
     site config describes gets its name and region in national.dim_site from ODS."""
     from flows.build_marts import build_marts_task
     from pipeline import runtime
-    from pipeline.ingest import ingest_source
-    from pipeline.settings import load_settings
+    from pipeline.ingest.source import ingest_source
+    from pipeline.config.settings import load_settings
     from tests.support import demo
 
     sites_dir = demo.write_sites(tmp_path / "sites", tmp_path / "unused", only=["X24"])  # the A&E publication only

@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from connectors.state import read_state
-from pipeline.ingest import ingest_source
+from pipeline.ingest.source import ingest_source
 from pipeline.runtime import get_sites, prepare_warehouse, validator, warehouse
-from pipeline.settings import load_settings
+from pipeline.config.settings import load_settings
 from tests.connectors.fake_api import Reply, recorded
 from tests.connectors.sources import INCIDENT_MAPPINGS, REST_COLUMNS, SQL_COLUMNS, create_incidents, incidents_api, insert_incidents, sql_rows
 

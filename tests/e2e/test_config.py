@@ -7,8 +7,8 @@ import textwrap
 import pandas as pd
 import pytest
 
-from pipeline.config import ConfigError, load_site, load_sites
-from pipeline.settings import DEFAULT_SITES_DIR
+from pipeline.config.sites import ConfigError, load_site, load_sites
+from pipeline.config.settings import DEFAULT_SITES_DIR
 from tests.support.demo import ae_csv
 
 VALID = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from expectations.contracts import CONTRACTS
+from dataset_contracts.contracts import CONTRACTS
 from pipeline.warehouse.core import Warehouse
 from pipeline.warehouse.ddl import ensure_schema
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.settings import DEFAULT_SITES_DIR, PROJECT_ROOT
+from pipeline.config.settings import DEFAULT_SITES_DIR, PROJECT_ROOT
 from pipeline.simulator import SimulationSpec, simulate_site
 
 # Test volumes: enough rows for every rule and measure to be exercised, fast to load.

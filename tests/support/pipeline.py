@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pipeline.ingest import SourceOutcome, ingest_source
-from pipeline.marts import build_marts
-from pipeline.realise import realise
+from pipeline.ingest.source import SourceOutcome, ingest_source
+from pipeline.marts.build import build_marts
+from pipeline.marts.realise import realise
 from pipeline.runtime import get_sites, prepare_warehouse, validator, warehouse
-from pipeline.settings import load_settings
+from pipeline.config.settings import load_settings
 
 AS_OF = dt.datetime(2026, 1, 1)
 

@@ -1,0 +1,46 @@
+"""Where things live: the working directory, the warehouse URL and the folders under it.
+
+Everything comes from the environment so the same code runs on a laptop (embedded DuckDB
+under ./warehouse) and on Prefect workers (PostgreSQL, shared landing storage).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SITES_DIR = PROJECT_ROOT / "deploy" / "sites"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    warehouse_url: str
+    suppression_threshold: int = 7
+    duckdb_memory: str = "1GB"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.home / "data_docs"
+
+
+def benefits_home() -> Path:
+    return Path(os.environ.get("BENEFITS_HOME", "warehouse")).expanduser().resolve()
+
+
+def load_settings() -> Settings:
+    home = benefits_home()
+    url = os.environ.get("BENEFITS_WAREHOUSE_URL") or f"duckdb:///{home / 'benefits.duckdb'}"
+    threshold = int(os.environ.get("BENEFITS_SUPPRESSION_THRESHOLD", "7"))
+    memory = os.environ.get("BENEFITS_DUCKDB_MEMORY", "1GB")
+    return Settings(home=home, warehouse_url=url, suppression_threshold=threshold, duckdb_memory=memory)

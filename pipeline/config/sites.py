@@ -1,0 +1,221 @@
+"""Site configuration: one YAML file per site, typed and validated on load.
+
+Errors name the file and the field (`deploy/sites/RF4.yaml: sources.0.dataset: ...`), because
+the people who edit these files are trust data teams, not the authors of this code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from benefits.register import Benefit
+from dataset_contracts.contracts import CONTRACTS
+from pipeline.config.settings import benefits_home
+from pipeline.simulator.spec import SimulationSpec
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """A site configuration that cannot be used; the message names file and field."""
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    connector: str
+    dataset: str
+    options: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, v: str) -> str:
+        if v not in CONTRACTS:
+            raise ValueError(f"unknown dataset {v!r}; known: {', '.join(sorted(CONTRACTS))}")
+        return v
+
+
+MappingValue = str | bool | int | float
+
+
+class QualitySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hold_above_percent: float = Field(
+        default=5.0, ge=0, le=100, description="hold a batch when more than this % of its rows fail one error rule"
+    )
+
+
+class SiteConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ods_code: str = Field(pattern=r"^[A-Z0-9]{3,5}$")
+    name: str
+    trust_type: Literal["acute", "mental_health", "ambulance", "community", "national_body"]
+    region: str
+    role: Literal["trust", "publisher"] = "trust"
+    sources: list[Source] = Field(default_factory=list)
+    # dataset -> contract column -> local value -> national value (a list means the values
+    # are already national and are the only ones allowed)
+    mappings: dict[str, dict[str, dict[str, MappingValue] | list[str]]] = Field(default_factory=dict)
+    benefits: list[Benefit] = Field(default_factory=list)  # or, in YAML, a path to a register file
+    quality: QualitySettings = Field(default_factory=QualitySettings)
+    simulation: SimulationSpec | None = None
+    path: Path | None = Field(default=None, exclude=True)
+
+    @field_validator("mappings")
+    @classmethod
+    def _mapped_columns_exist(cls, v):
+        for dataset, columns in v.items():
+            if dataset not in CONTRACTS:
+                raise ValueError(f"mapping for unknown dataset {dataset!r}")
+            names = CONTRACTS[dataset].column_names
+            for column in columns:
+                if column not in names:
+                    raise ValueError(f"{dataset} has no column {column!r} to map; columns: {', '.join(names)}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        seen = set()
+        for s in self.sources:
+            if s.name in seen:
+                raise ValueError(f"two sources are named {s.name!r}")
+            seen.add(s.name)
+        if self.simulation is not None and self.simulation.ods_code != self.ods_code:
+            raise ValueError(f"simulation.ods_code {self.simulation.ods_code!r} differs from ods_code {self.ods_code!r}")
+        if self.role == "trust" and self.trust_type == "national_body":
+            raise ValueError("trust_type national_body is only for role: publisher")
+        ids = [b.id for b in self.benefit_list]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"benefit ids must be unique; repeated: {', '.join(sorted(dupes))}")
+        return self
+
+    @property
+    def benefit_list(self) -> list[Benefit]:
+        return self.benefits
+
+    @property
+    def schema(self) -> str:
+        return f"local_{self.ods_code.lower()}"
+
+    def mapping(self, dataset: str) -> dict[str, dict[str, MappingValue] | list[str]]:
+        return self.mappings.get(dataset, {})
+
+
+def _interpolate(value: Any) -> Any:
+    """Expand ${VAR} and ${VAR:-default}; BENEFITS_HOME always has a value."""
+    if isinstance(value, str):
+
+        def repl(m: re.Match) -> str:
+            name, default = m.group(1), m.group(2)
+            if name == "BENEFITS_HOME":
+                return os.environ.get(name) or str(benefits_home())
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"environment variable {name} is not set")
+
+        return _ENV.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v) for v in value]
+    return value
+
+
+def _location(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def _format_errors(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: invalid site configuration"]
+    for e in err.errors():
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"  {path.name}: {_location(e['loc'])}: {msg}")
+    return "\n".join(lines)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML: {getattr(e, 'problem', e)}") from None
+
+
+def load_site(path: Path) -> SiteConfig:
+    path = Path(path)
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of site settings at the top level")
+    try:
+        raw = _interpolate(raw)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    benefits = raw.get("benefits")
+    if isinstance(benefits, str):
+        raw["benefits"] = _load_benefits_file(path, benefits)
+    try:
+        site = SiteConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(path, e)) from None
+    site.path = path.resolve()
+    stem = path.stem.upper()
+    if stem != site.ods_code and not path.stem.startswith("_"):
+        raise ConfigError(f"{path}: ods_code {site.ods_code!r} does not match the file name (expected {stem}.yaml)")
+    return site
+
+
+def _load_benefits_file(site_path: Path, ref: str) -> list:
+    bpath = Path(ref)
+    if not bpath.is_absolute():
+        bpath = site_path.parent / bpath
+    if not bpath.exists():
+        raise ConfigError(f"{site_path}: benefits: file {bpath} does not exist")
+    data = _read_yaml(bpath)
+    if isinstance(data, dict) and "benefits" in data:
+        data = data["benefits"]
+    if not isinstance(data, list):
+        raise ConfigError(f"{bpath}: expected a list of benefits")
+    return data
+
+
+def load_sites(directory: Path, only: list[str] | None = None) -> list[SiteConfig]:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: no such sites folder")
+    files = sorted(p for p in directory.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+    if not files:
+        raise ConfigError(f"{directory}: no site configuration files (*.yaml)")
+    sites = [load_site(p) for p in files]
+    codes = [s.ods_code for s in sites]
+    dupes = {c for c in codes if codes.count(c) > 1}
+    if dupes:
+        raise ConfigError(f"{directory}: more than one file configures {', '.join(sorted(dupes))}")
+    if only:
+        wanted = {o.upper() for o in only}
+        unknown = wanted - set(codes)
+        if unknown:
+            raise ConfigError(f"{directory}: no configuration for site(s) {', '.join(sorted(unknown))}")
+        sites = [s for s in sites if s.ods_code in wanted]
+    return sites
+
+
+def resolve_path(site: SiteConfig, value: str) -> Path:
+    """Relative paths in a site config are relative to the config file."""
+    p = Path(value).expanduser()
+    if not p.is_absolute() and site.path is not None:
+        p = site.path.parent / p
+    return p

@@ -1,0 +1,375 @@
+"""Build measures and marts: the measure catalogue, the NHS calendar, site dimension, SQL models.
+
+National core measures are declared once, in sql/measures/<code>.sql (a `-- key: value`
+header, then the SELECT at the measure's finest grain). A site adds its own measures by
+dropping files of the same form into <local sql folder>/<ods lower>/ (default sql/local,
+or BENEFITS_LOCAL_SQL_DIR); they appear in that site's local mart only and its benefits can
+be tracked on them (`measure_lookup(site)`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from pipeline.config.sites import SiteConfig
+from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, disclosure_control
+from pipeline.warehouse.core import Warehouse
+from pipeline.warehouse.models import Model, PythonModel, build, discover, load_model, parse_header, sql_root
+
+DIRECTIONS = ("higher", "lower", "neutral")
+FAMILIES = ("binomial", "poisson", "mean")
+PERIODS = ("day", "month")
+BREAKDOWNS = ("ward", "specialty")
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class MeasureError(ValueError):
+    """A measure file whose header cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class MeasureDef:
+    code: str
+    name: str
+    unit: str
+    direction: str  # higher | lower | neutral
+    multiplier: float
+    family: str  # binomial | poisson | mean: how the numerator is distributed, for ITS
+    numerator: str
+    denominator: str
+    description: str
+    scope: str = "national"
+    period: str = "day"  # finest time grain of the source: day or month
+    breakdowns: tuple[str, ...] = ()  # ward, specialty
+    denominator_measure: str | None = None  # the denominator is this measure's numerator
+    site: str | None = None  # ODS code, for a local measure
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def has_denominator(self) -> bool:
+        return self.denominator.strip().lower() != "none"
+
+    @property
+    def model(self) -> str:
+        """Table in the measures schema holding the measure at its finest grain."""
+        return self.code if self.scope == "national" else f"local_{self.site.lower()}_{self.code}"
+
+    def as_context(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "unit": self.unit,
+            "direction": self.direction,
+            "multiplier": f"{self.multiplier:g}",
+            "family": self.family,
+            "numerator": self.numerator,
+            "denominator": self.denominator,
+            "description": self.description,
+            "scope": self.scope,
+            "period": self.period,
+            "breakdowns": list(self.breakdowns),
+            "denominator_measure": self.denominator_measure,
+            "site": self.site,
+            "model": self.model,
+            "has_denominator": self.has_denominator,
+        }
+
+
+def measure_from_header(header: dict[str, str], scope: str = "national", *, path: Path | None = None,
+                        site: str | None = None) -> MeasureDef:
+    where = f"{path}: " if path else ""
+
+    def pick(key: str, allowed: tuple[str, ...], default: str) -> str:
+        value = header.get(key, default).strip().lower()
+        if value not in allowed:
+            raise MeasureError(f"{where}{key}: {value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    code = (header.get("measure") or header.get("code") or "").strip()
+    if not _CODE.match(code):
+        raise MeasureError(f"{where}measure: expected a lower-case code (letters, digits, _), got {code!r}")
+    try:
+        multiplier = float(header.get("multiplier", "1"))
+    except ValueError:
+        raise MeasureError(f"{where}multiplier: {header['multiplier']!r} is not a number") from None
+    raw = header.get("breakdowns", "none").strip().lower()
+    breakdowns = () if raw in ("", "none") else tuple(b.strip() for b in raw.split(","))
+    unknown = [b for b in breakdowns if b not in BREAKDOWNS]
+    if unknown:
+        raise MeasureError(f"{where}breakdowns: {', '.join(unknown)} not among {', '.join(BREAKDOWNS)} (or none)")
+    return MeasureDef(
+        code=code,
+        name=header.get("name", code),
+        unit=header.get("unit", ""),
+        direction=pick("direction", DIRECTIONS, "neutral"),
+        multiplier=multiplier,
+        family=pick("family", FAMILIES, "binomial"),
+        numerator=header.get("numerator", ""),
+        denominator=header.get("denominator", "none"),
+        description=header.get("description", ""),
+        scope=scope,
+        period=pick("period", PERIODS, "day"),
+        breakdowns=breakdowns,
+        denominator_measure=header.get("denominator_measure") or None,
+        site=site,
+        path=path,
+    )
+
+
+@lru_cache(maxsize=1)
+def national_measures() -> tuple[MeasureDef, ...]:
+    out = []
+    for path in sorted((sql_root() / "measures").glob("*.sql")):
+        header = parse_header(path.read_text(encoding="utf-8"))
+        if "measure" in header:
+            out.append(measure_from_header(header, path=path))
+    return tuple(out)
+
+
+def local_sql_dir(value: str | Path | None = None) -> Path:
+    """Where sites keep their local measures: one folder per site, named by its ODS code in lower case."""
+    if value:
+        return Path(value)
+    env = os.environ.get("BENEFITS_LOCAL_SQL_DIR")
+    return Path(env) if env else sql_root() / "local"
+
+
+def local_measures(ods_code: str, directory: str | Path | None = None) -> tuple[MeasureDef, ...]:
+    """A site's local measures; errors name the file and the header field."""
+    folder = local_sql_dir(directory) / ods_code.lower()
+    national = {m.code for m in national_measures()}
+    out = []
+    for path in sorted(folder.glob("*.sql")):
+        header = parse_header(path.read_text(encoding="utf-8"))
+        missing = [k for k in ("name", "unit", "direction") if not header.get(k)]
+        if not (header.get("measure") or header.get("code")):
+            missing.insert(0, "measure")
+        if missing:
+            raise MeasureError(f"{path}: local measure header lacks {', '.join(missing)} (-- field: value lines)")
+        m = measure_from_header(header, "local", path=path, site=ods_code.upper())
+        if m.code in national:
+            raise MeasureError(f"{path}: measure: {m.code!r} is a national measure; give the local one its own code")
+        if m.denominator_measure:
+            raise MeasureError(f"{path}: denominator_measure: only national measures are suppressed")
+        out.append(m)
+    codes = [m.code for m in out]
+    dupes = sorted({c for c in codes if codes.count(c) > 1})
+    if dupes:
+        raise MeasureError(f"{folder}: more than one file declares measure {', '.join(dupes)}")
+    return tuple(out)
+
+
+def _site_code(site: SiteConfig | str | None) -> str | None:
+    if site is None:
+        return None
+    return site.ods_code if isinstance(site, SiteConfig) else str(site).upper()
+
+
+def measure_lookup(site: SiteConfig | str | None = None, *, local_sql: str | Path | None = None) -> dict[str, MeasureDef]:
+    """Measures by code: the national ones, plus the site's local measures when a site is given."""
+    out = {m.code: m for m in national_measures()}
+    code = _site_code(site)
+    if code:
+        out.update({m.code: m for m in local_measures(code, local_sql)})
+    return out
+
+
+# -- NHS financial calendar -------------------------------------------------------------
+def financial_year(month: dt.date) -> str:
+    start = month.year if month.month >= 4 else month.year - 1
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def financial_quarter(month: dt.date) -> int:
+    return (month.month - 4) % 12 // 3 + 1
+
+
+def financial_year_start(month: dt.date) -> dt.date:
+    return dt.date(month.year if month.month >= 4 else month.year - 1, 4, 1)
+
+
+def quarter_start(month: dt.date) -> dt.date:
+    first = 4 + 3 * (financial_quarter(month) - 1)  # 4, 7, 10, 13
+    return dt.date(financial_year_start(month).year + (first - 1) // 12, (first - 1) % 12 + 1, 1)
+
+
+def calendar(first: int = 2010, last: int = 2035) -> list[dict]:
+    rows = []
+    for year in range(first, last + 1):
+        for m in range(1, 13):
+            month = dt.date(year, m, 1)
+            nxt = dt.date(year + (m == 12), m % 12 + 1, 1)
+            rows.append(
+                {
+                    "month": month.isoformat(),
+                    "next_month": nxt.isoformat(),
+                    "year": year,
+                    "month_of_year": m,
+                    "financial_year": financial_year(month),
+                    "financial_quarter": financial_quarter(month),
+                    "quarter_start": quarter_start(month).isoformat(),
+                    "financial_year_start": financial_year_start(month).isoformat(),
+                    "label": month.strftime("%b %Y"),
+                }
+            )
+    return rows
+
+
+SITE_TYPES = {
+    "site_code": "varchar",
+    "site_name": "varchar",
+    "trust_type": "varchar",
+    "region": "varchar",
+    "role": "varchar",
+    "config_path": "varchar",
+}
+
+
+def write_sites(wh: Warehouse, sites: list[SiteConfig]) -> None:
+    """meta.site mirrors the site configs in force for this run."""
+    frame = pd.DataFrame(
+        [
+            {
+                "site_code": s.ods_code,
+                "site_name": s.name,
+                "trust_type": s.trust_type,
+                "region": s.region,
+                "role": s.role,
+                "config_path": s.path.name if s.path else None,
+            }
+            for s in sites
+        ],
+        columns=list(SITE_TYPES),
+    )
+    with wh.begin() as conn:
+        conn.execute(sa.text("delete from meta.site"))
+        if not frame.empty:
+            conn.execute(
+                sa.text(
+                    "insert into meta.site (site_code, site_name, trust_type, region, role, config_path) "
+                    "values (:site_code, :site_name, :trust_type, :region, :role, :config_path)"
+                ),
+                frame.to_dict("records"),
+            )
+
+
+def organisations(wh: Warehouse, sites: list[SiteConfig]) -> list[str]:
+    """Every organisation national.dim_site will describe: the configured trusts and each
+    organisation in the national A&E data (most of which have no config to name them)."""
+    codes = [s.ods_code for s in sites if s.role == "trust"]
+    if wh.table_exists("staging", "ae_monthly"):
+        codes += [str(c) for c in wh.query("select distinct org_code from staging.ae_monthly order by 1")["org_code"]]
+    return list(dict.fromkeys(codes))
+
+
+def site_context(site: SiteConfig | dict, local: tuple[MeasureDef, ...] = ()) -> dict:
+    if isinstance(site, dict):
+        return {**site, "local_measures": [m.as_context() for m in local]}
+    return {
+        "ods_code": site.ods_code,
+        "schema": site.schema,
+        "name": site.name,
+        "local_measures": [m.as_context() for m in local],
+    }
+
+
+def local_measure_models(measures: tuple[MeasureDef, ...]) -> list[Model]:
+    return [load_model("measures", m.path, {}, name=m.model) for m in measures]
+
+
+# -- disclosure control, a Python step inside the build --------------------------------------
+DISCLOSURE_HEADER = {
+    "grain": "measure x group (organisation, region or trust type) x period (month, financial quarter or year)",
+    "key": "measure_code, group_type, group_code, period_type, period_start",
+    "description": "every national figure with its small-number suppression decision (values not yet withheld); "
+    "the national facts and rollup views publish it with withheld values nulled",
+}
+
+
+def _read(conn: sa.Connection, sql: str) -> pd.DataFrame:
+    result = conn.execute(sa.text(sql))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def national_cells(conn: sa.Connection) -> pd.DataFrame:
+    """The organisation x month cells of the national measures, with the groups they roll up into."""
+    cells = _read(
+        conn,
+        "select m.site_code, m.measure_code, m.month, m.numerator, m.denominator, m.value, s.region, s.trust_type "
+        "from measures.measure_monthly m join measures.site_directory s on s.site_code = m.site_code "
+        "where m.scope = 'national'",
+    )
+    cells["month"] = pd.to_datetime(cells["month"]).dt.date
+    for col in ("numerator", "denominator", "value"):
+        cells[col] = pd.to_numeric(cells[col], errors="coerce").astype(float)
+    cells["quarter_start"] = [quarter_start(m) for m in cells["month"]]
+    cells["year_start"] = [financial_year_start(m) for m in cells["month"]]
+    cells["financial_year"] = [financial_year(m) for m in cells["month"]]
+    cells["financial_quarter"] = [financial_quarter(m) for m in cells["month"]]
+    return cells
+
+
+def _disclosure_model(threshold: int) -> PythonModel:
+    def run(wh: Warehouse, conn: sa.Connection, context: dict) -> None:
+        rules = [
+            MeasureRule(m.code, m.has_denominator, m.multiplier, m.denominator_measure) for m in national_measures()
+        ]
+        frame = disclosure_control(national_cells(conn), rules, threshold)
+        # Rollup views depend on this table; PostgreSQL will not drop it under them without cascade.
+        conn.execute(sa.text(f"drop table if exists measures.disclosure_control{' cascade' if not wh.is_duckdb else ''}"))
+        wh.replace_table(conn, "measures.disclosure_control", frame, OUTPUT_TYPES)
+
+    return PythonModel(
+        "measures",
+        "disclosure_control",
+        run,
+        deps=("measures.measure_monthly", "measures.site_directory"),
+        header=dict(DISCLOSURE_HEADER),
+    )
+
+
+def national_suppression(wh: Warehouse) -> pd.DataFrame:
+    """The organisation-months of national measures the national mart withholds, and why.
+
+    Anything else published nationally from the same months (e.g. a benefit's latest value or
+    its SPC points in national.fact_benefit*) must withhold the same months: primary suppression
+    alone would give complementary-suppressed months, and through them the small counts, away.
+    """
+    frame = wh.query(
+        "select group_code as site_code, measure_code, period_start as month, suppressed, suppression_reason "
+        "from measures.disclosure_control where group_type = 'site' and period_type = 'month'"
+    )
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    frame["suppressed"] = frame["suppressed"].astype(bool)
+    return frame
+
+
+def build_marts(
+    wh: Warehouse,
+    sites: list[SiteConfig],
+    *,
+    suppression_threshold: int,
+    on_model=None,
+    local_sql: str | Path | None = None,
+) -> list[str]:
+    trusts = [s for s in sites if s.role == "trust"]
+    local = {s.ods_code: local_measures(s.ods_code, local_sql) for s in trusts}
+    every_local = tuple(m for s in trusts for m in local[s.ods_code])
+    models = discover([site_context(s, local[s.ods_code]) for s in trusts], local_measure_models(every_local))
+    models.append(_disclosure_model(int(suppression_threshold)))
+    context = {
+        "measures": [m.as_context() for m in national_measures()],
+        "local_measures": [m.as_context() for m in every_local],
+        "calendar": calendar(),
+        "suppression_threshold": int(suppression_threshold),
+        "has_ods_organisation": wh.table_exists("meta", "ods_organisation"),
+    }
+    return build(wh, models, context, on_model=on_model)

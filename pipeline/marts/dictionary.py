@@ -1,0 +1,288 @@
+"""The data dictionary (docs/data-dictionary.md), generated from what defines the marts.
+
+Sources: the header of every mart model in sql/marts/ (grain, key, description and one
+`-- column <name>: <description>` line per column), the measure definitions in sql/measures/
+and each site's sql/local/<ods>/, the benefits engine's table specs (benefits.tables), and the
+suppression rules. The columns themselves are not trusted to the headers: the marts are built
+on an empty embedded warehouse and every real column must have a description (and every
+description a real column), or generation fails naming the model and the column.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benefits.tables import MART_TABLES
+from pipeline.config.sites import SiteConfig
+from pipeline.marts.build import (
+    build_marts,
+    local_measures,
+    national_measures,
+    site_context,
+    write_sites,
+)
+from pipeline.config.settings import PROJECT_ROOT
+from pipeline.marts.suppression import REASONS
+from pipeline.warehouse.core import Warehouse
+from pipeline.warehouse.ddl import ensure_schema
+from pipeline.warehouse.models import discover, sql_root
+
+DEFAULT_OUTPUT = PROJECT_ROOT / "docs" / "data-dictionary.md"
+EXAMPLE_ODS = "ODS"  # the placeholder site the local mart is documented with
+
+
+class DictionaryError(ValueError):
+    """A mart column without a description (or a description of no column)."""
+
+
+@dataclass
+class Column:
+    name: str
+    type: str
+    description: str
+
+
+@dataclass
+class Table:
+    schema: str  # national, or local_<ods>
+    name: str
+    kind: str  # table or view
+    grain: str
+    key: str
+    description: str
+    source: str  # where it is defined
+    columns: list[Column] = field(default_factory=list)
+
+    @property
+    def fqn(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+def _example_site() -> SiteConfig:
+    return SiteConfig(ods_code=EXAMPLE_ODS, name="Example trust", trust_type="acute", region="Example", role="trust")
+
+
+def _built_columns() -> dict[str, list[tuple[str, str]]]:
+    """Build the marts on an empty DuckDB and read back every mart table's columns and types."""
+    site = _example_site()
+    with tempfile.TemporaryDirectory(prefix="benefits-docs-") as tmp:
+        wh = Warehouse(f"duckdb:///{Path(tmp) / 'dictionary.duckdb'}")
+        try:
+            ensure_schema(wh, [site.schema])
+            write_sites(wh, [site])
+            empty_local = Path(tmp) / "local"
+            empty_local.mkdir()
+            build_marts(wh, [site], suppression_threshold=7, local_sql=empty_local)
+            cols = wh.query(
+                "select table_schema, table_name, column_name, data_type from information_schema.columns "
+                "where table_schema in ('national', :local) order by table_schema, table_name, ordinal_position",
+                {"local": site.schema},
+            )
+        finally:
+            wh.dispose()
+    out: dict[str, list[tuple[str, str]]] = {}
+    for row in cols.itertuples(index=False):
+        schema = "local_<ods>" if row.table_schema == site.schema else row.table_schema
+        out.setdefault(f"{schema}.{row.table_name}", []).append((row.column_name, str(row.data_type).lower()))
+    return out
+
+
+def collect() -> list[Table]:
+    """Every mart table and view, described; raises DictionaryError listing what lacks a description."""
+    built = _built_columns()
+    site = site_context(_example_site())
+    problems: list[str] = []
+    tables: list[Table] = []
+    for model in discover([site]):
+        if model.schema not in ("national", site["schema"]):
+            continue
+        schema = "local_<ods>" if model.schema == site["schema"] else model.schema
+        fqn = f"{schema}.{model.name}"
+        rel = model.path.relative_to(model.path.parents[2]).as_posix()
+        real = built.get(fqn, [])
+        described = model.columns
+        for name, _ in real:
+            if not described.get(name):
+                problems.append(f"{rel}: column {name} has no `-- column {name}: <description>` line")
+        for name in described:
+            if name not in {n for n, _ in real}:
+                problems.append(f"{rel}: `-- column {name}` describes a column the model does not have")
+        for key in ("grain", "key", "description"):
+            if not model.header.get(key):
+                problems.append(f"{rel}: header lacks `-- {key}: ...`")
+        tables.append(
+            Table(
+                schema,
+                model.name,
+                model.materialized,
+                model.header.get("grain", ""),
+                model.header.get("key", ""),
+                model.header.get("description", ""),
+                f"sql/{rel}",
+                [Column(n, t, described.get(n, "")) for n, t in real],
+            )
+        )
+    for spec in MART_TABLES:
+        for scope in spec.scopes:
+            schema = "national" if scope == "national" else "local_<ods>"
+            for name, (_, text) in spec.columns.items():
+                if not text:
+                    problems.append(f"benefits/tables.py: {spec.name}.{name} has no description")
+            tables.append(
+                Table(
+                    schema,
+                    spec.name,
+                    "table",
+                    spec.grain,
+                    spec.key,
+                    spec.description,
+                    "benefits/tables.py (written by the benefits engine)",
+                    [Column(n, t, d) for n, (t, d) in spec.columns.items()],
+                )
+            )
+    if problems:
+        raise DictionaryError("the data dictionary cannot describe every mart column:\n  " + "\n  ".join(problems))
+    return sorted(tables, key=lambda t: (t.schema != "national", t.schema, t.name))
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _measure_rows(measures) -> list[str]:
+    rows = [
+        "| code | name | unit | better | numerator | denominator | finest period | breakdowns |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in measures:
+        den = m.denominator if m.has_denominator else "none (a count)"
+        if m.multiplier != 1:
+            den += f" (value x {m.multiplier:g})"
+        rows.append(
+            f"| `{m.code}` | {_cell(m.name)} | {_cell(m.unit)} | {m.direction} | {_cell(m.numerator)} | "
+            f"{_cell(den)} | {m.period} | {', '.join(m.breakdowns) or 'none'} |"
+        )
+    return rows
+
+
+def render(tables: list[Table], local_root: Path | None = None) -> str:
+    out: list[str] = []
+    add = out.append
+    add("# Data dictionary")
+    add("")
+    add(
+        "Generated by `benefits docs` from the SQL model headers under `sql/marts/`, the measure definitions "
+        "(`sql/measures/`, `sql/local/<ods>/`) and the benefits engine's table specs (`benefits/tables.py`). "
+        "Do not edit by hand: a test fails when this file is stale."
+    )
+    add("")
+    add("## Where the data is")
+    add("")
+    add(
+        "- `national`: the national mart, one for the programme: small, comparable and disclosure-safe "
+        "(small numbers suppressed, no patient-level data, nothing finer than a month)."
+    )
+    add(
+        "- `local_<ods>` (for example `local_rf4`): one local mart per site, read only by that site: the same "
+        "measures weekly and monthly, by ward and by specialty, the site's local measures and all its benefits; "
+        "not suppressed."
+    )
+    add(
+        "- `staging`, `quarantine`, `measures`, `meta`, `landing`: the pipeline's working schemas; no analyst role "
+        "can read them on PostgreSQL (`benefits warehouse grant`)."
+    )
+    add("")
+    add(
+        "Connect with `psql` (PostgreSQL, as `national_reader` or `site_<ods>_reader`) or the DuckDB CLI "
+        "(`duckdb warehouse/benefits.duckdb`). Fact tables join their dimensions on `site_code`, `measure_code` "
+        "and `month`. Worked queries: [analyst-queries.md](analyst-queries.md)."
+    )
+    add("")
+    add("Column types are DuckDB's; on PostgreSQL `varchar` is `character varying`, `double` is `double precision`.")
+    add("")
+
+    add("## Small-number suppression (national mart)")
+    add("")
+    add(
+        "Every national figure (an organisation's month, financial quarter and financial year; each region's and "
+        "trust type's quarter and year) whose numerator or denominator is a count from 1 to the threshold "
+        "(`BENEFITS_SUPPRESSION_THRESHOLD`, default 7) is withheld: `numerator`, `denominator` and `value` are "
+        "null and `suppressed` is true. Zero is published. Further figures are withheld so that no withheld "
+        "value can be worked out from published ones: not by subtracting the other months from a quarter, the "
+        "other quarters from a year, the other organisations from a region or trust-type total, nor by "
+        "comparing the region totals with the trust-type totals (both add up to the same national total). "
+        "Every withheld figure is checked to be underivable from all published figures together before the "
+        "mart is written. `suppression_reason` says why a figure is withheld:"
+    )
+    add("")
+    add("| suppression_reason | meaning |")
+    add("|---|---|")
+    for code, text in REASONS.items():
+        add(f"| `{code}` | {_cell(text)} |")
+    add("")
+    add(
+        "Local marts are not suppressed. `national.fact_benefit` is written by the benefits engine "
+        "(see its columns below)."
+    )
+    add("")
+
+    add("## National core measures")
+    add("")
+    add("Each is defined once, in `sql/measures/<code>.sql`; value = numerator x multiplier / denominator.")
+    add("")
+    out.extend(_measure_rows(national_measures()))
+    add("")
+    add("## Local measures")
+    add("")
+    root = local_root or (sql_root() / "local")
+    sites = sorted(p.name for p in root.glob("*") if p.is_dir()) if root.is_dir() else []
+    add(
+        "A site declares its own measures in `sql/local/<ods>/` (see `sql/local/README.md`); they appear only in "
+        "its local mart and its benefits can be tracked on them."
+    )
+    add("")
+    for ods in sites:
+        measures = local_measures(ods, root)
+        if not measures:
+            continue
+        add(f"### {ods.upper()} (`local_{ods}`)")
+        add("")
+        out.extend(_measure_rows(measures))
+        add("")
+
+    for heading, schema in (("National mart: `national`", "national"), ("Local marts: `local_<ods>`", "local_<ods>")):
+        add(f"## {heading}")
+        add("")
+        for t in (t for t in tables if t.schema == schema):
+            add(f"### `{t.fqn}`")
+            add("")
+            add(_cell(t.description))
+            add("")
+            add(f"- grain: {_cell(t.grain)}")
+            add(f"- key: {_cell(t.key)}")
+            add(f"- {t.kind}, defined in `{t.source}`")
+            add("")
+            add("| column | type | description |")
+            add("|---|---|---|")
+            for c in t.columns:
+                add(f"| `{c.name}` | {c.type} | {_cell(c.description)} |")
+            add("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def generate(local_root: Path | None = None) -> str:
+    return render(collect(), local_root)
+
+
+def write(path: Path = DEFAULT_OUTPUT, local_root: Path | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(generate(local_root), encoding="utf-8")
+    return path
+
+
+def is_stale(path: Path = DEFAULT_OUTPUT, local_root: Path | None = None) -> bool:
+    path = Path(path)
+    return not path.exists() or path.read_text(encoding="utf-8") != generate(local_root)

@@ -1,0 +1,243 @@
+"""Realise benefits: evaluate every site's register against its measures and scan for unplanned change.
+
+Writes, from the measures layer (never from another mart):
+* `measures.fact_benefit_all`, `.fact_benefit_spc_all`, `.fact_unplanned_change_all`: every
+  site's rows, and `local_<ods>.fact_benefit`, `.fact_benefit_spc`, `.fact_unplanned_change` as
+  views of the site's own rows (all of its benefits and signals);
+* `national.fact_benefit`, `.fact_benefit_spc`: national-scope benefits only, with the values of
+  months whose counts are small withheld (the national mart's suppression rule);
+  `national.fact_unplanned_change`: signals on national measures.
+
+Local measures come through `measures.measure_monthly` too (for their own site only); their
+metadata through `pipeline.marts.build.measure_lookup(site)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from benefits.evaluate import (
+    DEFAULT_SETTINGS,
+    FACT_BENEFIT_COLUMNS,
+    FACT_BENEFIT_SPC_COLUMNS,
+    EngineSettings,
+    MeasureSpec,
+    evaluate_benefit,
+    fact_frame,
+    spc_frame,
+)
+from benefits.scan import ScanSettings, scan_unplanned
+from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, MartTable
+from pipeline.marts import build as marts
+from pipeline.config.sites import SiteConfig
+from pipeline.warehouse.core import Warehouse
+
+log = logging.getLogger(__name__)
+SERIES_COLUMNS = "site_code, measure_code, month, numerator, denominator, value"
+UNPLANNED_COLUMNS = FACT_UNPLANNED_CHANGE.types
+
+
+@dataclass
+class RealiseResult:
+    benefits: int = 0
+    rows: int = 0
+    spc_rows: int = 0
+    unplanned: int = 0
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    by_site: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)  # latest status of each benefit
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def load_series(wh: Warehouse) -> pd.DataFrame:
+    frame = wh.query(f"select {SERIES_COLUMNS} from measures.measure_monthly")
+    frame["month"] = pd.to_datetime(frame["month"]).dt.date
+    for c in ("numerator", "denominator", "value"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+    return frame
+
+
+def measure_catalogue(site: SiteConfig | None = None) -> dict[str, MeasureSpec]:
+    """National measures, plus the site's local measures."""
+    try:
+        lookup = marts.measure_lookup(site)
+    except TypeError:  # a measure catalogue without local measures
+        lookup = marts.measure_lookup()
+    return {code: MeasureSpec.of(m) for code, m in lookup.items()}
+
+
+def _suppressed(num: pd.Series, den: pd.Series, threshold: int) -> pd.Series:
+    return (num.between(1, threshold) | den.between(1, threshold)).fillna(False).astype(bool)
+
+
+def _withheld(frame: pd.DataFrame, month: str, withheld: set[tuple]) -> pd.Series:
+    if not withheld or frame.empty:
+        return pd.Series(False, index=frame.index)
+    keys = zip(frame["site_code"], frame["measure_code"], pd.to_datetime(frame[month]).dt.date)
+    return pd.Series([k in withheld for k in keys], index=frame.index)
+
+
+def withheld_months(wh: Warehouse) -> set[tuple]:
+    """(site, measure, month) the national mart withholds, primary and complementary alike."""
+    if not wh.table_exists("measures", "disclosure_control"):
+        log.warning("measures.disclosure_control is missing (marts not built): national benefit tables "
+                    "withhold small counts only, without complementary suppression")
+        return set()
+    frame = marts.national_suppression(wh)
+    frame = frame[frame["suppressed"]]
+    return set(zip(frame["site_code"], frame["measure_code"], frame["month"]))
+
+
+def publish_national(
+    fact: pd.DataFrame, spc: pd.DataFrame, threshold: int, withheld: set[tuple] = frozenset()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """National copies: national-scope benefits, withholding every month fact_measure_monthly withholds.
+
+    Withholding only this table's own small counts would re-publish months the national facts
+    hide as complementary cells, and through them give the small counts away by subtraction.
+    """
+    fact = fact[fact["scope"] == "national"].copy()
+    hide = _suppressed(fact["_latest_numerator"], fact["_latest_denominator"], threshold)
+    hide |= _withheld(fact, "as_of_month", withheld)
+    fact["latest_suppressed"] = hide
+    for c in ("latest_value", "change_abs", "change_pct"):
+        fact.loc[hide, c] = np.nan
+    fact.loc[hide, "status_reason"] = fact.loc[hide, "_public_reason"]
+    ids = set(zip(fact["site_code"], fact["benefit_id"]))
+    # A boolean array, not a list: an empty list would select no columns instead of no rows.
+    keep = np.fromiter((k in ids for k in zip(spc["site_code"], spc["benefit_id"])), dtype=bool, count=len(spc))
+    spc = spc[keep].copy()
+    hide = _suppressed(spc["numerator"], spc["denominator"], threshold)
+    hide |= _withheld(spc, "month", withheld)
+    spc["suppressed"] = hide
+    for c in ("value", "numerator", "denominator"):
+        spc.loc[hide, c] = np.nan
+    return fact, spc
+
+
+def realise(
+    wh: Warehouse,
+    sites: list[SiteConfig],
+    *,
+    suppression_threshold: int | None = None,
+    settings: EngineSettings = DEFAULT_SETTINGS,
+    scan_settings: ScanSettings = ScanSettings(),
+) -> RealiseResult:
+    if suppression_threshold is None:
+        from pipeline.config.settings import load_settings
+
+        suppression_threshold = load_settings().suppression_threshold
+    result = RealiseResult()
+    t0 = time.perf_counter()
+    series = load_series(wh)
+    result.seconds["load"] = time.perf_counter() - t0
+    trusts = [s for s in sites if s.role == "trust"]
+    by_key = {k: g for k, g in series.groupby(["site_code", "measure_code"], sort=False)}
+    national_codes = set(marts.measure_lookup())
+    fact_records: list[dict] = []
+    spc_parts: list[dict] = []
+    covered: dict[tuple[str, str], dt.date] = {}
+    directions: dict[tuple[str, str], str] = {}
+
+    t1 = time.perf_counter()
+    for site in trusts:
+        catalogue = measure_catalogue(site)
+        directions.update({(site.ods_code, c): m.direction for c, m in catalogue.items()})
+        for b in site.benefit_list:
+            key = (site.ods_code, b.measure)
+            covered[key] = min(covered.get(key, b.go_live), b.go_live)
+            measure = catalogue.get(b.measure)
+            if measure is None:
+                result.problems.append(f"{site.ods_code}: benefit {b.id}: unknown measure {b.measure!r}")
+                continue
+            s = by_key.get(key)
+            if s is None:
+                s = series.iloc[0:0]
+                result.warnings.append(f"{site.ods_code}: benefit {b.id}: no data for measure {b.measure}")
+            ev = evaluate_benefit(s, b, site.ods_code, measure, settings)
+            fact_records.extend(ev.fact_records)
+            spc_parts.append(ev.spc_columns)
+            result.warnings.extend(ev.warnings)
+            result.benefits += 1
+            result.by_site[site.ods_code] = result.by_site.get(site.ods_code, 0) + 1
+            latest = ev.fact_records[-1]["status"]
+            result.by_status[latest] = result.by_status.get(latest, 0) + 1
+    result.seconds["benefits"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    codes = {s.ods_code for s in trusts}
+    unplanned = scan_unplanned(series[series["site_code"].isin(codes)], directions, covered, scan_settings)
+    result.unplanned = len(unplanned)
+    result.seconds["scan"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    fact = fact_frame(fact_records)
+    spc = spc_frame(spc_parts)
+    nat_fact, nat_spc = publish_national(fact, spc, suppression_threshold, withheld_months(wh))
+    nat_fact = nat_fact.sort_values(["site_code", "benefit_id", "as_of_month"], kind="stable").reset_index(drop=True)
+    nat_spc = nat_spc.sort_values(["site_code", "benefit_id", "month"], kind="stable").reset_index(drop=True)
+    schemas = {site.ods_code: site.schema for site in trusts}
+    nat_unplanned = unplanned[unplanned["measure_code"].isin(national_codes)].reset_index(drop=True)
+    with wh.begin() as conn:
+        for spec, frame in ((FACT_BENEFIT, fact), (FACT_BENEFIT_SPC, spc), (FACT_UNPLANNED_CHANGE, unplanned)):
+            _write_all_sites(wh, conn, spec, frame, schemas)
+        wh.replace_table(conn, "national.fact_benefit", nat_fact, FACT_BENEFIT_COLUMNS)
+        wh.replace_table(conn, "national.fact_benefit_spc", nat_spc, FACT_BENEFIT_SPC_COLUMNS)
+        wh.replace_table(conn, "national.fact_unplanned_change", nat_unplanned, UNPLANNED_COLUMNS)
+    result.rows, result.spc_rows = len(fact), len(spc)
+    result.seconds["write"] = time.perf_counter() - t3
+    for p in result.problems:
+        log.error(p)
+    for w in result.warnings:
+        log.info(w)
+    return result
+
+
+def all_sites_table(spec: MartTable) -> str:
+    """Where every site's rows of a mart table are kept (the local marts are views of it)."""
+    return f"measures.{spec.name}_all"
+
+
+def _write_all_sites(wh: Warehouse, conn, spec: MartTable, frame: pd.DataFrame, schemas: dict[str, str]) -> None:
+    """Write every site's rows once to `measures.<name>_all` and give each site its
+    `local_<ods>.<name>` as a view of its own rows.
+
+    One table plus views rather than a table per site: with hundreds of sites, DuckDB spends
+    most of a run checkpointing hundreds of small tables. On PostgreSQL the views are security
+    barriers and run with their owner's rights, so a site's reader sees its rows only and needs
+    no grant on `measures`.
+    """
+    import sqlalchemy as sa
+
+    from pipeline.warehouse.core import ident, sql_literal
+
+    base = all_sites_table(spec)
+    if not wh.is_duckdb:
+        conn.execute(sa.text(f"drop table if exists {base} cascade"))  # and the site views on it
+    wh.replace_table(conn, base, frame.reset_index(drop=True), spec.types)
+    existing = {
+        (r[0], r[1]): r[2].upper()
+        for r in conn.execute(
+            sa.text("select table_schema, table_name, table_type from information_schema.tables where table_name = :t"),
+            {"t": spec.name},
+        ).fetchall()
+    }
+    cols = ", ".join(ident(c) for c in spec.columns)
+    for site, schema in schemas.items():
+        view = ident(f"{schema}.{spec.name}")
+        kind = existing.get((schema, spec.name))
+        if kind is not None and kind != "VIEW":
+            conn.execute(sa.text(f"drop table if exists {view}"))
+        select = f"select {cols} from {base} where site_code = {sql_literal(site)}"
+        if wh.is_duckdb:
+            conn.execute(sa.text(f"create or replace view {view} as {select}"))
+        else:
+            conn.execute(sa.text(f"drop view if exists {view}"))
+            conn.execute(sa.text(f"create view {view} with (security_barrier = true) as {select}"))

@@ -1,0 +1,191 @@
+"""PostgreSQL roles for the warehouse: a loader, a national reader, and one reader per site.
+
+    <prefix>benefits_loader       owns the pipeline's schemas and everything in them (runs the pipeline)
+    <prefix>national_reader       reads the national schema only
+    <prefix>site_<ods>_reader     reads its own local_<ods> schema, and national (member of national_reader)
+
+No reader can use staging, quarantine, landing, measures or meta, nor another site's local mart.
+Marts are rebuilt on every run (drop and create), so privileges on tables that do not exist yet
+come from default privileges, set for the loader and for the role that runs `grant` (whichever
+of them runs the pipeline). Roles are cluster-wide in PostgreSQL: the prefix keeps the roles of
+different warehouses on one server apart (BENEFITS_ROLE_PREFIX, default none).
+
+`grant` is idempotent: run it after adding a site, and it brings every role back to this plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from pipeline.config.sites import SiteConfig
+from pipeline.warehouse.core import Warehouse
+from pipeline.warehouse.ddl import BASE_SCHEMAS, ensure_schema
+
+log = logging.getLogger(__name__)
+_PREFIX = re.compile(r"^([a-z_][a-z0-9_]*)?$")
+# Relation kinds in pg_class and the ALTER command that changes their owner.
+_ALTER = {"r": "table", "p": "table", "f": "foreign table", "v": "view", "m": "materialized view", "S": "sequence"}
+
+
+class GrantError(RuntimeError):
+    """The warehouse cannot hold roles (not PostgreSQL) or the plan is invalid."""
+
+
+@dataclass(frozen=True)
+class RolePlan:
+    loader: str
+    national_reader: str
+    site_readers: dict[str, str]  # ODS code -> role
+    site_schemas: dict[str, str]  # ODS code -> local schema
+
+    @property
+    def roles(self) -> list[str]:
+        return [self.loader, self.national_reader, *self.site_readers.values()]
+
+    @property
+    def readers(self) -> list[str]:
+        return [self.national_reader, *self.site_readers.values()]
+
+    def readable(self) -> dict[str, list[str]]:
+        """Role -> the schemas it can read."""
+        out = {self.loader: ["all pipeline schemas (owner)"], self.national_reader: ["national"]}
+        for ods, role in self.site_readers.items():
+            out[role] = [self.site_schemas[ods], "national"]
+        return out
+
+
+def role_prefix(value: str | None = None) -> str:
+    prefix = (value if value is not None else os.environ.get("BENEFITS_ROLE_PREFIX", "")).lower()
+    if not _PREFIX.match(prefix):
+        raise GrantError(f"role prefix {prefix!r}: use lower-case letters, digits and _ (starting with a letter or _)")
+    return prefix
+
+
+def plan_roles(sites: list[SiteConfig], prefix: str | None = None) -> RolePlan:
+    p = role_prefix(prefix)
+    trusts = [s for s in sites if s.role == "trust"]
+    return RolePlan(
+        loader=f"{p}benefits_loader",
+        national_reader=f"{p}national_reader",
+        site_readers={s.ods_code: f"{p}site_{s.ods_code.lower()}_reader" for s in trusts},
+        site_schemas={s.ods_code: s.schema for s in trusts},
+    )
+
+
+def _q(name: str) -> str:
+    """Quote an identifier built from config (role or schema names)."""
+    if not re.match(r"^[a-z_][a-z0-9_]*$", name):
+        raise GrantError(f"not a safe role or schema name: {name!r}")
+    return f'"{name}"'
+
+
+def _quote(name: str) -> str:
+    """Quote a name the server gave us (current user, database)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _role_exists(conn: sa.Connection, role: str) -> bool:
+    return bool(conn.execute(sa.text("select 1 from pg_roles where rolname = :r"), {"r": role}).scalar())
+
+
+def grant(wh: Warehouse, sites: list[SiteConfig], *, prefix: str | None = None, login: bool = False) -> RolePlan:
+    """Create or update the roles and their privileges; returns the plan that is now in force.
+
+    `login` makes the roles able to log in (authentication is the server's pg_hba business: set
+    passwords with ALTER ROLE outside the pipeline); otherwise they are group roles to grant to users.
+    """
+    if wh.dialect != "postgresql":
+        raise GrantError("roles and grants need a PostgreSQL warehouse; an embedded DuckDB file has no access control")
+    plan = plan_roles(sites, prefix)
+    local = list(plan.site_schemas.values())
+    ensure_schema(wh, local)
+    schemas = [*BASE_SCHEMAS, *local]
+    with wh.begin() as conn:
+        me = conn.execute(sa.text("select current_user")).scalar()
+        superuser = bool(conn.execute(sa.text("select rolsuper from pg_roles where rolname = current_user")).scalar())
+        database = conn.execute(sa.text("select current_database()")).scalar()
+
+        def run(sql: str) -> None:
+            conn.execute(sa.text(sql))
+
+        for role in plan.roles:
+            if not _role_exists(conn, role):
+                run(f"create role {_q(role)}")
+                log.info("created role %s", role)
+            run(f"alter role {_q(role)} {'login' if login else 'nologin'}")
+        if not superuser:
+            # Changing owners to the loader and its default privileges needs membership of it.
+            run(f"grant {_q(plan.loader)} to {_quote(me)}")
+        for role in plan.site_readers.values():
+            run(f"grant {_q(plan.national_reader)} to {_q(role)}")
+
+        db = _quote(database)
+        run(f"grant connect, create, temporary on database {db} to {_q(plan.loader)}")
+        for role in plan.readers:
+            run(f"grant connect on database {db} to {_q(role)}")
+
+        creators = sorted({plan.loader, me})
+        for schema in schemas:
+            s = _q(schema)
+            run(f"alter schema {s} owner to {_q(plan.loader)}")
+            _own_relations(conn, schema, plan.loader)
+            run(f"revoke all on schema {s} from public")
+            if me != plan.loader:
+                run(f"alter default privileges for role {_quote(me)} in schema {s} "
+                    f"grant all on tables to {_q(plan.loader)}")
+            allowed = {plan.national_reader} if schema == "national" else set()
+            allowed |= {r for ods, r in plan.site_readers.items() if plan.site_schemas[ods] == schema}
+            for role in plan.readers:
+                if role in allowed:
+                    continue
+                # Maintenance: nothing outside the plan, whatever was granted by hand before.
+                run(f"revoke all on all tables in schema {s} from {_q(role)}")
+                run(f"revoke all on schema {s} from {_q(role)}")
+                for creator in creators:
+                    run(f"alter default privileges for role {_quote(creator)} in schema {s} "
+                        f"revoke all on tables from {_q(role)}")
+            for role in sorted(allowed):
+                run(f"grant usage on schema {s} to {_q(role)}")
+                run(f"grant select on all tables in schema {s} to {_q(role)}")
+                for creator in creators:
+                    run(f"alter default privileges for role {_quote(creator)} in schema {s} "
+                        f"grant select on tables to {_q(role)}")
+    log.info("roles in force: %s", ", ".join(plan.roles))
+    return plan
+
+
+def _own_relations(conn: sa.Connection, schema: str, owner: str) -> None:
+    rows = conn.execute(
+        sa.text(
+            "select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = :s and c.relkind in ('r', 'p', 'f', 'v', 'm', 'S') "
+            "and pg_get_userbyid(c.relowner) <> :o order by c.relname"
+        ),
+        {"s": schema, "o": owner},
+    ).fetchall()
+    for name, kind in rows:
+        if re.match(r"^[a-z_][a-z0-9_]*$", name):
+            conn.execute(sa.text(f'alter {_ALTER[kind]} {_q(schema)}."{name}" owner to {_q(owner)}'))
+
+
+def drop_roles(wh: Warehouse, plan: RolePlan) -> None:
+    """Remove the plan's roles from this database and the server; what the loader owned goes to the caller.
+
+    A role that still holds privileges in another database of the server cannot be dropped; run
+    this in each database that used the prefix.
+    """
+    with wh.begin() as conn:
+        me = conn.execute(sa.text("select current_user")).scalar()
+        for role in plan.roles:
+            if not _role_exists(conn, role):
+                continue
+            conn.execute(sa.text(f"reassign owned by {_q(role)} to {_quote(me)}"))
+            conn.execute(sa.text(f"drop owned by {_q(role)}"))
+        for role in plan.roles:
+            if _role_exists(conn, role):
+                conn.execute(sa.text(f"drop role {_q(role)}"))

@@ -1,0 +1,117 @@
+"""deploy/: prefect.yaml's deployments and schedules, the Kubernetes job template, the Dockerfile.
+
+No server needed: schedules are expanded with Prefect's own schedule classes, so the times
+checked here are the ones the server's scheduler will produce.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from pipeline.config.settings import PROJECT_ROOT
+
+DEPLOY = PROJECT_ROOT / "deploy"
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    return yaml.safe_load((DEPLOY / "prefect.yaml").read_text())
+
+
+def deployment(spec: dict, name: str) -> dict:
+    return next(d for d in spec["deployments"] if d["name"] == name)
+
+
+def next_runs(schedule: dict, n: int, start: dt.datetime) -> list[dt.datetime]:
+    from prefect.server.schemas.schedules import CronSchedule, RRuleSchedule
+
+    if "cron" in schedule:
+        s = CronSchedule(cron=schedule["cron"], timezone=schedule["timezone"])
+    else:
+        s = RRuleSchedule(rrule=schedule["rrule"], timezone=schedule["timezone"])
+    return [d.astimezone(LONDON) for d in asyncio.run(s.get_dates(n, start=start))]
+
+
+def test_deployments_point_at_the_flows(spec):
+    import importlib
+
+    names = {
+        "site-daily": "ingest-site",
+        "marts-daily": "build-marts",
+        "benefits-monthly": "realise-benefits",
+        "national-monthly": "national-run",
+    }
+    assert {d["name"] for d in spec["deployments"]} == set(names)
+    for d in spec["deployments"]:
+        path, func = d["entrypoint"].split(":")
+        assert (PROJECT_ROOT / path).exists()
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        assert getattr(module, func).name == names[d["name"]]
+        assert d["work_pool"]["name"] == "benefits-process"
+    # Flow code runs from the checkout the worker names, resolved when the run starts.
+    [step] = spec["pull"]
+    assert step["prefect.deployments.steps.set_working_directory"]["directory"] == "{{ $BENEFITS_REPO }}"
+    # Nothing secret: Prefect stores these settings on the server, readable by every API user.
+    settings = "\n".join(ln for ln in (DEPLOY / "prefect.yaml").read_text().splitlines() if not ln.lstrip().startswith("#"))
+    assert "://" not in settings and "WAREHOUSE_URL" not in settings and "WEBHOOK" not in settings
+
+
+def test_local_reporting_is_daily_and_every_site_extracts_before_marts(spec):
+    start = dt.datetime(2026, 3, 27, tzinfo=dt.timezone.utc)  # across the change to BST (29 March)
+    [marts] = deployment(spec, "marts-daily")["schedules"]
+    runs = next_runs(marts, 5, start)
+    assert all((r.hour, r.minute) == (2, 0) for r in runs) and len({r.date() for r in runs}) == 5
+    sites = deployment(spec, "site-daily")["schedules"]
+    assert sorted(s["parameters"]["site"] for s in sites) == ["RF4", "RJ1", "RRK", "RV5", "X24"]
+    for s in sites:
+        assert s["timezone"] == "Europe/London" and s["active"] is True
+        first = next_runs(s, 1, start)[0]
+        assert dt.time(0, 0) < first.time() < dt.time(2, 0)
+
+
+def test_national_reporting_is_the_fifth_working_day(spec):
+    [national] = deployment(spec, "national-monthly")["schedules"]
+    runs = next_runs(national, 12, dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    assert len(runs) == 12 and len({(r.year, r.month) for r in runs}) == 12
+    for r in runs:
+        assert (r.hour, r.minute) == (3, 0)  # London time, GMT and BST alike
+        assert r.weekday() < 5
+        weekdays_before = sum(dt.date(r.year, r.month, d).weekday() < 5 for d in range(1, r.day))
+        assert weekdays_before == 4
+    assert runs[0].date() == dt.date(2026, 1, 7) and runs[3].date() == dt.date(2026, 4, 7)
+    [benefits] = deployment(spec, "benefits-monthly")["schedules"]
+    first = next_runs(benefits, 1, dt.datetime(2026, 8, 1, tzinfo=dt.timezone.utc))[0]
+    assert first.date() == dt.date(2026, 8, 3) and first.hour == 4  # 1 and 2 August 2026 are a weekend
+
+
+def test_kubernetes_job_template_declares_every_placeholder():
+    from prefect.utilities.templating import find_placeholders
+
+    template = json.loads((DEPLOY / "k8s" / "base-job-template.json").read_text())
+    used = {p.name for p in find_placeholders(template["job_configuration"])}
+    declared = set(template["variables"]["properties"])
+    assert used <= declared, used - declared
+    container = template["job_configuration"]["job_manifest"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["env"] == "{{ env }}" and container["args"] == "{{ command }}"
+    assert {"secretRef": {"name": "{{ secret_name }}"}} in container["envFrom"]
+    manifests = list(yaml.safe_load_all((DEPLOY / "k8s" / "worker.yaml").read_text()))
+    kinds = {m["kind"] for m in manifests}
+    assert {"Namespace", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "Deployment"} <= kinds
+    worker = next(m for m in manifests if m["kind"] == "Deployment")
+    assert "benefits-k8s" in worker["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "Secret" not in kinds  # secrets are created with kubectl, never kept in the repository
+
+
+def test_dockerfile_runs_flows_from_benefits_repo():
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert "BENEFITS_REPO=/opt/benefits" in text and "WORKDIR /opt/benefits" in text
+    for package in ("benefits", "connectors", "expectations", "flows", "pipeline", "sql"):
+        assert f"COPY {package} ./{package}" in text
+    assert "USER benefits" in text
