@@ -138,7 +138,7 @@ def child_micro(n: int) -> None:
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
 
-    from flows._common import quiet_subflows
+    from flows.common import quiet_subflows
 
     @task(cache_policy=NO_CACHE)
     def step(i: int) -> int:
@@ -303,7 +303,7 @@ HTML report). Child processes, start-up included: baseline {r['baseline_child_s'
 
 Subflow or task per site ({r['micro_sites']} sites of empty work, 3 task runs each): a subflow costs
 {1000 * micro['subflow']:.0f} ms per site, a task {1000 * micro['task']:.0f} ms. That is with the subflows'
-heartbeat thread off (`quiet_subflows` in flows/_common.py); Prefect 3.9 otherwise adds up to 1 s per subflow
+heartbeat thread off (`quiet_subflows` in flows/common.py); Prefect 3.9 otherwise adds up to 1 s per subflow
 waiting for that thread to stop. The national run keeps a subflow per site, for {1000 * micro['subflow']:.0f} ms
 against {1000 * micro['task']:.0f} ms, so that a site's run has the same shape, logs and artifacts in-process and
 deployed.

@@ -1,26 +1,15 @@
-"""What a batch's validation looks like to people: a Prefect artifact and its Data Docs page.
+"""What a batch's validation looks like to people: the markdown of its run artifact.
 
-`publish_batch_artifact` is called by the ingest task once a batch is recorded: it renders the
-batch's Data Docs page and publishes a markdown artifact with the verdict, the
-checks passed per Kahn category and every failed check. Everything in it comes from
+`flows.publish.publish_batch_artifact` publishes it once a batch is recorded, with the
+batch's Data Docs page: the verdict, the checks passed per Kahn category and every failed check. Everything in it comes from
 meta.dq_result, which holds counts and short descriptions only, never patient-level values.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from dataclasses import asdict, is_dataclass
-
 import pandas as pd
 
-log = logging.getLogger(__name__)
 CATEGORIES = ("conformance", "completeness", "plausibility")
-
-
-def artifact_key(site_code: str, source_name: str) -> str:
-    """Prefect artifact keys allow lower-case letters, digits and dashes only."""
-    return re.sub(r"[^a-z0-9-]+", "-", f"dq-{site_code}-{source_name}".lower()).strip("-")
 
 
 def _num(value) -> str:
@@ -69,41 +58,3 @@ def batch_markdown(outcome: dict, dq: pd.DataFrame, docs_page: str | None = None
     if docs_page:
         lines += ["", f"Great Expectations Data Docs: `{docs_page}`"]
     return "\n".join(lines) + "\n"
-
-
-def publish_batch_artifact(outcome, *, settings=None, wh=None, index: bool = True) -> str | None:
-    """Build the batch's Data Docs page (and the index unless `index` is False: a run of many
-    batches renders it once at the end) and publish its Prefect artifact; returns the artifact key.
-
-    Never raises: a reporting problem must not fail an ingest that has already committed.
-    """
-    if is_dataclass(outcome):
-        outcome = asdict(outcome)
-    batch_id = outcome.get("batch_id")
-    if not batch_id:
-        return None  # nothing was extracted (up to date), so nothing was validated
-    try:
-        from prefect.artifacts import create_markdown_artifact
-
-        from expectations.docs import build_batch_docs
-        from pipeline.runtime import warehouse
-        from pipeline.config.settings import load_settings
-
-        settings = settings or load_settings()
-        wh = wh or warehouse(settings)
-        dq = wh.query(
-            "select expectation, category, severity, unexpected_count, unexpected_percent, observed_value, passed "
-            "from meta.dq_result where batch_id = :b",
-            {"b": batch_id},
-        )
-        page = build_batch_docs(settings, [batch_id], index=index)
-        key = artifact_key(outcome["site_code"], outcome["source_name"])
-        create_markdown_artifact(
-            markdown=batch_markdown(outcome, dq, str(page) if page else None),
-            key=key,
-            description=f"Validation of batch {batch_id} ({outcome['dataset']})",
-        )
-        return key
-    except Exception as exc:
-        log.warning("could not publish the data-quality artifact for batch %s: %s", batch_id, exc)
-        return None

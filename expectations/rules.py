@@ -9,7 +9,7 @@ Severity: `fatal` holds the whole batch; `error` quarantines the failing rows (a
 batch when more than `threshold` percent of its rows fail); `warning` is recorded only.
 Category follows Kahn et al.'s harmonised DQ framework: conformance, completeness, plausibility.
 
-A dataset's suite is `build_rules(contract, ...)`: the contract (expectations/contracts.py) is
+A dataset's suite is `build_rules(contract, ...)`: the contract (dataset_contracts/contracts.py) is
 the single source, this module turns it into rules, and nothing is kept as JSON beside it.
 Rules with no built-in GX expectation are SQL predicates run through `ExpectNoUnexpectedRows`
 (expectations/custom.py), so the GX query and the quarantine predicate are the same text.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from expectations.rules import Rule, build_suite
-from pipeline.warehouse.buffered_duckdb import register as register_buffered_duckdb
+from expectations.buffered_duckdb import register as register_buffered_duckdb
 
 log = logging.getLogger(__name__)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")

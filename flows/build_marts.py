@@ -12,7 +12,7 @@ import time
 from prefect import flow, get_run_logger, task
 
 from connectors.ods import refresh_for_run as refresh_ods
-from flows._common import IO_TASK
+from flows.common import IO_TASK
 from pipeline import progress
 from pipeline.warehouse.locks import schema_lock, staging_snapshot_lock
 from pipeline.marts.build import build_marts as build

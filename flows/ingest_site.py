@@ -13,8 +13,7 @@ from dataclasses import asdict
 
 from prefect import flow, get_run_logger, task
 
-from expectations.report import publish_batch_artifact
-from flows._common import (
+from flows.common import (
     IO_ERRORS,
     IO_TASK,
     LazyValidator,
@@ -22,7 +21,7 @@ from flows._common import (
     site_config,
     source_system_tag,
 )
-from flows._publish import docs_index_task, publish_ingest_table, raise_alerts, with_dq
+from flows.publish import publish_batch_artifact, docs_index_task, publish_ingest_table, raise_alerts, with_dq
 from pipeline import progress
 from pipeline.alerts import alerts_for_outcomes
 from pipeline.ingest.source import SourceOutcome, ingest_source

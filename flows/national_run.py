@@ -14,14 +14,14 @@ import time
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows._common import (
+from flows.common import (
     IO_TASK,
     current_flow_run_id,
     quiet_subflows,
     site_config,
     site_systems,
 )
-from flows._fanout import (
+from flows.fanout import (
     SITE_DEPLOYMENT,
     DeploymentLauncher,
     InProcessLauncher,
@@ -31,7 +31,7 @@ from flows._fanout import (
     choose_mode,
     fan_out,
 )
-from flows._publish import benefit_statuses, docs_index_task, publish_site_report, publish_summary, raise_alerts
+from flows.publish import benefit_statuses, docs_index_task, publish_site_report, publish_summary, raise_alerts
 from flows.build_marts import build_marts_task
 from flows.ingest_site import ingest_site
 from flows.realise_benefits import realise_task

@@ -10,7 +10,7 @@ import time
 
 from prefect import flow, get_run_logger, task
 
-from flows._common import IO_TASK
+from flows.common import IO_TASK
 from pipeline.marts.realise import realise
 from pipeline.runtime import get_sites, warehouse
 from pipeline.config.settings import load_settings
@@ -27,7 +27,7 @@ def realise_task(sites_dir: str | None = None) -> tuple[dict, float]:
 
 @flow(name="realise-benefits")
 def realise_benefits(sites_dir: str | None = None) -> dict:
-    from flows._publish import publish_benefits
+    from flows.publish import publish_benefits
 
     summary, seconds = realise_task(sites_dir)
     publish_benefits(warehouse(load_settings()), get_sites(sites_dir))

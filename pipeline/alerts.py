@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
@@ -104,18 +105,20 @@ def alerts_for_outcomes(outcomes: list[dict], flow_run_id: str | None = None) ->
     return alerts
 
 
-def webhook_url() -> str | None:
-    """The configured webhook: the environment first, then the named Prefect Secret block."""
+def webhook_url(load_secret: Callable[[str], str] | None = None) -> str | None:
+    """The configured webhook: the environment first, then the named Secret block, read by
+    `load_secret` (flows pass Prefect's; this module never imports Prefect)."""
     url = os.environ.get(ENV_URL, "").strip()
     if url:
         return url
     block = os.environ.get(ENV_BLOCK, "").strip()
     if not block:
         return None
-    from prefect.blocks.system import Secret
-
+    if load_secret is None:
+        log.error("alert webhook: Secret block %r is configured but cannot be read outside a flow", block)
+        return None
     try:
-        value = Secret.load(block).get()
+        value = load_secret(block)
     except Exception as exc:  # noqa: BLE001  a missing block must not stop a run
         log.error("alert webhook: cannot load Secret block %r (%s)", block, type(exc).__name__)
         return None
@@ -152,7 +155,12 @@ def post_alert(url: str, alert: Alert, timeout: float = 10.0) -> None:
 
 
 def send_alerts(
-    alerts: list[Alert], url: str | None = None, *, attempts: int = 3, backoff_seconds: float = 2.0
+    alerts: list[Alert],
+    url: str | None = None,
+    *,
+    attempts: int = 3,
+    backoff_seconds: float = 2.0,
+    load_secret: Callable[[str], str] | None = None,
 ) -> int:
     """Deliver alerts outside Prefect (the CLI), retrying with backoff; returns how many arrived.
 
@@ -161,7 +169,7 @@ def send_alerts(
     """
     if not alerts:
         return 0
-    url = url or webhook_url()
+    url = url or webhook_url(load_secret)
     for a in alerts:
         log.warning("alert: %s", a.summary)
     if not url:

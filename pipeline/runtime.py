@@ -8,7 +8,9 @@ import threading
 from pathlib import Path
 
 from expectations.runner import GXValidator
-from pipeline.config.sites import SiteConfig, load_sites
+from pydantic import ValidationError
+
+from pipeline.config.sites import ConfigError, SiteConfig, format_errors, load_sites
 from pipeline.marts.build import write_sites
 from pipeline.config.settings import DEFAULT_SITES_DIR, Settings, load_settings
 from pipeline.warehouse.core import Warehouse
@@ -52,7 +54,23 @@ def sites_dir(value: str | Path | None) -> Path:
 
 
 def get_sites(directory: str | Path | None, only: list[str] | None = None) -> list[SiteConfig]:
-    return load_sites(sites_dir(directory), only)
+    sites = load_sites(sites_dir(directory), only)
+    for site in sites:
+        simulation_spec(site)  # a demo site's `simulation:` block is checked with the rest of its file
+    return sites
+
+
+def simulation_spec(site: SiteConfig):
+    """The site's `simulation:` block as the simulator's typed spec (None for a real site);
+    errors name the file and field like every other config error."""
+    from pipeline.simulator.spec import SimulationSpec
+
+    if site.simulation is None:
+        return None
+    try:
+        return SimulationSpec.model_validate({"ods_code": site.ods_code, **site.simulation})
+    except ValidationError as e:
+        raise ConfigError(format_errors(site.path or Path(f"{site.ods_code}.yaml"), e, ("simulation",))) from None
 
 
 def prepare_warehouse(wh: Warehouse, sites: list[SiteConfig]) -> None:
@@ -70,11 +88,12 @@ def simulate_missing(settings: Settings, sites: list[SiteConfig]) -> list[str]:
 
     done = []
     for site in sites:
-        if site.simulation is None:
+        spec = simulation_spec(site)
+        if spec is None:
             continue
         out = simulation_dir(settings, site)
         truth = out / "ground_truth.json"
-        spec_json = json.loads(site.simulation.model_dump_json())
+        spec_json = json.loads(spec.model_dump_json())
         if truth.exists():
             try:
                 if json.loads(truth.read_text()).get("spec") == spec_json:
@@ -82,6 +101,6 @@ def simulate_missing(settings: Settings, sites: list[SiteConfig]) -> list[str]:
             except (OSError, ValueError):
                 pass
         log.info("simulating extracts for %s into %s", site.ods_code, out)
-        simulate_site(site.simulation, out)
+        simulate_site(spec, out)
         done.append(site.ods_code)
     return done

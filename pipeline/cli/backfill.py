@@ -33,6 +33,7 @@ def backfill(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from flows.common import load_secret
     from pipeline.alerts import alerts_for_outcomes, send_alerts
     from pipeline.backfill import BackfillError, backfill as run_backfill, month_range
     from pipeline.config.sites import ConfigError
@@ -80,7 +81,7 @@ def backfill(
             f"{time.perf_counter() - t0:.1f} s",
             highlight=False,
         )
-    send_alerts(alerts_for_outcomes([o.__dict__ for o in result.outcomes]))
+    send_alerts(alerts_for_outcomes([o.__dict__ for o in result.outcomes]), load_secret=load_secret)
     problems = [f"{o.source_name}: {o.status}: {o.reason}" for o in result.outcomes if not o.ok] + result.problems
     if problems:
         err.print("[red]FAILED[/]", markup=True)

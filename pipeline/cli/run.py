@@ -116,12 +116,12 @@ def run(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
-    from flows._ephemeral import start_ephemeral_api
+    from flows.ephemeral_api import start_ephemeral_api
     from pipeline.config.settings import benefits_home
 
     # Boots while the imports below run; its own output goes to a log file, not the terminal.
     adopt_api = start_ephemeral_api(benefits_home() / "logs" / "prefect-api.log")
-    from flows._common import api_url, quiet_subflows
+    from flows.common import api_url, quiet_subflows
     from flows.national_run import national_run
     from pipeline import progress
     from pipeline.config.sites import ConfigError

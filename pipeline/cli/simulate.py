@@ -30,7 +30,7 @@ def simulate(
     from pydantic import ValidationError
 
     from pipeline.config.sites import ConfigError
-    from pipeline.runtime import get_sites, simulation_dir
+    from pipeline.runtime import get_sites, simulation_dir, simulation_spec
     from pipeline.config.settings import load_settings
     from pipeline.simulator import SimulationSpec, simulate_site
 
@@ -53,9 +53,10 @@ def simulate(
             err.print(str(e), highlight=False)
             raise typer.Exit(2) from None
         for cfg in configs:
-            if cfg.simulation is not None:
+            spec = simulation_spec(cfg)
+            if spec is not None:
                 target = (output / cfg.ods_code) if output else simulation_dir(settings, cfg)
-                jobs.append((cfg.simulation, target))
+                jobs.append((spec, target))
         if not jobs:
             err.print("no site has a `simulation:` block; use --ods for an ad-hoc site", highlight=False)
             raise typer.Exit(2)

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from benefits.register import Benefit
 from dataset_contracts.contracts import CONTRACTS
 from pipeline.config.settings import benefits_home
-from pipeline.simulator.spec import SimulationSpec
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -68,7 +67,8 @@ class SiteConfig(BaseModel):
     mappings: dict[str, dict[str, dict[str, MappingValue] | list[str]]] = Field(default_factory=dict)
     benefits: list[Benefit] = Field(default_factory=list)  # or, in YAML, a path to a register file
     quality: QualitySettings = Field(default_factory=QualitySettings)
-    simulation: SimulationSpec | None = None
+    # a demo site's simulator settings; the simulator validates them (pipeline.runtime.get_sites)
+    simulation: dict[str, Any] | None = None
     path: Path | None = Field(default=None, exclude=True)
 
     @field_validator("mappings")
@@ -90,8 +90,9 @@ class SiteConfig(BaseModel):
             if s.name in seen:
                 raise ValueError(f"two sources are named {s.name!r}")
             seen.add(s.name)
-        if self.simulation is not None and self.simulation.ods_code != self.ods_code:
-            raise ValueError(f"simulation.ods_code {self.simulation.ods_code!r} differs from ods_code {self.ods_code!r}")
+        sim_code = (self.simulation or {}).get("ods_code", self.ods_code)
+        if sim_code != self.ods_code:
+            raise ValueError(f"simulation.ods_code {sim_code!r} differs from ods_code {self.ods_code!r}")
         if self.role == "trust" and self.trust_type == "national_body":
             raise ValueError("trust_type national_body is only for role: publisher")
         ids = [b.id for b in self.benefit_list]
@@ -138,11 +139,11 @@ def _location(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def _format_errors(path: Path, err: ValidationError) -> str:
+def format_errors(path: Path, err: ValidationError, prefix: tuple = ()) -> str:
     lines = [f"{path}: invalid site configuration"]
     for e in err.errors():
         msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"  {path.name}: {_location(e['loc'])}: {msg}")
+        lines.append(f"  {path.name}: {_location(prefix + tuple(e['loc']))}: {msg}")
     return "\n".join(lines)
 
 
@@ -170,7 +171,7 @@ def load_site(path: Path) -> SiteConfig:
     try:
         site = SiteConfig.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(_format_errors(path, e)) from None
+        raise ConfigError(format_errors(path, e)) from None
     site.path = path.resolve()
     stem = path.stem.upper()
     if stem != site.ods_code and not path.stem.startswith("_"):

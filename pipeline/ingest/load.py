@@ -418,7 +418,7 @@ def commit_batch(
     return rec
 
 
-# -- what a quarantine release needs (pipeline/quarantine.py) ---------------------------------
+# -- what a quarantine release needs (pipeline/ingest/quarantine.py) ---------------------------------
 RELEASE_CONNECTOR = "quarantine-release"
 
 _HELD_STATE_DDL = (

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.config.sites import ConfigError, load_site, load_sites
 from pipeline.config.settings import DEFAULT_SITES_DIR
+from pipeline.runtime import simulation_spec
 from tests.support.demo import ae_csv
 
 VALID = """
@@ -45,8 +46,9 @@ def test_bundled_demo_configuration_is_complete():
     assert publisher.role == "publisher" and publisher.sources[0].dataset == "ae_monthly"
     for site in trusts:
         assert site.benefit_list, f"{site.ods_code} has no planned benefits"
-        assert site.simulation is not None
-        assert (site.simulation.start.isoformat(), site.simulation.end.isoformat()) == ("2016-04-01", "2019-03-01")
+        spec = simulation_spec(site)
+        assert spec is not None
+        assert (spec.start.isoformat(), spec.end.isoformat()) == ("2016-04-01", "2019-03-01")
         if site.trust_type == "acute":
             # A real trust in the national A&E file, with a benefit on the real A&E measure.
             assert site.ods_code in ae_orgs

@@ -21,7 +21,8 @@ def clean_site(request, tmp_path_factory):
     site = load_sites(DEFAULT_SITES_DIR, [request.param])[0]
     spec = SimulationSpec(
         **{
-            **site.simulation.model_dump(),
+            **site.simulation,
+            "ods_code": site.ods_code,
             "start": "2018-01",
             "end": "2018-03",
             "scale": demo.TEST_SCALE[site.trust_type],

@@ -157,7 +157,8 @@ def test_data_docs_index_names_every_batch(demo_run):
 def test_batch_artifact_text(demo_run):
     from dataclasses import asdict
 
-    from expectations.report import artifact_key, batch_markdown
+    from expectations.report import batch_markdown
+    from flows.common import artifact_key
 
     rf4 = next(o for o in demo_run.outcomes if o.site_code == "RF4" and o.dataset == "medication_administrations")
     dq = demo_run.wh.query("select * from meta.dq_result where batch_id = :b", {"b": rf4.batch_id})
@@ -165,4 +166,4 @@ def test_batch_artifact_text(demo_run):
     assert rf4.batch_id in text and "| plausibility |" in text
     for rule in dq.loc[~dq["passed"], "expectation"]:
         assert f"| {rule} |" in text
-    assert artifact_key("RF4", "ae_publication") == "dq-rf4-ae-publication"
+    assert artifact_key("dq", "RF4", "ae_publication") == "dq-rf4-ae-publication"

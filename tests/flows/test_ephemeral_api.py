@@ -59,7 +59,7 @@ def test_the_early_server_is_the_one_prefect_uses_and_it_stops_with_the_process(
         """
         import json, os
         from pathlib import Path
-        from flows._ephemeral import start_ephemeral_api
+        from flows.ephemeral_api import start_ephemeral_api
 
         adopt = start_ephemeral_api(Path(os.environ["SERVER_LOG"]))
         launched = [int(p) for p in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()]
@@ -123,7 +123,7 @@ def test_a_configured_server_means_nothing_is_launched(tmp_path, where):
         """
         import json, os
         from pathlib import Path
-        from flows._ephemeral import start_ephemeral_api
+        from flows.ephemeral_api import start_ephemeral_api
 
         adopt = start_ephemeral_api(Path(os.environ["SERVER_LOG"]))
         launched = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
@@ -141,7 +141,7 @@ def test_source_system_tag_only_with_a_configured_server():
     from prefect.context import TagsContext
     from prefect.settings import temporary_settings
 
-    from flows._common import source_system_tag
+    from flows.common import source_system_tag
 
     with temporary_settings(updates={"api.url": None}):
         with source_system_tag("fhir"):

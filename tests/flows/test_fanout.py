@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from flows._fanout import Limits, SiteJob, SiteRun, choose_mode, fan_out
+from flows.fanout import Limits, SiteJob, SiteRun, choose_mode, fan_out
 
 
 class ScriptedLauncher:

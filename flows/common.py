@@ -122,6 +122,13 @@ def source_system_tag(connector: str) -> contextlib.AbstractContextManager:
     return tags(f"source-system:{connector}") if api_url() else contextlib.nullcontext()
 
 
+def load_secret(name: str) -> str:
+    """The value of a Prefect Secret block (how the alert webhook may be configured)."""
+    from prefect.blocks.system import Secret
+
+    return str(Secret.load(name).get())
+
+
 def artifact_key(*parts: str) -> str:
     """Prefect artifact keys allow lower-case letters, digits and dashes only."""
     raw = "-".join(parts).lower()

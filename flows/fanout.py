@@ -301,7 +301,7 @@ class DeploymentLauncher:
     def _outcomes(self, runs, by_id: dict[str, str]) -> dict[str, list[dict]]:
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
-        from flows._publish import ingest_artifact_key, outcomes_from_table_artifact
+        from flows.publish import ingest_artifact_key, outcomes_from_table_artifact
 
         if not runs:
             return {}
@@ -331,7 +331,7 @@ class DeploymentLauncher:
 def choose_mode(requested: str, deployment: str = SITE_DEPLOYMENT) -> tuple[str, str]:
     """("deployments" | "in-process", why). `auto` fans out to workers only when a server is
     configured, the site deployment exists and its work pool has a worker online."""
-    from flows._common import api_url
+    from flows.common import api_url
 
     if requested not in ("auto", "deployments", "in-process"):
         raise ValueError(f"mode must be auto, deployments or in-process, not {requested!r}")

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict, is_dataclass
 
 import sqlalchemy as sa
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows._common import IO_TASK, artifact_key
+from expectations.docs import build_batch_docs
+from expectations.report import batch_markdown
+from flows.common import IO_TASK, artifact_key, load_secret
 from pipeline.alerts import Alert, post_alert, webhook_url
+from pipeline.config.settings import load_settings
 from pipeline.config.sites import SiteConfig
+from pipeline.runtime import warehouse
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 
 log = logging.getLogger(__name__)
@@ -200,7 +205,7 @@ def publish_summary(result: dict) -> None:
 @task(name="send-alerts", **IO_TASK)
 def send_alerts_task(alerts: list[dict]) -> int:
     """Post each alert to the webhook; a failed delivery is retried with backoff."""
-    url = webhook_url()
+    url = webhook_url(load_secret)
     if not url:
         return 0
     for a in alerts:
@@ -235,3 +240,35 @@ def raise_alerts(alerts: list[Alert]) -> None:
     state = send_alerts_task([a.__dict__ for a in alerts], return_state=True)
     if not state.is_completed():
         logger.error("alerts not delivered: %s", state.message)
+
+
+def publish_batch_artifact(outcome, *, settings=None, wh=None, index: bool = True) -> str | None:
+    """Build the batch's Data Docs page (and the index unless `index` is False: a run of many
+    batches renders it once at the end) and publish its Prefect artifact; returns the artifact key.
+
+    Never raises: a reporting problem must not fail an ingest that has already committed.
+    """
+    if is_dataclass(outcome):
+        outcome = asdict(outcome)
+    batch_id = outcome.get("batch_id")
+    if not batch_id:
+        return None  # nothing was extracted (up to date), so nothing was validated
+    try:
+        settings = settings or load_settings()
+        wh = wh or warehouse(settings)
+        dq = wh.query(
+            "select expectation, category, severity, unexpected_count, unexpected_percent, observed_value, passed "
+            "from meta.dq_result where batch_id = :b",
+            {"b": batch_id},
+        )
+        page = build_batch_docs(settings, [batch_id], index=index)
+        key = artifact_key("dq", outcome["site_code"], outcome["source_name"])
+        create_markdown_artifact(
+            markdown=batch_markdown(outcome, dq, str(page) if page else None),
+            key=key,
+            description=f"Validation of batch {batch_id} ({outcome['dataset']})",
+        )
+        return key
+    except Exception as exc:
+        log.warning("could not publish the data-quality artifact for batch %s: %s", batch_id, exc)
+        return None
