@@ -27,7 +27,7 @@ import pandas as pd
 from benefits import spc as S
 from benefits.its import LOG_LINK, counterfactual_design, design, poisson_irls, total_with_ci
 from benefits.register import Benefit
-from benefits.status import StatusInputs, StatusRules, assess, fmt
+from benefits.status import StatusInputs, StatusRules, assess, effect_evidence, fmt, hold, held_reason
 from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC
 
 FACT_BENEFIT_COLUMNS: dict[str, str] = FACT_BENEFIT.types
@@ -45,6 +45,8 @@ class MeasureSpec:
     multiplier: float = 1.0
     has_denominator: bool = True
     numerator: str = ""
+    warm_up_months: int = 0  # first months of a site's series that are incomplete
+    mature_after_days: int = 0  # a month is complete this many days after its end
 
     @classmethod
     def of(cls, m) -> MeasureSpec:
@@ -55,6 +57,8 @@ class MeasureSpec:
             multiplier=float(getattr(m, "multiplier", 1.0) or 1.0),
             has_denominator=bool(getattr(m, "has_denominator", True)),
             numerator=getattr(m, "numerator", "") or "",
+            warm_up_months=int(getattr(m, "warm_up_months", 0) or 0),
+            mature_after_days=int(getattr(m, "mature_after_days", 0) or 0),
         )
 
 
@@ -68,6 +72,7 @@ class EngineSettings:
     slope_min_post: int = 12  # fit a slope change from this many months after ramp-in (unless overridden)
     seasonality_min_points: int = 24  # Fourier terms once this many months are fitted ...
     seasonality_min_pre: int = 12  # ... with at least this many before go-live
+    trend_min_pre: int = 24  # a secular trend only from this many fitted months before go-live
     seasonality_pairs: int = 1  # the automatic choice
 
 
@@ -139,6 +144,26 @@ def _clean_series(series: pd.DataFrame) -> tuple[list[dt.date], np.ndarray, np.n
     return [months[i] for i in order], value[order], num[order], den[order]
 
 
+def _month_end_ordinals(months: list[dt.date]) -> np.ndarray:
+    return np.array([add_months(m, 1).toordinal() - 1 for m in months], dtype=np.int64)
+
+
+class Maturity:
+    """Which months of a series are complete enough to estimate from (see MeasureSpec)."""
+
+    def __init__(self, months: list[dt.date], measure: MeasureSpec):
+        n = len(months)
+        mi = np.array([month_index(m) for m in months], dtype=np.int64)
+        self.warm_up = mi < (mi[0] + measure.warm_up_months) if n else np.zeros(0, bool)
+        self.days = measure.mature_after_days
+        self.end = _month_end_ordinals(months)
+
+    def immature_at(self, m: int) -> np.ndarray:
+        """Months not yet complete with data to the end of row m (warm-up months never are)."""
+        late = (self.end + self.days > self.end[m]) if self.days else np.zeros(len(self.end), bool)
+        return self.warm_up | late
+
+
 def _row_base(benefit: Benefit, site_code: str, direction: str) -> dict:
     v = benefit.valuation
     return {
@@ -167,8 +192,10 @@ def _row_base(benefit: Benefit, site_code: str, direction: str) -> dict:
 class _ItsPlan:
     """One benefit's ITS design, built once and refitted for each as-of month."""
 
-    def __init__(self, months, value, num, den, benefit: Benefit, measure: MeasureSpec, g_idx: int, r_idx: int, settings: EngineSettings):
+    def __init__(self, months, value, num, den, benefit: Benefit, measure: MeasureSpec, g_idx: int, r_idx: int,
+                 settings: EngineSettings, maturity: Maturity):
         self.settings = settings
+        self.maturity = maturity
         self.analysis = benefit.analysis
         n = len(months)
         self.n = n
@@ -196,9 +223,10 @@ class _ItsPlan:
         in_window = np.array([m >= benefit.baseline.start for m in months], dtype=bool)
         ramp = (self.idx >= g_idx) & (self.idx < r_idx)
         self.valid = np.isfinite(self.y) & np.isfinite(self.log_off)
-        self.fit_rows = in_window & ~ramp & self.valid
+        self.fit_rows = in_window & ~ramp & self.valid & ~maturity.warm_up
         self.g_idx, self.r_idx = g_idx, r_idx
         post = self.idx >= g_idx
+        self.post = post
         post_fit = np.flatnonzero(self.fit_rows & post)
         self.t = t
         self.t0 = float(t[post_fit[0]]) if len(post_fit) else float(t[-1] + 1 if n else 0)
@@ -206,16 +234,18 @@ class _ItsPlan:
         self.X, self.names = design(t, post, self.t0, month_of_year=moy, seasonality=K, slope_change=True)
         self.Xc = counterfactual_design(self.X, self.names)
         self.n_seasonal_cols = 2 * K
-        self.cum_pre = np.cumsum(self.fit_rows & ~post)
-        self.cum_post = np.cumsum(self.fit_rows & post)
-        self.cum_all = np.cumsum(self.fit_rows)
         self._warm: dict[tuple, np.ndarray] = {}
 
     def columns(self, m: int) -> tuple[list[int], int, bool, bool] | None:
         """The model fitted with data up to row m: (columns, Fourier pairs, slope in the primary
-        model, slope from an extended model), or None when there are too few points."""
+        model, slope from an extended model), or None when there are too few points.
+
+        A secular trend is fitted only from `trend_min_pre` months before go-live: from a shorter
+        baseline its slope is mostly season and noise, and extrapolated over years after go-live
+        it dominates the counterfactual (the demo's 13-18 month baselines missed truth that way)."""
         st = self.settings
-        pre, post, total = int(self.cum_pre[m]), int(self.cum_post[m]), int(self.cum_all[m])
+        pre, post = self.points(m)
+        total = pre + post
         if pre < st.its_min_pre or post < st.its_min_post:
             return None
         a = self.analysis
@@ -225,13 +255,26 @@ class _ItsPlan:
             K = st.seasonality_pairs if total >= st.seasonality_min_points and pre >= st.seasonality_min_pre else 0
         slope = bool(a is not None and a.slope_change)
         extended = (a is None or a.slope_change is None) and post >= st.slope_min_post
-        cols = [0, 1, 2] + ([3] if slope else []) + [4 + i for i in range(2 * K)]
+        trend = a.trend if a is not None and a.trend is not None else pre >= st.trend_min_pre
+        cols = [0] + ([1] if trend else []) + [2] + ([3] if slope else []) + [4 + i for i in range(2 * K)]
         if total <= len(cols) + 1 + extended:
             return None
         return cols, K, slope, extended
 
+    def rows_at(self, m: int) -> np.ndarray:
+        """Rows fitted with data to row m: in the window, not ramp-in, complete by then."""
+        return self.fit_rows & (self.idx <= m) & ~self.maturity.immature_at(m)
+
+    def points(self, m: int) -> tuple[int, int]:
+        rows = self.rows_at(m)
+        return int((rows & ~self.post).sum()), int((rows & self.post).sum())
+
+    def baseline_events(self) -> float | None:
+        """Events in the fitted months before go-live (count models only)."""
+        return float(self.y[self.fit_rows & ~self.post].sum()) if self.counts else None
+
     def fit(self, m: int, cols: list[int]):
-        rows = self.fit_rows & (self.idx <= m)
+        rows = self.rows_at(m)
         X = self.X[rows][:, cols]
         y = self.y[rows]
         if self.counts:
@@ -252,10 +295,11 @@ class _ItsPlan:
         res = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
         return np.asarray(res.params), np.asarray(res.cov_params()), float(res.scale)
 
-    def model_text(self, K: int, slope: bool, extended: bool) -> str:
+    def model_text(self, K: int, slope: bool, extended: bool, trend: bool = True) -> str:
         parts = [
             "quasi-Poisson" if self.family == "quasipoisson" else ("Poisson" if self.family == "poisson" else "Gaussian (Newey-West errors)"),
             self.offset_text if self.counts else "on the value",
+            "secular trend" if trend else f"no secular trend (fewer than {self.settings.trend_min_pre} months before go-live)",
             "level change" + (" and slope change" if slope else " (slope change from the model extended with it)" if extended else ""),
         ]
         if K:
@@ -298,7 +342,8 @@ def evaluate_benefit(
     b0, b1 = month_index(benefit.baseline.start), month_index(benefit.baseline.end)
     g_idx = int(np.searchsorted(mi, go))
     r_idx = int(np.searchsorted(mi, ramp_end))
-    in_base = (mi >= b0) & (mi <= b1)
+    maturity = Maturity(months, measure)
+    in_base = (mi >= b0) & (mi <= b1) & ~maturity.warm_up
     n_base = int(in_base.sum())
     baseline_mean = float(y[in_base].mean()) if n_base else np.nan
     target = benefit.target.value if benefit.target else None
@@ -313,7 +358,9 @@ def evaluate_benefit(
     group_r = (mi >= b0).astype(np.int64) + (mi >= go) + ((mi >= ramp_end) if benefit.ramp_months else 0)
     chart_r = S.xmr(y, group=group_r, improvement=sign, screen_outliers=st.screen_outliers)
 
-    plan = _ItsPlan(months, y, num, den, benefit, measure, g_idx, r_idx, st)
+    plan = _ItsPlan(months, y, num, den, benefit, measure, g_idx, r_idx, st, maturity)
+    baseline_events = plan.baseline_events()
+    evidence_streak = 0
     rows_out: list[dict] = []
     as_of_rows = np.arange(g_idx, n) if g_idx < n else np.arange(n - 1, n) if n else np.zeros(0, dtype=np.int64)
     final_fit = None
@@ -335,6 +382,7 @@ def evaluate_benefit(
     if not len(as_of_rows):  # no data at all
         row = {**base, "as_of_month": benefit.go_live, "is_latest": True, "baseline_months": 0,
                "months_since_go_live": 0, "post_go_live_months": 0, "status": "insufficient_data",
+               "status_signal": "insufficient_data",
                "status_reason": "no data for this measure", "_public_reason": "no data for this measure"}  # fmt: skip
         return Evaluation([row], {}, warnings)
 
@@ -359,6 +407,7 @@ def evaluate_benefit(
             improvement_months=int(imp_months[k]), concern_months=int(con_months[k]),
             target=target, target_month=benefit.target.date if benefit.target else None, target_met=target_met,
             current_mean=cur_mean, current_since=months[start],
+            baseline_events=baseline_events, latest_events=float(num[m]) if plan.counts else None,
         )  # fmt: skip
         its_row, its_fit = _its_as_of(plan, m, sign, benefit, measure)
         if m == n - 1:
@@ -372,6 +421,8 @@ def evaluate_benefit(
             inputs.its_benefit_high = its_row.get("cumulative_benefit_high")
         elif its_row.get("its_model"):
             inputs.its_note = its_row["its_model"]
+        evidence_streak = evidence_streak + 1 if inputs.evidence == "better" else 0
+        inputs.evidence_streak = evidence_streak
         status, reason, public = assess(inputs, st.status)
         row = {
             **base,
@@ -385,6 +436,7 @@ def evaluate_benefit(
             "baseline_upl": float(chart_b.upl[m]) if n_base else np.nan,
             "latest_value": latest,
             "latest_suppressed": False,
+            "latest_provisional": bool(maturity.immature_at(m)[m]),
             "change_abs": latest - baseline_mean,
             "change_pct": 100.0 * (latest - baseline_mean) / baseline_mean if baseline_mean else np.nan,
             "target_met": target_met,
@@ -398,6 +450,7 @@ def evaluate_benefit(
             "current_mean": cur_mean,
             "current_lpl": cur_lpl,
             "current_upl": cur_upl,
+            "status_signal": status,
             "status": status,
             "status_reason": reason,
             "_public_reason": public,
@@ -406,9 +459,21 @@ def evaluate_benefit(
             **its_row,
         }
         rows_out.append(row)
+    _hold_statuses(rows_out, st.status.persistence_months)
     spc_rows = _spc_rows(site_code, benefit, direction, months, y, num, den, mi, chart_b, chart_r, plan, final_fit, st,
                          go, ramp_end, b0, b1, target)  # fmt: skip
+    spc_rows["provisional"] = maturity.immature_at(n - 1) if n else np.zeros(0, bool)
     return Evaluation(rows_out, spc_rows, warnings)
+
+
+def _hold_statuses(rows: list[dict], months: int) -> None:
+    """Publish a status only once it has held (benefits.status.hold); the month's own verdict
+    stays in `status_signal`."""
+    held = hold([r["status_signal"] for r in rows], months)
+    for r, (status, run) in zip(rows, held):
+        r["status"] = status
+        r["status_reason"] = held_reason(status, r["status_signal"], run, months, r["status_reason"])
+        r["_public_reason"] = held_reason(status, r["status_signal"], run, months, r["_public_reason"])
 
 
 def _its_as_of(plan: _ItsPlan, m: int, sign: int, benefit: Benefit, measure: MeasureSpec) -> tuple[dict, tuple | None]:
@@ -424,37 +489,44 @@ def _its_as_of(plan: _ItsPlan, m: int, sign: int, benefit: Benefit, measure: Mea
         return {"its_effect_scale": None, "its_model": f"not estimable: {e}"}, None
     log_link = plan.counts and plan.family in LOG_LINK
     se = np.sqrt(np.clip(np.diag(cov), 0, None))
-    lv, lv_lo, lv_hi = _effect(beta[2], se[2], log_link)
-    p_level = float(math.erfc(abs(beta[2] / se[2]) / math.sqrt(2))) if se[2] > 0 else np.nan
+    il = cols.index(2)
+    lv, lv_lo, lv_hi = _effect(beta[il], se[il], log_link)
+    p_level = float(math.erfc(abs(beta[il] / se[il]) / math.sqrt(2))) if se[il] > 0 else np.nan
     out.update(
-        its_model=plan.model_text(K, slope, extended),
-        its_points_pre=int(plan.cum_pre[m]),
-        its_points_post=int(plan.cum_post[m]),
+        its_model=plan.model_text(K, slope, extended, trend=1 in cols),
+        its_points_pre=plan.points(m)[0],
+        its_points_post=plan.points(m)[1],
         level_change=lv, level_change_low=lv_lo, level_change_high=lv_hi, level_change_p=p_level,
         its_dispersion=disp,
     )  # fmt: skip
     g = np.zeros(len(cols))
-    g[2] = 1.0
+    g[il] = 1.0
     if slope:
-        sv, sv_lo, sv_hi = _effect(beta[3], se[3], log_link)
+        js = cols.index(3)
+        sv, sv_lo, sv_hi = _effect(beta[js], se[js], log_link)
         out.update(slope_change=sv, slope_change_low=sv_lo, slope_change_high=sv_hi)
-        g[3] = plan.t[m] - plan.t0
+        g[js] = plan.t[m] - plan.t0
     elif extended:
         # Reported only: is the effect still growing or fading? The primary (step) model
         # gives the effect and the cumulative benefit.
-        ext = [0, 1, 2, 3] + cols[3:]
+        at = cols.index(2) + 1
+        ext = cols[:at] + [3] + cols[at:]
         try:
             b2, c2, _ = plan.fit(m, ext)
-            sv, sv_lo, sv_hi = _effect(b2[3], math.sqrt(max(c2[3, 3], 0.0)), log_link)
+            js = ext.index(3)
+            sv, sv_lo, sv_hi = _effect(b2[js], math.sqrt(max(c2[js, js], 0.0)), log_link)
             out.update(slope_change=sv, slope_change_low=sv_lo, slope_change_high=sv_hi)
         except (np.linalg.LinAlgError, ValueError):
             pass
     eb = float(g @ beta)
     ese = float(np.sqrt(max(g @ cov @ g, 0.0)))
     out["effect_latest"], out["effect_latest_low"], out["effect_latest_high"] = _effect(eb, ese, log_link)
+    evidence = effect_evidence(out["effect_latest_low"], out["effect_latest_high"], 1.0 if log_link else 0.0, sign)
+    out["effect_evidence"] = evidence
 
     # Cumulative benefit from go-live (ramp-in included) to this month.
-    rows = (plan.idx >= plan.g_idx) & (plan.idx <= m) & plan.valid
+    # Provisional months are left out on both sides: their observed counts are not complete yet.
+    rows = (plan.idx >= plan.g_idx) & (plan.idx <= m) & plan.valid & ~plan.maturity.immature_at(m)
     observed = float(plan.y[rows].sum())
     fam = plan.family if plan.counts else "gaussian"
     cf, cf_lo, cf_hi = total_with_ci(plan.Xc[rows][:, cols], beta, cov, plan.log_off[rows], fam, Z95)
@@ -474,6 +546,10 @@ def _its_as_of(plan: _ItsPlan, m: int, sign: int, benefit: Benefit, measure: Mea
                 value_gbp_high=hi * v.gbp_per_unit,
                 value_cash_releasing_gbp=value if v.type == "cash_releasing" else 0.0,
                 value_non_cash_releasing_gbp=value if v.type == "non_cash_releasing" else 0.0,
+                # Headlines add these: a value counts only where the effect is evidenced, and a
+                # harm is a cost, never a negative value.
+                value_evidenced_gbp=max(value, 0.0) if evidence == "better" else 0.0,
+                disbenefit_cost_gbp=max(-value, 0.0) if evidence == "worse" else 0.0,
             )
     unit = benefit.valuation.unit if benefit.valuation else (measure.numerator or "units of the measure's numerator")
     out["benefit_unit"] = unit if plan.counts else "value-months of the measure"

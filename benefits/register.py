@@ -88,6 +88,11 @@ class Analysis(BaseModel):
     seasonality: int | None = Field(
         default=None, ge=0, le=4, description="Fourier sine/cosine pairs (period 12); default 1 once 24 months are fitted"
     )
+    trend: bool | None = Field(
+        default=None,
+        description="true/false: fit a secular trend or not; default: a trend once 24 months before go-live are "
+        "fitted (a trend from a shorter baseline is mostly season and noise, extrapolated for years)",
+    )
     slope_change: bool | None = Field(
         default=None,
         description="true: the impact model has a slope change too (it then drives the effect and the cumulative "

@@ -1,18 +1,28 @@
 """A benefit's status in a month, and the reason in words a trust board understands.
 
-| status | when |
-|---|---|
-| insufficient_data | fewer than `min_baseline_points` baseline months, or fewer than `min_post_points` months since go-live |
-| disbenefit | the latest month is a special-cause concern against the baseline limits (confirmed by the ITS) |
-| realised | special-cause improvement for at least `sustained_months` consecutive months to date (confirmed by the ITS), and the target met by the mean of the current process (or no target set) |
-| emerging | the latest month is a special-cause improvement (confirmed by the ITS), but not yet sustained or the target not yet met |
-| not_yet_evident | otherwise (including measures with no improvement direction) |
+The decision table (first row that applies wins; docs/benefits.md has the same table):
 
-"Confirmed by the ITS": once the interrupted time series can be fitted, a special cause counts
-only when the ITS effect to date (level and slope change, with trend and seasonality in the
-model) points the same way with its 95% confidence interval excluding no change. SPC compares
-with the baseline mean, so a seasonal low or a trend that was already under way before go-live
-shows as special cause too; the ITS separates those from a change at go-live.
+| # | when | status |
+|---|---|---|
+| 1 | fewer than `min_baseline_points` baseline months, or fewer than `min_post_points` months since go-live | insufficient_data |
+| 2 | the measure has no improvement direction | not_yet_evident |
+| 3 | a count measure with fewer than `min_baseline_events` events in the fitted months before go-live | insufficient_data |
+| 4 | the interrupted time series (ITS) cannot be fitted (too few months, or no events before or after go-live) | insufficient_data |
+| 5 | the ITS effect at the latest month is harmful, its 95% CI excluding no change | disbenefit |
+| 6 | the ITS effect is beneficial, its 95% CI excluding no change, for `sustained_months` consecutive months to date; the target met by the mean of the current process (or no target set); and the latest month has at least one event (count measures) | realised |
+| 7 | the ITS effect is beneficial, its 95% CI excluding no change, but row 6 does not hold yet | emerging |
+| 8 | the target is met by the current process, but the ITS cannot tell the change from what was expected without it | target_met_unattributed |
+| 9 | otherwise | not_yet_evident |
+
+The ITS decides because it is the estimate of the change attributable to go-live: it models the
+trend and season that were under way before go-live, which the SPC chart (limits from the
+baseline mean) does not. The SPC signal is reported beside it in the reason, so a reader sees
+both; where they disagree the reason says which way and why.
+
+A status is published only once it holds (`hold`): the `status` column changes to a new status
+after the table above has given it for `persistence_months` consecutive months; until then the
+previous status stays and the reason says what is pending. `status_signal` is the table's
+verdict for the month alone.
 """
 
 from __future__ import annotations
@@ -23,7 +33,8 @@ from dataclasses import dataclass
 
 from benefits.spc import signal_text
 
-STATUSES = ("realised", "emerging", "not_yet_evident", "disbenefit", "insufficient_data")
+STATUSES = ("realised", "emerging", "target_met_unattributed", "not_yet_evident", "disbenefit", "insufficient_data")
+EVIDENCE = ("better", "worse", "none")
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,9 @@ class StatusRules:
     min_baseline_points: int = 12
     min_post_points: int = 3
     sustained_months: int = 6
+    # A rate from fewer events than this in the baseline is too unstable to judge change against.
+    min_baseline_events: int = 20
+    persistence_months: int = 3
 
 
 @dataclass
@@ -54,25 +68,34 @@ class StatusInputs:
     target_met: bool | None  # judged on current_mean
     current_mean: float = float("nan")  # mean of the current process (since go-live, or since ramp-in ended)
     current_since: dt.date | None = None
-    its_effect: float | None = None  # ITS effect to date; None when the ITS could not be fitted yet
+    its_effect: float | None = None  # ITS effect at the latest month; None when the ITS could not be fitted
     its_low: float | None = None
     its_high: float | None = None
     its_scale: str | None = None  # rate_ratio or difference
-    its_benefit: float | None = None  # cumulative benefit since go-live (oriented: > 0 is better)
-    its_benefit_low: float | None = None
-    its_benefit_high: float | None = None
     its_note: str | None = None  # why there is no ITS effect
+    evidence_streak: int = 0  # consecutive as-of months to this one with a beneficial effect, CI excluding no change
+    baseline_events: float | None = None  # count measures: events in the fitted months before go-live
+    latest_events: float | None = None  # count measures: events in the latest month
 
     @property
     def its_null(self) -> float:
         return 1.0 if self.its_scale == "rate_ratio" else 0.0
 
-    def its_confirms(self, better: bool) -> bool | None:
-        """Is the cumulative benefit since go-live better (or worse) than the counterfactual, CI excluding 0?"""
-        lo, hi = self.its_benefit_low, self.its_benefit_high
-        if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-            return None
-        return lo > 0 if better else hi < 0
+    @property
+    def evidence(self) -> str | None:
+        return effect_evidence(self.its_low, self.its_high, self.its_null, self.sign)
+
+
+def effect_evidence(low: float | None, high: float | None, null: float, sign: int) -> str | None:
+    """'better' or 'worse' when the 95% CI excludes no change in that direction, 'none' when it
+    includes it, None without an estimate (or without an improvement direction)."""
+    if sign == 0 or low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    if low > null:
+        return "better" if sign > 0 else "worse"
+    if high < null:
+        return "better" if sign < 0 else "worse"
+    return "none"
 
 
 def effect_words(est: float, lo: float, hi: float, scale: str | None) -> str:
@@ -80,14 +103,10 @@ def effect_words(est: float, lo: float, hi: float, scale: str | None) -> str:
     if scale == "rate_ratio":
         def pct(r: float) -> str:
             return f"{abs(1 - r) * 100:.0f}% {'lower' if r < 1 else 'higher'}"
-
-        head = f"{pct(est)} than expected without the change"
     else:
         def pct(r: float) -> str:
             return f"{fmt(abs(r))} {'lower' if r < 0 else 'higher'}"
-
-        head = f"{pct(est)} than expected without the change"
-    return f"{head} (95% CI {pct(lo)} to {pct(hi)})"
+    return f"{pct(est)} than expected without the change (95% CI {pct(lo)} to {pct(hi)})"
 
 
 def fmt(v: float | None) -> str:
@@ -109,8 +128,29 @@ def _months(n: int) -> str:
     return f"{n} month" if n == 1 else f"{n} months"
 
 
+def _spc_words(x: StatusInputs) -> str:
+    """The SPC view beside the ITS, and why they may differ."""
+    signal = signal_text(x.latest_rule, x.latest_side)
+    if x.concern_streak > 0:
+        text = f"SPC: special-cause concern against the baseline mean for {_months(x.concern_streak)} ({signal})"
+    elif x.improvement_streak > 0:
+        text = f"SPC: special-cause improvement against the baseline mean for {_months(x.improvement_streak)} ({signal})"
+    else:
+        text = f"SPC: common-cause variation in {month(x.as_of)}"
+        if x.improvement_months:
+            text += f" ({_months(x.improvement_months)} of special-cause improvement since go-live)"
+        return text
+    evidence = x.evidence
+    if (evidence == "better" and x.concern_streak) or (evidence == "worse" and x.improvement_streak) or (
+        evidence == "none" and (x.concern_streak or x.improvement_streak)
+    ):
+        text += "; the SPC chart compares with the baseline mean, the ITS with the trend and season expected without the change"
+    return text
+
+
 def assess(x: StatusInputs, rules: StatusRules = StatusRules()) -> tuple[str, str, str]:
-    """(status, reason, reason without single-month values) for one benefit in one month.
+    """(status, reason, reason without single-month values) for one benefit in one month, from
+    the decision table alone (before `hold`).
 
     The third form is for published (suppressed) marts, where a month's value may be withheld.
     """
@@ -127,60 +167,88 @@ def assess(x: StatusInputs, rules: StatusRules = StatusRules()) -> tuple[str, st
             text += f"; target date {month(x.target_month)} has passed"
         return text
 
-    def both(build) -> tuple[str, str]:
-        return build(True), build(False)
+    def same(text: str) -> tuple[str, str]:
+        return text, text
 
     if x.baseline_points < rules.min_baseline_points:
-        text = (
-            f"only {_months(x.baseline_points)} of baseline data; SPC limits need at least "
-            f"{rules.min_baseline_points}"
+        return "insufficient_data", *same(
+            f"only {_months(x.baseline_points)} of baseline data; SPC limits need at least {rules.min_baseline_points}"
         )
-        return "insufficient_data", text, text
     if x.post_points < rules.min_post_points:
-        text = (
+        return "insufficient_data", *same(
             f"only {_months(x.post_points)} of data since go-live in {month(x.go_live)}; at least "
             f"{rules.min_post_points} are needed to judge a change"
         )
-        return "insufficient_data", text, text
-    signal = signal_text(x.latest_rule, x.latest_side)
+    spc = _spc_words(x)
     if x.sign == 0:
-        text = "the measure has no improvement direction, so change is not judged as benefit or disbenefit"
-        if signal:
-            text += f"; the latest month is special-cause variation ({signal})"
-        return "not_yet_evident", text, text
-    its = (
-        f"ITS: {effect_words(x.its_effect, x.its_low, x.its_high, x.its_scale)}"
-        if x.its_effect is not None and x.its_low is not None and math.isfinite(x.its_low)
-        else f"ITS: {x.its_note or 'not enough months after go-live yet'}"
-    )
-    if x.concern_streak > 0:
-        head = f"special-cause concern for {_months(x.concern_streak)} to {month(x.as_of)} ({signal})"
-        if x.its_confirms(better=False) is False:
-            text = f"{head}, but not beyond the trend and seasonal pattern expected without the change; {its}"
-            return "not_yet_evident", text, text
-        r = both(lambda show: f"{head}; {latest(show)} against a baseline mean of {fmt(x.baseline_mean)}; {its}")
-        return "disbenefit", *r
-    if x.improvement_streak > 0:
-        head = f"special-cause improvement for {_months(x.improvement_streak)} to {month(x.as_of)} ({signal})"
-        if x.its_confirms(better=True) is False:
-            text = f"{head}, but not beyond the trend and seasonal pattern expected without the change; {its}"
-            return "not_yet_evident", text, text
-        sustained = x.improvement_streak >= rules.sustained_months
-        met = x.target is None or bool(x.target_met)
-        if sustained and met:
-            return "realised", *both(lambda show: f"{head}; {target_part(show)}; {its}")
-        tail = "" if sustained else f"; realised once sustained for {rules.sustained_months} months"
-        return "emerging", *both(lambda show: f"{head}; {target_part(show)}{tail}; {its}")
-    r = both(
-        lambda show: (
-            f"no special-cause improvement in {month(x.as_of)} "
-            + (f"({latest(show)}, baseline mean {fmt(x.baseline_mean)})" if show else f"(baseline mean {fmt(x.baseline_mean)})")
-            + (
-                f"; {_months(x.improvement_months)} of special-cause improvement since go-live"
-                if x.improvement_months
-                else ""
-            )
-            + (f"; {target_part(show)}" if x.target is not None else "")
+        return "not_yet_evident", *same(
+            f"the measure has no improvement direction, so change is not judged as benefit or disbenefit; {spc}"
         )
+    if x.baseline_events is not None and x.baseline_events < rules.min_baseline_events:
+        return "insufficient_data", *same(
+            f"only {fmt(x.baseline_events)} events in the baseline months fitted; at least {rules.min_baseline_events} "
+            f"are needed for a stable rate; {spc}"
+        )
+    evidence = x.evidence
+    if evidence is None:
+        return "insufficient_data", *same(
+            f"the effect of the change cannot be estimated yet ({x.its_note or 'not enough months after go-live'}); {spc}"
+        )
+    its = f"ITS: {effect_words(x.its_effect, x.its_low, x.its_high, x.its_scale)}"
+    if evidence == "worse":
+        return "disbenefit", *same(f"{its}, worse in the planned direction; {spc}")
+    if evidence == "better":
+        zero = x.latest_events is not None and not x.latest_events > 0
+        sustained = x.evidence_streak >= rules.sustained_months
+        met = x.target is None or bool(x.target_met)
+        if sustained and met and not zero:
+            r = tuple(f"{its} for {_months(x.evidence_streak)}; {target_part(s)}; {spc}" for s in (True, False))
+            return "realised", *r
+        waiting = []
+        if not sustained:
+            waiting.append(f"realised once shown for {rules.sustained_months} months ({_months(x.evidence_streak)} so far)")
+        if zero:
+            waiting.append(f"no events in {month(x.as_of)}, which is not counted as evidence")
+        r = tuple(f"{its}; {target_part(s)}; {'; '.join(waiting) or 'target not yet met'}; {spc}" for s in (True, False))
+        return "emerging", *r
+    if x.target is not None and x.target_met:
+        r = tuple(
+            f"{target_part(s)}, but the change cannot be told from what was expected without it; {its}; {spc}"
+            for s in (True, False)
+        )
+        return "target_met_unattributed", *r
+    r = tuple(
+        f"{its}: no change beyond what was expected without it yet"
+        + (f"; {target_part(s)}" if x.target is not None else "")
+        + f"; {spc}"
+        for s in (True, False)
     )
     return "not_yet_evident", *r
+
+
+def hold(signals: list[str], months: int) -> list[tuple[str, int]]:
+    """The published status of each month: it changes only once a new verdict has held for
+    `months` consecutive months. Returns (status, months the pending verdict has held so far,
+    0 when nothing is pending)."""
+    out: list[tuple[str, int]] = []
+    current: str | None = None
+    run = 0
+    for i, s in enumerate(signals):
+        run = run + 1 if i and s == signals[i - 1] else 1
+        if current is None or s == current:
+            current = s
+            out.append((s, 0))
+        elif run >= months:
+            current = s
+            out.append((s, 0))
+        else:
+            out.append((current, run))
+    return out
+
+
+def held_reason(status: str, signal: str, run: int, months: int, reason: str) -> str:
+    """The reason of a month whose verdict differs from the published status."""
+    if not run:
+        return reason
+    pending = signal.replace("_", " ")
+    return f"stays {status.replace('_', ' ')} until '{pending}' holds for {_months(months)} ({run} so far): {reason}"

@@ -59,6 +59,8 @@ FACT_BENEFIT = MartTable(
         "baseline_upl": ("double", "upper process limit from the baseline period"),
         "latest_value": ("double", "value of the measure in the latest month with data up to as_of_month"),
         "latest_suppressed": ("boolean", "national mart only: the latest month's count is small, so its value is withheld"),
+        "latest_provisional": ("boolean", "the latest month is not complete yet (the measure's warm-up months or "
+                               "maturity period, see dim_measure), so it is left out of every estimate"),
         "change_abs": ("double", "latest_value minus baseline_mean"),
         "change_pct": ("double", "change_abs as a percentage of baseline_mean"),
         "improvement_direction": ("varchar", "higher, lower or neutral: which way is better"),
@@ -91,6 +93,8 @@ FACT_BENEFIT = MartTable(
         "effect_latest": ("double", "ITS effect at as_of_month: level change plus slope change to date"),
         "effect_latest_low": ("double", "lower 95% confidence limit of effect_latest"),
         "effect_latest_high": ("double", "upper 95% confidence limit of effect_latest"),
+        "effect_evidence": ("varchar", "better or worse when effect_latest's 95% CI excludes no change in that "
+                            "direction, none when it includes it; null without an estimate"),
         "its_dispersion": ("double", "over-dispersion (quasi-Poisson Pearson chi2 / df) or residual variance"),
         "observed_since_go_live": ("double", "sum of the measure's numerator from go-live to as_of_month"),
         "counterfactual_since_go_live": ("double", "the same sum had the change not happened (ITS counterfactual)"),
@@ -110,7 +114,14 @@ FACT_BENEFIT = MartTable(
         "value_gbp_high": ("double", "upper 95% confidence limit of value_gbp"),
         "value_cash_releasing_gbp": ("double", "value_gbp when the valuation is cash-releasing, else 0"),
         "value_non_cash_releasing_gbp": ("double", "value_gbp when the valuation is non-cash-releasing, else 0"),
-        "status": ("varchar", "realised, emerging, not_yet_evident, disbenefit or insufficient_data"),
+        "value_evidenced_gbp": ("double", "value_gbp when effect_evidence is better (never below 0), else 0: the "
+                                "value every headline total adds"),
+        "disbenefit_cost_gbp": ("double", "minus value_gbp when effect_evidence is worse, else 0: the cost of a "
+                                "harm, shown separately from value"),
+        "status_signal": ("varchar", "the status the decision table gives for this month alone"),
+        "status": ("varchar", "realised, emerging, target_met_unattributed, not_yet_evident, disbenefit or "
+                   "insufficient_data (docs/benefits.md, decision table); changes only once status_signal has held "
+                   "for 3 consecutive months"),
         "status_reason": ("varchar", "why the status was given, in words"),
     },
 )
@@ -164,6 +175,8 @@ FACT_BENEFIT_SPC = MartTable(
         "its_counterfactual": ("double", "ITS counterfactual value (no change at go-live), from go-live on"),
         "its_counterfactual_low": ("double", "lower 95% confidence limit of its_counterfactual"),
         "its_counterfactual_high": ("double", "upper 95% confidence limit of its_counterfactual"),
+        "provisional": ("boolean", "the month is not complete yet (warm-up or maturity period of the measure): "
+                        "shown, but left out of the SPC limits, the ITS fit and the cumulative benefit"),
     },
 )
 

@@ -52,6 +52,12 @@ class MeasureDef:
     denominator_measure: str | None = None  # the denominator is this measure's numerator
     site: str | None = None  # ODS code, for a local measure
     path: Path | None = field(default=None, compare=False)
+    # Maturity: the first `warm_up_months` of a site's extract are incomplete (spells admitted
+    # before it are missing), and a month is complete only `mature_after_days` after its end
+    # (a readmission needs 30 days to be seen). Immature months are provisional: kept in the
+    # marts, left out of every estimate.
+    warm_up_months: int = 0
+    mature_after_days: int = 0
 
     @property
     def has_denominator(self) -> bool:
@@ -77,6 +83,8 @@ class MeasureDef:
             "period": self.period,
             "breakdowns": list(self.breakdowns),
             "denominator_measure": self.denominator_measure,
+            "warm_up_months": self.warm_up_months,
+            "mature_after_days": self.mature_after_days,
             "site": self.site,
             "model": self.model,
             "has_denominator": self.has_denominator,
@@ -100,6 +108,12 @@ def measure_from_header(header: dict[str, str], scope: str = "national", *, path
         multiplier = float(header.get("multiplier", "1"))
     except ValueError:
         raise MeasureError(f"{where}multiplier: {header['multiplier']!r} is not a number") from None
+    maturity = {}
+    for key in ("warm_up_months", "mature_after_days"):
+        text = header.get(key, "0").strip()
+        if not text.isdigit():
+            raise MeasureError(f"{where}{key}: expected a whole number >= 0, got {text!r}")
+        maturity[key] = int(text)
     raw = header.get("breakdowns", "none").strip().lower()
     breakdowns = () if raw in ("", "none") else tuple(b.strip() for b in raw.split(","))
     unknown = [b for b in breakdowns if b not in BREAKDOWNS]
@@ -121,6 +135,7 @@ def measure_from_header(header: dict[str, str], scope: str = "national", *, path
         denominator_measure=header.get("denominator_measure") or None,
         site=site,
         path=path,
+        **maturity,
     )
 
 

@@ -12,6 +12,8 @@ select
     '{{ m.description | replace("'", "''") }}' as description,
     '{{ m.period }}' as finest_period,
     '{{ m.breakdowns | join(", ") if m.breakdowns else "none" }}' as breakdowns,
+    {{ m.warm_up_months }} as warm_up_months,
+    {{ m.mature_after_days }} as mature_after_days,
     '{{ m.scope }}' as scope
 {% if not loop.last %}
 union all

@@ -4,6 +4,7 @@
 -- direction: neutral
 -- multiplier: 1
 -- family: poisson
+-- warm_up_months: 2
 -- numerator: occupied bed days, counted as midnights spent in hospital
 -- denominator: none
 -- period: day

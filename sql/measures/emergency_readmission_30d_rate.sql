@@ -4,6 +4,8 @@
 -- direction: lower
 -- multiplier: 1
 -- family: binomial
+-- warm_up_months: 2
+-- mature_after_days: 30
 -- numerator: live discharges followed by an emergency admission of the same patient within 30 days
 -- denominator: live discharges
 -- period: day

@@ -4,6 +4,7 @@
 -- direction: lower
 -- multiplier: 1
 -- family: mean
+-- warm_up_months: 2
 -- numerator: total length of stay (discharge date minus admission date, days) of emergency spells discharged
 -- denominator: emergency spells discharged
 -- period: day

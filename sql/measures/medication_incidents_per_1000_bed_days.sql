@@ -4,6 +4,7 @@
 -- direction: lower
 -- multiplier: 1000
 -- family: poisson
+-- warm_up_months: 2
 -- numerator: reported medication incidents, on the day they occurred
 -- denominator: occupied bed days (the bed_days measure)
 -- denominator_measure: bed_days

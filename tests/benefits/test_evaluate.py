@@ -10,6 +10,7 @@ import pytest
 
 from benefits.evaluate import FACT_BENEFIT_COLUMNS, FACT_BENEFIT_SPC_COLUMNS, MeasureSpec, evaluate_benefit
 from benefits.register import Benefit, RegisterError, load_register
+from benefits.status import STATUSES
 from pipeline.marts.build import measure_lookup
 from pipeline.simulator import simulate_measure_series
 from tests.benefits.synthetic import months_from
@@ -60,11 +61,17 @@ def test_status_timeline_of_a_large_effect(large_effect):
     statuses = list(fact["status"])
     assert statuses[-1] == "realised"
     first_realised = statuses.index("realised")
-    assert set(statuses[2:first_realised]) <= {"emerging", "not_yet_evident"}
+    assert set(statuses[:first_realised]) <= {"insufficient_data", "emerging"}
+    assert set(statuses[first_realised:]) == {"realised"}  # once published, it does not flip back
+    # the published status lags the month's own verdict by the persistence rule, never leads it
+    signals = list(fact["status_signal"])
+    assert signals.index("realised") + 2 == first_realised
     latest = fact.iloc[-1]
     assert latest["variation"] == "special_cause_improvement" and latest["improvement_streak"] >= 6
-    assert latest["status_reason"].startswith(f"special-cause improvement for {latest['improvement_streak']} months")
-    assert "target 0.06 met (average" in latest["status_reason"] and "lower than expected" in latest["status_reason"]
+    assert latest["status_reason"].startswith("ITS: ") and "lower than expected" in latest["status_reason"]
+    assert "target 0.06 met (average" in latest["status_reason"]
+    assert f"SPC: special-cause improvement against the baseline mean for {latest['improvement_streak']} months" in latest["status_reason"]
+    assert latest["effect_evidence"] == "better" and latest["value_evidenced_gbp"] == latest["value_gbp"] > 0
     assert latest["target_met"] and latest["current_mean"] <= 0.06
 
 
@@ -119,8 +126,10 @@ def test_disbenefit():
     ev = evaluate_benefit(series(rate_ratio=1.5, seed=4), benefit(kind="disbenefit"), "T01", spec())
     latest = ev.fact.iloc[-1]
     assert latest["status"] == "disbenefit" and latest["variation"] == "special_cause_concern"
-    assert latest["status_reason"].startswith("special-cause concern for")
+    assert "worse in the planned direction; SPC: special-cause concern" in latest["status_reason"]
     assert latest["cumulative_benefit_high"] < 0 and latest["value_gbp"] < 0
+    # a harm is a cost, never a negative value in the headline
+    assert latest["value_evidenced_gbp"] == 0 and latest["disbenefit_cost_gbp"] == -latest["value_gbp"] > 0
 
 
 def test_no_effect_is_not_called_a_benefit():
@@ -161,7 +170,7 @@ def test_missing_months_and_zero_counts():
     ev = evaluate_benefit(s, b, "T01", spec("patient_id_incidents_per_1000_bed_days"))
     assert len(ev.spc) == 46 and MONTHS[30] not in set(ev.spc["month"])
     assert len(ev.fact) == 23  # as-of rows are months with data
-    assert ev.fact["status"].isin(["realised", "emerging", "not_yet_evident", "disbenefit", "insufficient_data"]).all()
+    assert ev.fact["status"].isin(STATUSES).all()
 
 
 def test_neutral_measure_is_never_a_benefit():

@@ -12,5 +12,7 @@
 -- column description: what the measure shows
 -- column finest_period: day or month: the finest time grain the source allows (month: no weekly figures)
 -- column breakdowns: ward, specialty or none: the detail local marts can show it at
+-- column warm_up_months: first months of a site's extract that are incomplete for this measure (e.g. spells admitted before the extract are missing); provisional, left out of benefit estimates
+-- column mature_after_days: days after a month's end before it is complete (a readmission needs 30 days to be seen); until then the month is provisional
 -- column scope: national (core measure) or local (one site's own measure)
 {% include "macros/dim_measure.sql" %}
