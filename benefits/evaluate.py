@@ -144,6 +144,20 @@ def _clean_series(series: pd.DataFrame) -> tuple[list[dt.date], np.ndarray, np.n
     return [months[i] for i in order], value[order], num[order], den[order]
 
 
+@dataclass(frozen=True)
+class Comparator:
+    """A comparison series for a controlled ITS: the measure's rate per month over other sites."""
+
+    months: tuple[dt.date, ...]
+    rate: tuple[float, ...]
+    description: str  # e.g. "the same measure at 223-234 sites with no benefit on it"
+
+    def log_rate(self, months: list[dt.date]) -> np.ndarray:
+        by_month = dict(zip(self.months, self.rate))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.array([by_month.get(m, np.nan) for m in months], dtype=float))
+
+
 def _month_end_ordinals(months: list[dt.date]) -> np.ndarray:
     return np.array([add_months(m, 1).toordinal() - 1 for m in months], dtype=np.int64)
 
@@ -193,7 +207,7 @@ class _ItsPlan:
     """One benefit's ITS design, built once and refitted for each as-of month."""
 
     def __init__(self, months, value, num, den, benefit: Benefit, measure: MeasureSpec, g_idx: int, r_idx: int,
-                 settings: EngineSettings, maturity: Maturity):
+                 settings: EngineSettings, maturity: Maturity, comparator: Comparator | None = None):
         self.settings = settings
         self.maturity = maturity
         self.analysis = benefit.analysis
@@ -232,6 +246,19 @@ class _ItsPlan:
         self.t0 = float(t[post_fit[0]]) if len(post_fit) else float(t[-1] + 1 if n else 0)
         K = max(settings.seasonality_pairs, (self.analysis.seasonality or 0) if self.analysis else 0)
         self.X, self.names = design(t, post, self.t0, month_of_year=moy, seasonality=K, slope_change=True)
+        self.comparator_text = ""
+        self.comp = np.zeros(n)
+        if comparator is not None and n and self.counts:
+            # Controlled ITS: the comparator's log rate is an offset (coefficient 1) in the
+            # factual and the counterfactual alike: the site is modelled relative to sites without
+            # the change, so a change everyone saw is not credited to this site's system. A free
+            # coefficient would be confounded with the level change whenever the comparator moves
+            # at go-live too, which is the very case it is for.
+            c = comparator.log_rate(months)
+            if np.isfinite(c[self.fit_rows]).all() and np.isfinite(c[post]).all():
+                self.comp = np.where(np.isfinite(c), c - np.nanmean(c[self.fit_rows]), 0.0)
+                self.log_off = self.log_off + self.comp
+                self.comparator_text = f"relative to {comparator.description} (log rate as offset)"
         self.Xc = counterfactual_design(self.X, self.names)
         self.n_seasonal_cols = 2 * K
         self._warm: dict[tuple, np.ndarray] = {}
@@ -304,6 +331,8 @@ class _ItsPlan:
         ]
         if K:
             parts.append(f"{K} Fourier pair{'s' if K > 1 else ''} (period 12)")
+        if self.comparator_text:
+            parts.append(self.comparator_text)
         if self.r_idx > self.g_idx:
             parts.append(f"{self.r_idx - self.g_idx} ramp-in month(s) excluded")
         return ", ".join(parts)
@@ -323,8 +352,13 @@ def evaluate_benefit(
     site_code: str,
     measure: MeasureSpec | str,
     settings: EngineSettings = DEFAULT_SETTINGS,
+    *,
+    comparator: Comparator | None = None,
 ) -> Evaluation:
     """`series` has one row per month (month, value, and numerator/denominator for ITS).
+
+    `comparator`, when given, is the same measure summed over sites without this change: the ITS
+    then controls for it (a controlled interrupted time series).
 
     `measure` is the measure's spec, or just its improvement direction. A benefit whose
     measure has no data since go-live yields one row (as of the latest month, or go-live when
@@ -358,7 +392,8 @@ def evaluate_benefit(
     group_r = (mi >= b0).astype(np.int64) + (mi >= go) + ((mi >= ramp_end) if benefit.ramp_months else 0)
     chart_r = S.xmr(y, group=group_r, improvement=sign, screen_outliers=st.screen_outliers)
 
-    plan = _ItsPlan(months, y, num, den, benefit, measure, g_idx, r_idx, st, maturity)
+    use = comparator if (benefit.analysis is None or benefit.analysis.comparator is not False) else None
+    plan = _ItsPlan(months, y, num, den, benefit, measure, g_idx, r_idx, st, maturity, use)
     baseline_events = plan.baseline_events()
     evidence_streak = 0
     rows_out: list[dict] = []
@@ -424,6 +459,11 @@ def evaluate_benefit(
         evidence_streak = evidence_streak + 1 if inputs.evidence == "better" else 0
         inputs.evidence_streak = evidence_streak
         status, reason, public = assess(inputs, st.status)
+        if status == "insufficient_data" and its_row.get("value_evidenced_gbp"):
+            # Too little data to judge (e.g. too few baseline events): nothing counts as evidenced.
+            its_row = {**its_row, "value_evidenced_gbp": 0.0}
+        if status == "insufficient_data" and its_row.get("disbenefit_cost_gbp"):
+            its_row = {**its_row, "disbenefit_cost_gbp": 0.0}
         row = {
             **base,
             "as_of_month": as_of,
@@ -570,8 +610,8 @@ def _spc_rows(site_code, benefit, direction, months, y, num, den, mi, chart_b, c
         cols, beta, cov = final_fit
         Xf = plan.X[:, cols]
         Xc = plan.Xc[:, cols]
-        eta_f = Xf @ beta
-        eta_c = Xc @ beta
+        eta_f = Xf @ beta + plan.comp
+        eta_c = Xc @ beta + plan.comp
         se_c = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", Xc, cov, Xc), 0, None))
         to_value = (lambda e: np.exp(e) * plan.value_factor) if plan.counts else (lambda e: e)  # noqa: E731
         window = mi >= b0

@@ -93,6 +93,11 @@ class Analysis(BaseModel):
         description="true/false: fit a secular trend or not; default: a trend once 24 months before go-live are "
         "fitted (a trend from a shorter baseline is mostly season and noise, extrapolated for years)",
     )
+    comparator: bool | None = Field(
+        default=None,
+        description="false: no comparator series; default: a controlled ITS against the same measure at other "
+        "sites without a benefit on it, where at least 10 such sites report every month",
+    )
     slope_change: bool | None = Field(
         default=None,
         description="true: the impact model has a slope change too (it then drives the effect and the cumulative "

@@ -114,10 +114,10 @@ FACT_BENEFIT = MartTable(
         "value_gbp_high": ("double", "upper 95% confidence limit of value_gbp"),
         "value_cash_releasing_gbp": ("double", "value_gbp when the valuation is cash-releasing, else 0"),
         "value_non_cash_releasing_gbp": ("double", "value_gbp when the valuation is non-cash-releasing, else 0"),
-        "value_evidenced_gbp": ("double", "value_gbp when effect_evidence is better (never below 0), else 0: the "
-                                "value every headline total adds"),
-        "disbenefit_cost_gbp": ("double", "minus value_gbp when effect_evidence is worse, else 0: the cost of a "
-                                "harm, shown separately from value"),
+        "value_evidenced_gbp": ("double", "value_gbp when effect_evidence is better (never below 0) and the "
+                                "status has enough data, else 0: the value every headline total adds"),
+        "disbenefit_cost_gbp": ("double", "minus value_gbp when effect_evidence is worse and the status has "
+                                "enough data, else 0: the cost of a harm, shown separately from value"),
         "status_signal": ("varchar", "the status the decision table gives for this month alone"),
         "status": ("varchar", "realised, emerging, target_met_unattributed, not_yet_evident, disbenefit or "
                    "insufficient_data (docs/benefits.md, decision table); changes only once status_signal has held "
@@ -212,4 +212,31 @@ FACT_UNPLANNED_CHANGE = MartTable(
     },
 )
 
-MART_TABLES: tuple[MartTable, ...] = (FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE)
+VALUE_SUMMARY = MartTable(
+    name="benefit_value_summary",
+    grain="site (one row per site with benefits)",
+    key="site_code",
+    description=(
+        "The headline figures of each site's benefits at their latest month: evidenced value to date with its "
+        "95% interval, split cash-releasing / non-cash-releasing, and the cost of evidenced disbenefits, shown "
+        "separately. Reports and the command line add these columns; summing value_gbp instead would count "
+        "chance (a point value under no effect is positive or negative by luck). The national mart holds "
+        "national-scope benefits; a site's local mart holds all of that site's."
+    ),
+    columns={
+        "site_code": ("varchar", "ODS code of the trust"),
+        "as_of_month": ("date", "latest as-of month among the site's benefits"),
+        "benefits": ("bigint", "benefits evaluated"),
+        "valued_benefits": ("bigint", "benefits with a valuation"),
+        "evidenced_benefits": ("bigint", "valued benefits whose value is evidenced (value_evidenced_gbp > 0)"),
+        "value_evidenced_gbp": ("double", "sum of value_evidenced_gbp"),
+        "value_evidenced_gbp_low": ("double", "lower limit of an approximate 95% interval of value_evidenced_gbp"),
+        "value_evidenced_gbp_high": ("double", "upper limit of that interval"),
+        "value_evidenced_cash_releasing_gbp": ("double", "the cash-releasing part of value_evidenced_gbp"),
+        "value_evidenced_non_cash_releasing_gbp": ("double", "the non-cash-releasing part of value_evidenced_gbp"),
+        "evidenced_disbenefits": ("bigint", "valued benefits with an evidenced harm (disbenefit_cost_gbp > 0)"),
+        "disbenefit_cost_gbp": ("double", "sum of disbenefit_cost_gbp: the cost of evidenced harms, a positive number"),
+    },
+)
+
+MART_TABLES: tuple[MartTable, ...] = (FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY)

@@ -57,10 +57,23 @@ def _summary_table(result: dict) -> Table:
     return table
 
 
+def _value_cell(wh, schema: str) -> str:
+    """Evidenced value (never a negative headline) and, apart, the cost of evidenced harms."""
+    if not wh.table_exists(schema, "benefit_value_summary"):
+        return ""
+    v = wh.query(f"select value_evidenced_gbp as v, disbenefit_cost_gbp as c from {schema}.benefit_value_summary")
+    if v.empty:
+        return ""
+    text = f"£{float(v['v'].iloc[0]):,.0f}"
+    cost = float(v["c"].iloc[0])
+    return text + (f" (cost £{cost:,.0f})" if cost > 0 else "")
+
+
 def _site_table(sites, wh) -> Table:
     """Per site: measures built and where its benefits stand (latest month)."""
     table = Table(title="Sites", show_lines=False)
-    for col, justify in (("site", "left"), ("name", "left"), ("measures", "right"), ("benefits", "right"), ("status", "left")):
+    for col, justify in (("site", "left"), ("name", "left"), ("measures", "right"), ("benefits", "right"),
+                         ("status", "left"), ("evidenced value", "right")):  # fmt: skip
         table.add_column(col, justify=justify)
     measures = wh.query(
         "select site_code, count(distinct measure_code) as n from measures.measure_monthly group by site_code"
@@ -70,7 +83,8 @@ def _site_table(sites, wh) -> Table:
             continue
         statuses = wh.query(f"select status, count(*) as n from {s.schema}.fact_benefit where is_latest group by status")
         text = ", ".join(f"{n} {st}" for st, n in sorted(zip(statuses["status"], statuses["n"]), key=lambda x: str(x[0])))
-        table.add_row(s.ods_code, s.name, str(int(measures.get(s.ods_code, 0))), str(int(statuses["n"].sum())), text)
+        table.add_row(s.ods_code, s.name, str(int(measures.get(s.ods_code, 0))), str(int(statuses["n"].sum())), text,
+                      _value_cell(wh, s.schema))
     return table
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from benefits.evaluate import (
     DEFAULT_SETTINGS,
+    Comparator,
     FACT_BENEFIT_COLUMNS,
     FACT_BENEFIT_SPC_COLUMNS,
     EngineSettings,
@@ -33,7 +34,8 @@ from benefits.evaluate import (
     spc_frame,
 )
 from benefits.scan import ScanSettings, scan_unplanned
-from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, MartTable
+from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY, MartTable
+from benefits.value import summary_frame
 from pipeline.marts import build as marts
 from pipeline.config.sites import SiteConfig
 from pipeline.warehouse.core import Warehouse
@@ -122,6 +124,37 @@ def publish_national(
     return fact, spc
 
 
+MIN_COMPARATOR_SITES = 10
+
+
+def comparators(series: pd.DataFrame, sites: list[SiteConfig], minimum: int = MIN_COMPARATOR_SITES) -> dict[str, Comparator]:
+    """Per measure, its rate summed over the sites with no benefit registered on it, in months
+    where at least `minimum` of them report: the comparison series of a controlled ITS.
+
+    Sites with any benefit on the measure are left out for all months, so a comparator never
+    holds a change of the kind it is meant to control for."""
+    covered: dict[str, set[str]] = {}
+    for site in sites:
+        for b in site.benefit_list:
+            covered.setdefault(b.measure, set()).add(site.ods_code)
+    out: dict[str, Comparator] = {}
+    data = series[series["denominator"] > 0]
+    for measure, g in data[data["measure_code"].isin(covered)].groupby("measure_code", sort=False):
+        g = g[~g["site_code"].isin(covered[measure])]
+        if g.empty:
+            continue
+        per = g.groupby("month").agg(num=("numerator", "sum"), den=("denominator", "sum"), n=("site_code", "nunique"))
+        per = per[per["n"] >= minimum]
+        if per.empty:
+            continue
+        rate = per["num"] / per["den"]
+        out[measure] = Comparator(
+            tuple(per.index), tuple(float(r) for r in rate),
+            f"the same measure at {int(per['n'].min())}-{int(per['n'].max())} sites with no benefit on it",
+        )  # fmt: skip
+    return out
+
+
 def realise(
     wh: Warehouse,
     sites: list[SiteConfig],
@@ -141,6 +174,7 @@ def realise(
     trusts = [s for s in sites if s.role == "trust"]
     by_key = {k: g for k, g in series.groupby(["site_code", "measure_code"], sort=False)}
     national_codes = set(marts.measure_lookup())
+    compare = comparators(series, trusts)
     fact_records: list[dict] = []
     spc_parts: list[dict] = []
     covered: dict[tuple[str, str], dt.date] = {}
@@ -161,7 +195,7 @@ def realise(
             if s is None:
                 s = series.iloc[0:0]
                 result.warnings.append(f"{site.ods_code}: benefit {b.id}: no data for measure {b.measure}")
-            ev = evaluate_benefit(s, b, site.ods_code, measure, settings)
+            ev = evaluate_benefit(s, b, site.ods_code, measure, settings, comparator=compare.get(b.measure))
             fact_records.extend(ev.fact_records)
             spc_parts.append(ev.spc_columns)
             result.warnings.extend(ev.warnings)
@@ -186,8 +220,12 @@ def realise(
     schemas = {site.ods_code: site.schema for site in trusts}
     nat_unplanned = unplanned[unplanned["measure_code"].isin(national_codes)].reset_index(drop=True)
     with wh.begin() as conn:
-        for spec, frame in ((FACT_BENEFIT, fact), (FACT_BENEFIT_SPC, spc), (FACT_UNPLANNED_CHANGE, unplanned)):
+        for spec, frame in (
+            (FACT_BENEFIT, fact), (FACT_BENEFIT_SPC, spc), (FACT_UNPLANNED_CHANGE, unplanned),
+            (VALUE_SUMMARY, summary_frame(fact)),
+        ):  # fmt: skip
             _write_all_sites(wh, conn, spec, frame, schemas)
+        wh.replace_table(conn, "national.benefit_value_summary", summary_frame(nat_fact), VALUE_SUMMARY.types)
         wh.replace_table(conn, "national.fact_benefit", nat_fact, FACT_BENEFIT_COLUMNS)
         wh.replace_table(conn, "national.fact_benefit_spc", nat_spc, FACT_BENEFIT_SPC_COLUMNS)
         wh.replace_table(conn, "national.fact_unplanned_change", nat_unplanned, UNPLANNED_COLUMNS)

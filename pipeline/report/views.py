@@ -15,6 +15,9 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup, escape
 
+from benefits.status import STATUSES
+from benefits.value import totals as value_totals
+
 from pipeline.report import charts
 from pipeline.report.data import NationalData, SiteData
 from pipeline.report.format import (
@@ -163,6 +166,7 @@ def benefit_card(
         "has_target": not is_missing(b.get("target_value")),
         "suppressed": suppressed,
         "valued": valued,
+        "value_text": value_text(b),
         "valuation_words": words(b.get("valuation_type"))
         .replace("non cash", "non-cash")
         .replace("cash releasing", "cash-releasing"),
@@ -182,22 +186,38 @@ def benefit_card(
     }
 
 
+def value_text(b: dict) -> str:
+    """A benefit's value as a headline may show it: evidenced value, a harm's cost, or why neither."""
+    if is_missing(b.get("valuation_type")):
+        return "not valued"
+    if (as_float(b.get("value_evidenced_gbp")) or 0.0) > 0:
+        return gbp(b.get("value_evidenced_gbp"))
+    if (as_float(b.get("disbenefit_cost_gbp")) or 0.0) > 0:
+        return f"cost {gbp(b.get('disbenefit_cost_gbp'))}"
+    return "not evidenced"
+
+
 def summary_totals(benefits: list[dict]) -> dict:
+    """Headline figures: evidenced value only, with its interval; harms as a separate cost."""
     by_status: dict[str, int] = defaultdict(int)
-    cash = noncash = 0.0
     for b in benefits:
         by_status[b.get("status") or "unknown"] += 1
-        cash += as_float(b.get("value_cash_releasing_gbp")) or 0.0
-        noncash += as_float(b.get("value_non_cash_releasing_gbp")) or 0.0
-    order = ["realised", "emerging", "not_yet_evident", "disbenefit", "insufficient_data"]
-    statuses = [(s, by_status[s], status_badge(s)) for s in order if by_status.get(s)]
-    statuses += [(s, n, status_badge(s)) for s, n in by_status.items() if s not in order]
+    t = value_totals(benefits)
+    statuses = [(s, by_status[s], status_badge(s)) for s in STATUSES if by_status.get(s)]
+    statuses += [(s, n, status_badge(s)) for s, n in by_status.items() if s not in STATUSES]
     return {
         "count": len(benefits),
         "statuses": statuses,
-        "cash": gbp(cash),
-        "noncash": gbp(noncash),
-        "total": gbp(cash + noncash),
+        "total": gbp(t["value_evidenced_gbp"]),
+        "interval": f"95% interval {gbp(t['value_evidenced_gbp_low'])} to {gbp(t['value_evidenced_gbp_high'])}"
+        if t["evidenced_benefits"]
+        else "no benefit's value is evidenced yet",
+        "evidenced": t["evidenced_benefits"],
+        "valued": t["valued_benefits"],
+        "cash": gbp(t["value_evidenced_cash_releasing_gbp"]),
+        "noncash": gbp(t["value_evidenced_non_cash_releasing_gbp"]),
+        "cost": gbp(t["disbenefit_cost_gbp"]),
+        "harms": t["evidenced_disbenefits"],
     }
 
 
@@ -219,7 +239,7 @@ def benefit_row(b: dict, measure: dict | None, *, link: str | None, national: bo
         "latest": SUPPRESSED if suppressed else fmt(b.get("latest_value")),
         "baseline": fmt(b.get("baseline_mean")),
         "target": fmt(b.get("target_value")) if not is_missing(b.get("target_value")) else MISSING,
-        "value": gbp(b.get("value_gbp")) if not is_missing(b.get("valuation_type")) else "not valued",
+        "value": value_text(b),
         "suppressed": suppressed,
         "as_of": month_label(b.get("as_of_month")),
     }
