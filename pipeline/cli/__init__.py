@@ -10,6 +10,10 @@ import sys
 # Quiet, local-first Prefect defaults, set before Prefect is imported anywhere. Users can override
 # any of them in the environment (a deployment sets PREFECT_API_URL to its server).
 for _key, _value in {
+    # No telemetry unless the user asks for it: DO_NOT_TRACK stops Prefect's client telemetry (its
+    # first-run notice and the marker it writes under PREFECT_HOME) and dbt's usage statistics;
+    # the analytics setting stops the temporary API server's.
+    "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "pipeline,connectors,expectations,benefits,dataset_contracts",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
