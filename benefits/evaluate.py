@@ -338,6 +338,31 @@ class _ItsPlan:
         return ", ".join(parts)
 
 
+LJUNG_BOX_LAGS = 6
+
+
+def ljung_box_p(resid: np.ndarray, lags: int = LJUNG_BOX_LAGS) -> float:
+    """Ljung-Box test of residual autocorrelation up to `lags` (even), p-value.
+
+    The chi-square tail for an even number of degrees of freedom has a closed form, so the engine
+    needs no scipy (importing scipy.stats costs every run about half a second)."""
+    r = np.asarray(resid, dtype=float)
+    n = len(r)
+    if n <= lags + 2 or not np.isfinite(r).all():
+        return float("nan")
+    r = r - r.mean()
+    denom = float(r @ r)
+    if denom <= 0:
+        return float("nan")
+    q = n * (n + 2) * sum(float(r[k:] @ r[:-k]) ** 2 / denom**2 / (n - k) for k in range(1, lags + 1))
+    half = q / 2
+    term, total = 1.0, 1.0
+    for i in range(1, lags // 2):
+        term *= half / i
+        total += term
+    return float(min(1.0, math.exp(-half) * total))
+
+
 def _effect(b: float, se: float, log_link: bool) -> tuple[float, float, float]:
     lo, hi = b - Z95 * se, b + Z95 * se
     if not log_link:
@@ -532,7 +557,15 @@ def _its_as_of(plan: _ItsPlan, m: int, sign: int, benefit: Benefit, measure: Mea
     il = cols.index(2)
     lv, lv_lo, lv_hi = _effect(beta[il], se[il], log_link)
     p_level = float(math.erfc(abs(beta[il] / se[il]) / math.sqrt(2))) if se[il] > 0 else np.nan
+    rows_fit = plan.rows_at(m)
+    eta = plan.X[rows_fit][:, cols] @ beta
+    if plan.counts:
+        mu = np.exp(eta + plan.log_off[rows_fit])
+        resid = (plan.y[rows_fit] - mu) / np.sqrt(np.maximum(mu, 1e-12))
+    else:
+        resid = plan.y[rows_fit] - eta
     out.update(
+        its_autocorrelation_p=ljung_box_p(resid),
         its_model=plan.model_text(K, slope, extended, trend=1 in cols),
         its_points_pre=plan.points(m)[0],
         its_points_post=plan.points(m)[1],

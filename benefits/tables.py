@@ -96,6 +96,8 @@ FACT_BENEFIT = MartTable(
         "effect_evidence": ("varchar", "better or worse when effect_latest's 95% CI excludes no change in that "
                             "direction, none when it includes it; null without an estimate"),
         "its_dispersion": ("double", "over-dispersion (quasi-Poisson Pearson chi2 / df) or residual variance"),
+        "its_autocorrelation_p": ("double", "Ljung-Box test (6 lags) of the ITS residuals for autocorrelation, p-value; "
+                                  "below 0.05 the effect's interval may be too narrow"),
         "observed_since_go_live": ("double", "sum of the measure's numerator from go-live to as_of_month"),
         "counterfactual_since_go_live": ("double", "the same sum had the change not happened (ITS counterfactual)"),
         "counterfactual_low": ("double", "lower 95% confidence limit of counterfactual_since_go_live"),

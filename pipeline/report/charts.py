@@ -118,7 +118,8 @@ def _line_marker(cls: str) -> Markup:
     )
 
 
-def spc_legend(point_types: Iterable[str], *, target: bool, counterfactual: bool, ramp: bool, extended: bool) -> Markup:
+def spc_legend(point_types: Iterable[str], *, target: bool, counterfactual: bool, ramp: bool, extended: bool,
+               provisional: bool = False) -> Markup:
     seen = set(point_types)
     items = []
     for t in (
@@ -146,6 +147,11 @@ def spc_legend(point_types: Iterable[str], *, target: bool, counterfactual: bool
         items.append(
             '<li><svg aria-hidden="true" width="14" height="14" viewBox="0 0 14 14"><rect class="band ramp" '
             'width="14" height="14"/></svg> ramp-in</li>'
+        )
+    if provisional:
+        items.append(
+            '<li><svg aria-hidden="true" width="14" height="14" viewBox="0 0 14 14"><circle class="provisional-ring" '
+            'cx="7" cy="7" r="5.5"/></svg> provisional month (incomplete; left out of every estimate)</li>'
         )
     return Markup('<ul class="chart-legend">' + "".join(items) + "</ul>")
 
@@ -353,10 +359,17 @@ def spc_chart(points: pd.DataFrame, benefit: dict, fmt: UnitFormat, *, chart_id:
             tip.append(f"{POINT_WORDS.get(rtype, words(rtype))} on the rebased chart")
         if not is_missing(r.get("segment")):
             tip.append(words(r["segment"]))
+        provisional = _bool(r.get("provisional"))
+        if provisional:
+            tip.append("provisional: the month is not complete yet, so no estimate uses it")
+        ring = (
+            f'<circle class="provisional-ring" cx="{_f(x_of[i])}" cy="{_f(y(v))}" r="7"/>' if provisional else ""
+        )
         pts.append(
-            f'<g class="pt" data-month="{month_key(m)}" data-value="{v!r}" data-point-type="{escape(ptype)}" '
+            f'<g class="pt{" provisional" if provisional else ""}" data-month="{month_key(m)}" data-value="{v!r}" '
+            f'data-point-type="{escape(ptype)}" data-provisional="{str(provisional).lower()}" '
             f'data-rebased-point-type="{escape("" if is_missing(rtype) else rtype)}">'
-            f"<title>{escape(' · '.join(tip))}</title>{point_shape(ptype, x_of[i], y(v))}</g>"
+            f"<title>{escape(' · '.join(tip))}</title>{point_shape(ptype, x_of[i], y(v))}{ring}</g>"
         )
 
     out.append(f'<g clip-path="url(#{clip})">' + "".join(body) + "</g>")

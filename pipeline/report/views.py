@@ -127,6 +127,7 @@ def benefit_card(
             counterfactual="its_counterfactual" in spc and spc["its_counterfactual"].notna().any(),
             ramp=_ramp_end(b) is not None,
             extended=as_date(b.get("go_live_month")) is not None,
+            provisional="provisional" in spc and spc["provisional"].fillna(False).astype(bool).any(),
         )
         for r in spc.sort_values("month").to_dict("records"):
             supp = bool(r.get("suppressed")) and is_missing(r.get("value"))
@@ -167,6 +168,7 @@ def benefit_card(
         "suppressed": suppressed,
         "valued": valued,
         "value_text": value_text(b),
+        "diagnostics": diagnostics(b, spc),
         "valuation_words": words(b.get("valuation_type"))
         .replace("non cash", "non-cash")
         .replace("cash releasing", "cash-releasing"),
@@ -184,6 +186,27 @@ def benefit_card(
         if timeline
         else None,
     }
+
+
+def diagnostics(b: dict, spc: pd.DataFrame | None) -> str:
+    """Why the model can be believed (or not): points used, dispersion, residual autocorrelation,
+    provisional months."""
+    if is_missing(b.get("its_model")) or is_missing(b.get("its_points_pre")):
+        return ""
+    parts = [f"{count(b.get('its_points_pre'))} months fitted before go-live and {count(b.get('its_points_post'))} after the ramp-in"]
+    disp = as_float(b.get("its_dispersion"))
+    if disp is not None:
+        scale = "over-dispersion (Pearson chi2 / df)" if b.get("its_effect_scale") == "rate_ratio" else "residual variance"
+        parts.append(f"{scale} {disp:.2f}")
+    lb = as_float(b.get("its_autocorrelation_p"))
+    if lb is not None:
+        verdict = "autocorrelation in the residuals: the interval may be too narrow" if lb < 0.05 else "no sign of residual autocorrelation"
+        parts.append(f"Ljung-Box test (6 lags) p = {lb:.2f}, {verdict}")
+    if spc is not None and "provisional" in spc:
+        prov = spc[spc["provisional"].fillna(False).astype(bool)]
+        if len(prov):
+            parts.append(f"{len(prov)} provisional month{'s' if len(prov) != 1 else ''} left out ({', '.join(month_label(m) for m in prov['month'])})")
+    return "; ".join(parts)
 
 
 def value_text(b: dict) -> str:

@@ -158,3 +158,13 @@ def test_short_baseline_fits_no_trend():
     assert "no secular trend (fewer than 24 months before go-live)" in latest["its_model"]
     forced = evaluate_benefit(s, Benefit(**{**b.model_dump(), "analysis": {"trend": True}}), "T01", spec).fact.iloc[-1]
     assert "secular trend," in forced["its_model"]
+
+
+def test_ljung_box_matches_statsmodels():
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+    from benefits.evaluate import ljung_box_p
+
+    gen = np.random.default_rng(3)
+    for x in (gen.normal(size=36), np.cumsum(gen.normal(size=36)), np.sin(np.arange(30) / 2) + gen.normal(0, 0.1, 30)):
+        assert ljung_box_p(x) == pytest.approx(acorr_ljungbox(x, lags=[6]).lb_pvalue.iloc[0], rel=1e-9, abs=1e-15)
