@@ -5,6 +5,12 @@ Each site x measure series is charted with limits from its first `baseline_point
 `min_points` consecutive special-cause points of the same type that ends after those months.
 Months from the go-live of a benefit on that measure (planned, or an unanticipated benefit or
 disbenefit already recorded) are not scanned: that change is already claimed.
+
+A run is reported only when a level change at its first month (at least a year in) is beyond
+the series' season (and trend, from 24 months) in a regression on the months to a year after the
+run, p < 0.0001 with Newey-West errors, in the run's direction; one change is reported once.
+On 160 simulated series (half with a 30% step at month 24, 48 months, scale 0.2) runs alone gave
+precision 0.33 (recall 0.85); with the confirmation 0.83 (recall 0.71).
 """
 
 from __future__ import annotations
@@ -28,6 +34,11 @@ class ScanSettings:
     baseline_points: int = 12
     min_points: int = 3
     screen_outliers: bool = True
+    # A run of special-cause points is reported only when a level change at its first month is
+    # beyond the season and trend of the series (below): SPC against limits from the first year
+    # alone flags every seasonal swing and drift, and a list nobody can act on is not a scan.
+    confirm_p: float = 0.0001
+    trend_min_points: int = 24
 
 
 RULE_TEXT = {
@@ -36,6 +47,26 @@ RULE_TEXT = {
     "two_in_three": "2 of 3 points near a process limit",
     "run": "a run of 7 or more points on one side of the mean",
 }
+
+
+def step_p(y: np.ndarray, months: list[dt.date], at: int, trend: bool) -> tuple[float, float]:
+    """Level change at row `at` in a regression of the value on season (one Fourier pair),
+    optionally a linear trend, and a step; Newey-West errors. Returns (step, two-sided p)."""
+    import statsmodels.api as sm
+
+    n = len(y)
+    t = np.arange(n, dtype=float)
+    moy = np.array([m.month for m in months], dtype=float)
+    cols = [np.ones(n), np.sin(2 * np.pi * moy / 12), np.cos(2 * np.pi * moy / 12), (t >= at).astype(float)]
+    if trend:
+        cols.insert(1, t)
+    X = np.column_stack(cols)
+    lags = int(np.floor(4 * (n / 100) ** (2 / 9)))
+    try:
+        res = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    except (np.linalg.LinAlgError, ValueError):
+        return float("nan"), float("nan")
+    return float(res.params[-1]), float(res.pvalues[-1])
 
 
 def scan_series(
@@ -57,12 +88,26 @@ def scan_series(
     ends = np.concatenate([starts[1:], [n]])
     out = []
     mean = float(chart.mean[0])
+    confirmed_from: dict[str, int] = {}
     for a, b in zip(starts, ends):
         if not special[a] or b - a < settings.min_points or b - 1 < nb:
             continue
+        t = str(types[a])
+        # One change is reported once: later runs of the same type belong to it.
+        if t in confirmed_from:
+            continue
+        # Tested on the months to a year after the run, with at least a year before it: a change
+        # further on (a benefit's go-live) must not lend this run its significance, and a season
+        # needs a year to be told from a step.
+        at = max(int(a), nb)
+        stop = min(n, int(b) + 12)
+        step, p = step_p(y[:stop], months[:stop], at, trend=at >= settings.trend_min_points)
+        high = t in (S.CONCERN, S.NEUTRAL_HIGH) if sign < 0 else t in (S.IMPROVEMENT, S.NEUTRAL_HIGH)
+        if not (p < settings.confirm_p) or (step > 0) != high:
+            continue
+        confirmed_from[t] = int(a)
         rules = Counter(int(r) for r in chart.rule[a:b])
         rule = S.RULES[max(rules.items(), key=lambda kv: (kv[1], -kv[0]))[0]]
-        t = str(types[a])
         direction = "improvement" if t == S.IMPROVEMENT else "concern" if t == S.CONCERN else "neutral"
         sig_mean = float(y[a:b].mean())
         out.append(
