@@ -121,6 +121,7 @@ STATUS = {
     # status -> (words, colour, glyph path in a 16x16 box)
     "realised": ("Realised", "#007f3b", "M3 8.5l3.2 3.2L13 4.8"),
     "emerging": ("Emerging", "#005eb8", "M3 12L8 7l2.5 2.5L13 4M9.5 4H13v3.5"),
+    "target_met_unattributed": ("Target met, not attributed", "#6b4c9a", "M3 5h10M3 11h10"),
     "not_yet_evident": ("Not yet evident", "#4c6272", "M3 8h10"),
     "disbenefit": ("Disbenefit", "#c42b1c", "M4 4l8 8M12 4l-8 8"),
     "insufficient_data": (
@@ -146,7 +147,8 @@ def status_badge(status: str | None) -> Markup:
 
 
 def status_letter(status: str | None) -> str:
-    return {"realised": "R", "emerging": "E", "not_yet_evident": "N", "disbenefit": "D", "insufficient_data": "I"}.get(
+    return {"realised": "R", "emerging": "E", "target_met_unattributed": "T", "not_yet_evident": "N", "disbenefit": "D",
+            "insufficient_data": "I"}.get(
         status or "", "?"
     )
 
