@@ -121,6 +121,8 @@ FACT_BENEFIT = MartTable(
         "disbenefit_cost_gbp": ("double", "minus value_gbp when effect_evidence is worse and the status has "
                                 "enough data, else 0: the cost of a harm, shown separately from value"),
         "status_signal": ("varchar", "the status the decision table gives for this month alone"),
+        "register_version": ("varchar", "content hash of the site's benefit register the row was computed with "
+                             "(meta.register_version says what changed between versions)"),
         "status": ("varchar", "realised, emerging, target_met_unattributed, not_yet_evident, disbenefit or "
                    "insufficient_data (docs/benefits.md, decision table); changes only once status_signal has held "
                    "for 3 consecutive months"),
@@ -242,4 +244,44 @@ VALUE_SUMMARY = MartTable(
     },
 )
 
-MART_TABLES: tuple[MartTable, ...] = (FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY)
+PUBLISHED_BENEFIT = MartTable(
+    name="published_benefit",
+    grain="benefit x published as-of month",
+    key="site_code, benefit_id, as_of_month",
+    description=(
+        "What was reported for a month, frozen by `benefits publish --as-of YYYY-MM`: the fact_benefit row of that "
+        "month as it stood when published, with the register version it used. Later runs never change a row here; "
+        "when they would say something different, benefit_restatement records it."
+    ),
+    columns={**FACT_BENEFIT.columns, "published_month": ("date", "the month in which it was published (the exact time "
+                                                                "is in meta.publication)")},
+)
+
+BENEFIT_RESTATEMENT = MartTable(
+    name="benefit_restatement",
+    grain="published benefit-month x figure that the latest run gives differently",
+    key="site_code, benefit_id, as_of_month, field",
+    description=(
+        "Published figures that the latest run would state differently: the published and the current value, and "
+        "the cause: `register` when the benefit's register entry changed since publication (the versions are "
+        "given), `data` otherwise (new or corrected data, or a changed method). Rebuilt on every run; the "
+        "published rows themselves never change."
+    ),
+    columns={
+        "site_code": ("varchar", "ODS code of the trust"),
+        "benefit_id": ("varchar", "the benefit's id in the site's register"),
+        "as_of_month": ("date", "the published month"),
+        "scope": ("varchar", "national or local"),
+        "field": ("varchar", "the fact_benefit column that differs"),
+        "published_value": ("varchar", "the value as published"),
+        "current_value": ("varchar", "the value the latest run gives"),
+        "cause": ("varchar", "register or data"),
+        "published_register_version": ("varchar", "register version the published row used"),
+        "current_register_version": ("varchar", "register version of the latest run"),
+        "published_month": ("date", "the month in which it was published"),
+    },
+)
+
+MART_TABLES: tuple[MartTable, ...] = (
+    FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY, PUBLISHED_BENEFIT, BENEFIT_RESTATEMENT,
+)

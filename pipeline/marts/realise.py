@@ -37,6 +37,7 @@ from benefits.scan import ScanSettings, scan_unplanned
 from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY, MartTable
 from benefits.value import summary_frame
 from pipeline.marts import build as marts
+from pipeline.marts.publication import record_register_versions, refresh_restatements
 from pipeline.config.sites import SiteConfig
 from pipeline.warehouse.core import Warehouse
 
@@ -55,6 +56,7 @@ class RealiseResult:
     warnings: list[str] = field(default_factory=list)
     by_site: dict[str, int] = field(default_factory=dict)
     by_status: dict[str, int] = field(default_factory=dict)  # latest status of each benefit
+    restatements: int = 0  # published figures the run states differently
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -174,6 +176,7 @@ def realise(
     trusts = [s for s in sites if s.role == "trust"]
     by_key = {k: g for k, g in series.groupby(["site_code", "measure_code"], sort=False)}
     national_codes = set(marts.measure_lookup())
+    versions = record_register_versions(wh, trusts)
     compare = comparators(series, trusts)
     fact_records: list[dict] = []
     spc_parts: list[dict] = []
@@ -213,6 +216,7 @@ def realise(
 
     t3 = time.perf_counter()
     fact = fact_frame(fact_records)
+    fact["register_version"] = fact["site_code"].map(versions)
     spc = spc_frame(spc_parts)
     nat_fact, nat_spc = publish_national(fact, spc, suppression_threshold, withheld_months(wh))
     nat_fact = nat_fact.sort_values(["site_code", "benefit_id", "as_of_month"], kind="stable").reset_index(drop=True)
@@ -229,6 +233,7 @@ def realise(
         wh.replace_table(conn, "national.fact_benefit", nat_fact, FACT_BENEFIT_COLUMNS)
         wh.replace_table(conn, "national.fact_benefit_spc", nat_spc, FACT_BENEFIT_SPC_COLUMNS)
         wh.replace_table(conn, "national.fact_unplanned_change", nat_unplanned, UNPLANNED_COLUMNS)
+    result.restatements = refresh_restatements(wh, trusts, schemas)
     result.rows, result.spc_rows = len(fact), len(spc)
     result.seconds["write"] = time.perf_counter() - t3
     for p in result.problems:

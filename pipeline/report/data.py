@@ -99,6 +99,7 @@ class SiteData:
     dq_new: list[dict]
     dq_batches: list[dict]
     notes: list[str]
+    restatements: list[dict] = field(default_factory=list)  # published figures the latest run states differently
 
     @property
     def as_of(self) -> dt.date | None:
@@ -151,8 +152,11 @@ def load_site(wh: Warehouse, site: SiteConfig) -> SiteData:
     dq_quarantine = records(r.read(schema, "dq_quarantine_monthly", order="dataset, month"))
     dq_new = records(r.read(schema, "dq_new_failures", where="is_latest", order="dataset, expectation"))
     dq_batches = records(r.read(schema, "dq_batch", order="dataset, loaded_at"))
+    restated = records(r.read(schema, "benefit_restatement", order="as_of_month, benefit_id, field")) if r.exists(
+        schema, "benefit_restatement") else []  # fmt: skip
     return SiteData(
-        site, measures, benefits, timeline, spc, unplanned, dq_pass, dq_quarantine, dq_new, dq_batches, r.notes
+        site, measures, benefits, timeline, spc, unplanned, dq_pass, dq_quarantine, dq_new, dq_batches, r.notes,
+        restated,
     )
 
 

@@ -311,6 +311,18 @@ def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> 
         "cards": cards,
         "missing_benefits": [b for b in site.benefit_list if b.id not in {c["id"] for c in cards}],
         "unplanned": unplanned,
+        "restatements": [
+            {
+                "benefit": r.get("benefit_id"),
+                "month": month_label(r.get("as_of_month")),
+                "field": words(r.get("field") or ""),
+                "published": r.get("published_value") or MISSING,
+                "current": r.get("current_value") or MISSING,
+                "cause": "the benefit's register entry was edited" if r.get("cause") == "register"
+                else "new or corrected data",
+            }
+            for r in data.restatements
+        ],
         "planned_measures": planned,
         "dq": dq_view(data),
         "notes": data.notes,

@@ -80,3 +80,28 @@ create table if not exists meta.site (
     role varchar,
     config_path varchar
 );
+
+-- grain: one row per version of a site's benefit register; key: site_code, version
+create table if not exists meta.register_version (
+    site_code varchar not null,
+    version varchar not null,
+    recorded_at timestamp,
+    benefits bigint,
+    changes varchar
+);
+
+-- grain: one row per register version: the register's entries as JSON, to say what changed; key: site_code, version
+create table if not exists meta.register_entries (
+    site_code varchar not null,
+    version varchar not null,
+    entries varchar
+);
+
+-- grain: one row per `benefits publish`; key: as_of_month, site_code, published_at
+create table if not exists meta.publication (
+    as_of_month date not null,
+    site_code varchar,
+    published_at timestamp,
+    local_rows bigint,
+    national_rows bigint
+);

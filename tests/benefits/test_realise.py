@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from benefits.status import STATUSES
 from benefits.tables import MART_TABLES
 from pipeline.marts.build import measure_lookup
 from pipeline.marts.realise import realise
@@ -46,7 +47,7 @@ def check_marts(wh: Warehouse, sites) -> None:
     local = table(wh, "local_s001.fact_benefit", "benefit_id, as_of_month")
     assert set(local["benefit_id"]) == {"S001-EPMA", "S001-MEDINC", "S001-LOS"}
     assert local.groupby("benefit_id")["is_latest"].sum().eq(1).all()
-    assert local["status"].isin(["realised", "emerging", "not_yet_evident", "disbenefit", "insufficient_data"]).all()
+    assert local["status"].isin(STATUSES).all()
     assert local["status_reason"].str.len().gt(10).all()
 
     national = table(wh, "national.fact_benefit", "site_code, benefit_id, as_of_month")
