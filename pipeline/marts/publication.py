@@ -230,6 +230,8 @@ def refresh_restatements(wh: Warehouse, sites: list[SiteConfig], schemas: dict[s
     )  # fmt: skip
     frame = restatements(published, current, changed_entries(wh, published, sites))
     with wh.begin() as conn:
+        if not wh.is_duckdb:  # PostgreSQL will not drop a table its site views depend on
+            conn.execute(sa.text("drop table if exists measures.benefit_restatement_all cascade"))
         wh.replace_table(conn, "measures.benefit_restatement_all", frame, BENEFIT_RESTATEMENT.types)
         _site_views(conn, wh, schemas, "measures.benefit_restatement_all", BENEFIT_RESTATEMENT.name,
                     list(BENEFIT_RESTATEMENT.columns))  # fmt: skip
