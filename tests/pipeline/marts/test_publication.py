@@ -22,10 +22,11 @@ def _edit_target(site: SiteConfig, benefit_id: str, value: float) -> SiteConfig:
     return SiteConfig(**data)
 
 
-@pytest.fixture
-def published(tmp_path):
+@pytest.fixture(params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def published(request, tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}" if request.param == "duckdb" else request.getfixturevalue("pg_url")
     frame = build_measure_monthly(N_SITES, N_MONTHS, scale=0.03)
-    wh, sites = load(f"duckdb:///{tmp_path / 'wh.duckdb'}", frame)
+    wh, sites = load(url, frame)
     realise(wh, sites, suppression_threshold=7)
     month = wh.scalar("select max(as_of_month) from measures.fact_benefit_all where site_code = 'S001'")
     month = pd.Timestamp(month).date()
@@ -54,6 +55,7 @@ def test_register_edit_and_data_correction_are_restatements_not_rewrites(publish
 
     pd.testing.assert_frame_equal(_published(wh), before_local)
     pd.testing.assert_frame_equal(_published(wh, "national", "published_benefit"), before_national)
+    assert len(before_local) == 3 * N_SITES
     # Publishing the same month again changes nothing either.
     assert publish(wh, month, {s.ods_code: s.schema for s in sites}) == {"local": 0, "national": 0}
     pd.testing.assert_frame_equal(_published(wh), before_local)
