@@ -1,0 +1,145 @@
+"""Programme-level evidence: what a trust planning a system can expect, from the sites that have it.
+
+Two estimators of the programme effect of one kind of system on one measure (a rate ratio):
+
+* `meta_analysis`: a random-effects meta-analysis (DerSimonian-Laird) of the sites' own ITS estimates (log rate ratios and their standard
+  errors). It gives the average effect across sites with a 95% CI, the between-site variance
+  tau^2, I^2 (the share of variation that is between sites, not chance) and a 95% prediction
+  interval for a new site (Higgins, Thompson and Spiegelhalter 2009: t with k-2 df on
+  sqrt(tau^2 + se^2)); with fewer than 3 sites there is no prediction interval.
+* `staggered_effect`: a stacked difference-in-differences on the site-month panel (Cengiz et al.
+  2019; the "clean controls" idea of Callaway and Sant'Anna 2021). For each adoption cohort (sites
+  going live in the same month) a stack holds the cohort and the sites not yet live by the end of
+  the stack's window, over `pre` months before and `post` months after go-live; ramp-in months
+  are dropped. A Poisson GLM with the log denominator as offset, site-by-stack and
+  month-by-stack fixed effects and a post-go-live indicator for the cohort gives the rate ratio;
+  standard errors are clustered by site, with the Pearson scale for over-dispersion. Shocks every
+  site sees in a month (a national decline, a winter) are absorbed by the month effects, which a
+  before/after comparison or a single-site ITS cannot do. Assumes parallel trends on the log
+  scale between adopters and not-yet adopters, and no anticipation before go-live.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class PooledEffect:
+    method: str
+    k: int  # sites
+    rate_ratio: float
+    low: float
+    high: float
+    pred_low: float = float("nan")  # 95% prediction interval for a new site (meta-analysis)
+    pred_high: float = float("nan")
+    tau2: float = float("nan")
+    i2: float = float("nan")
+    note: str = ""
+
+
+def dersimonian_laird(y: np.ndarray, se: np.ndarray) -> tuple[float, float, float, float]:
+    """(tau^2, I^2, pooled mean, its standard error) by DerSimonian-Laird, tau^2 truncated at 0.
+
+    Written out rather than taken from statsmodels' `combine_effects`: in statsmodels 0.15 it
+    leaves tau^2 negative when the heterogeneity statistic Q is below its degrees of freedom,
+    and the pooled mean then falls outside the range of the inputs (tests/benefits/test_pooled.py
+    has such a case)."""
+    w = 1.0 / se**2
+    fixed = float(np.sum(w * y) / np.sum(w))
+    q = float(np.sum(w * (y - fixed) ** 2))
+    df = len(y) - 1
+    c = float(np.sum(w) - np.sum(w**2) / np.sum(w))
+    tau2 = max(0.0, (q - df) / c) if c > 0 else 0.0
+    i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
+    wr = 1.0 / (se**2 + tau2)
+    mu = float(np.sum(wr * y) / np.sum(wr))
+    return tau2, i2, mu, float(math.sqrt(1.0 / np.sum(wr)))
+
+
+def meta_analysis(log_rr, se) -> PooledEffect:
+    """Random-effects pooling of site log rate ratios with their standard errors."""
+    from scipy import stats
+
+    y = np.asarray(log_rr, dtype=float)
+    s = np.asarray(se, dtype=float)
+    keep = np.isfinite(y) & np.isfinite(s) & (s > 0)
+    y, s = y[keep], s[keep]
+    k = len(y)
+    if k == 0:
+        return PooledEffect("random-effects meta-analysis", 0, *(float("nan"),) * 3, note="no site estimates")
+    if k == 1:
+        lo, hi = y[0] - Z95 * s[0], y[0] + Z95 * s[0]
+        return PooledEffect("random-effects meta-analysis", 1, math.exp(y[0]), math.exp(lo), math.exp(hi),
+                            note="one site: its own estimate; no between-site variation can be estimated")  # fmt: skip
+    tau2, i2, mu, se_mu = dersimonian_laird(y, s)
+    pred = (float("nan"), float("nan"))
+    note = ""
+    if k >= 3:
+        half = stats.t.ppf(0.975, k - 2) * math.sqrt(tau2 + se_mu**2)
+        pred = (math.exp(mu - half), math.exp(mu + half))
+    else:
+        note = "two sites: no prediction interval"
+    return PooledEffect(
+        "random-effects meta-analysis (DerSimonian-Laird)", k, math.exp(mu), math.exp(mu - Z95 * se_mu),
+        math.exp(mu + Z95 * se_mu), pred[0], pred[1], tau2, i2, note,
+    )  # fmt: skip
+
+
+def _month_index(d) -> int:
+    d = pd.Timestamp(d)
+    return d.year * 12 + d.month - 1
+
+
+def stack(panel: pd.DataFrame, pre: int = 12, post: int = 12) -> pd.DataFrame:
+    """The stacked panel: per cohort, its sites and the not-yet-live sites over its window.
+
+    `panel`: site, month, numerator, denominator, go_live (NaT for never), ramp_months."""
+    p = panel.copy()
+    p["t"] = p["month"].map(_month_index)
+    p["g"] = p["go_live"].map(lambda d: _month_index(d) if pd.notna(d) else np.inf)
+    p["ramp"] = p["ramp_months"].fillna(0).astype(int)
+    cohorts = sorted({g for g in p["g"] if np.isfinite(g)})
+    parts = []
+    for g in cohorts:
+        lo, hi = g - pre, g + post - 1
+        treated = p["g"] == g
+        ramp_end = g + p.loc[treated, "ramp"].max() if treated.any() else g
+        clean = p["g"] > hi + max(0, ramp_end - g)  # not live before the window (ramp included) ends
+        part = p[(treated | clean) & (p["t"] >= lo) & (p["t"] <= hi + (ramp_end - g))].copy()
+        part = part[~(treated.loc[part.index] & (part["t"] >= g) & (part["t"] < part["g"] + part["ramp"]))]
+        if not treated.loc[part.index].any() or not clean.loc[part.index].any():
+            continue
+        part["stack"] = int(g)
+        part["treated_post"] = (part["g"] == g) & (part["t"] >= g)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else p.iloc[0:0].assign(stack=0, treated_post=False)
+
+
+def staggered_effect(panel: pd.DataFrame, pre: int = 12, post: int = 12) -> PooledEffect:
+    """Stacked difference-in-differences rate ratio with not-yet-live sites as controls."""
+    import statsmodels.api as sm
+
+    s = stack(panel, pre, post)
+    s = s[(s["denominator"] > 0) & s["numerator"].notna()]
+    method = "stacked difference-in-differences (not-yet-live sites as controls)"
+    if s.empty or not s["treated_post"].any():
+        return PooledEffect(method, 0, *(float("nan"),) * 3, note="no cohort has clean controls over its window")
+    site_fe = pd.get_dummies(s["site"].astype(str) + "|" + s["stack"].astype(str), drop_first=True, dtype=float)
+    month_fe = pd.get_dummies(s["t"].astype(str) + "|" + s["stack"].astype(str), drop_first=True, dtype=float)
+    X = pd.concat([pd.Series(1.0, index=s.index, name="const"), s["treated_post"].astype(float), site_fe, month_fe], axis=1)
+    model = sm.GLM(s["numerator"].to_numpy(float), X.to_numpy(float), family=sm.families.Poisson(),
+                   offset=np.log(s["denominator"].to_numpy(float)))  # fmt: skip
+    groups = pd.factorize(s["site"])[0]
+    res = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+    # Over-dispersion: the sandwich is already robust to it; the Pearson scale is reported only.
+    b, se = float(res.params[1]), float(res.bse[1])
+    k = int(s.loc[s["treated_post"], "site"].nunique())
+    return PooledEffect(method, k, math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se),
+                        note=f"{s['stack'].nunique()} cohort stacks, {s['site'].nunique()} sites")  # fmt: skip
