@@ -22,6 +22,7 @@ Two estimators of the programme effect of one kind of system on one measure (a r
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,7 +102,7 @@ def stack(panel: pd.DataFrame, pre: int = 12, post: int = 12) -> pd.DataFrame:
     """The stacked panel: per cohort, its sites and the not-yet-live sites over its window.
 
     `panel`: site, month, numerator, denominator, go_live (NaT for never), ramp_months."""
-    p = panel.copy()
+    p = panel.reset_index(drop=True)
     p["t"] = p["month"].map(_month_index)
     p["g"] = p["go_live"].map(lambda d: _month_index(d) if pd.notna(d) else np.inf)
     p["ramp"] = p["ramp_months"].fillna(0).astype(int)
@@ -113,8 +114,9 @@ def stack(panel: pd.DataFrame, pre: int = 12, post: int = 12) -> pd.DataFrame:
         ramp_end = g + p.loc[treated, "ramp"].max() if treated.any() else g
         clean = p["g"] > hi + max(0, ramp_end - g)  # not live before the window (ramp included) ends
         part = p[(treated | clean) & (p["t"] >= lo) & (p["t"] <= hi + (ramp_end - g))].copy()
-        part = part[~(treated.loc[part.index] & (part["t"] >= g) & (part["t"] < part["g"] + part["ramp"]))]
-        if not treated.loc[part.index].any() or not clean.loc[part.index].any():
+        mine = part["g"] == g
+        part = part[~(mine & (part["t"] >= g) & (part["t"] < part["g"] + part["ramp"]))]
+        if not (part["g"] == g).any() or (part["g"] == g).all():
             continue
         part["stack"] = int(g)
         part["treated_post"] = (part["g"] == g) & (part["t"] >= g)
@@ -137,9 +139,56 @@ def staggered_effect(panel: pd.DataFrame, pre: int = 12, post: int = 12) -> Pool
     model = sm.GLM(s["numerator"].to_numpy(float), X.to_numpy(float), family=sm.families.Poisson(),
                    offset=np.log(s["denominator"].to_numpy(float)))  # fmt: skip
     groups = pd.factorize(s["site"])[0]
-    res = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+    with warnings.catch_warnings():
+        # Site and month effects within each stack are collinear across stacks by construction; the
+        # treatment coefficient is identified, and GLM's pseudo-inverse handles the rest.
+        warnings.simplefilter("ignore")
+        res = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
     # Over-dispersion: the sandwich is already robust to it; the Pearson scale is reported only.
     b, se = float(res.params[1]), float(res.bse[1])
     k = int(s.loc[s["treated_post"], "site"].nunique())
     return PooledEffect(method, k, math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se),
                         note=f"{s['stack'].nunique()} cohort stacks, {s['site'].nunique()} sites")  # fmt: skip
+
+
+def programme_effects(fact_latest: pd.DataFrame, series: pd.DataFrame, benefits: pd.DataFrame,
+                      max_stacked_rows: int = 60_000) -> pd.DataFrame:  # fmt: skip
+    """One PROGRAMME_EFFECT row per (measure, system) with benefits at two or more sites.
+
+    `fact_latest`: fact_benefit latest rows (site_code, measure_code, project, effect_latest(_low/_high),
+    its_effect_scale). `series`: site_code, measure_code, month, numerator, denominator.
+    `benefits`: site_code, measure_code, project, go_live, ramp_months (every registered benefit).
+    Sites with a benefit of another system on the same measure are left out of the controls."""
+    from benefits.tables import PROGRAMME_EFFECT
+
+    cols = list(PROGRAMME_EFFECT.columns)
+    rows = []
+    named = benefits[benefits["project"].notna()]
+    for (measure, system), group in named.groupby(["measure_code", "project"], sort=True):
+        if group["site_code"].nunique() < 2:
+            continue
+        est = fact_latest[(fact_latest["measure_code"] == measure) & (fact_latest["project"] == system)]
+        est = est[(est["its_effect_scale"] == "rate_ratio") & (est["effect_latest_low"] > 0)]
+        se = (np.log(est["effect_latest_high"]) - np.log(est["effect_latest_low"])) / (2 * Z95)
+        meta = meta_analysis(np.log(est["effect_latest"]), se)
+        others = set(benefits.loc[(benefits["measure_code"] == measure) & (benefits["project"] != system), "site_code"])
+        first = group.sort_values("go_live").drop_duplicates("site_code")
+        data = series[(series["measure_code"] == measure) & ~series["site_code"].isin(others - set(first["site_code"]))]
+        panel = data.rename(columns={"site_code": "site"}).merge(
+            first[["site_code", "go_live", "ramp_months"]].rename(columns={"site_code": "site"}), on="site", how="left"
+        )
+        notes = [meta.note] if meta.note else []
+        if len(panel) > max_stacked_rows:
+            stag = PooledEffect("stacked", 0, *(float("nan"),) * 3)
+            notes.append(f"stacked estimate skipped: {len(panel):,} site-months is more than {max_stacked_rows:,}")
+        else:
+            stag = staggered_effect(panel)
+            notes.append(stag.note)
+        rows.append({
+            "measure_code": measure, "system": system, "sites": int(group["site_code"].nunique()),
+            "meta_sites": meta.k, "meta_rate_ratio": meta.rate_ratio, "meta_low": meta.low, "meta_high": meta.high,
+            "meta_prediction_low": meta.pred_low, "meta_prediction_high": meta.pred_high, "meta_i2": meta.i2,
+            "meta_tau2": meta.tau2, "staggered_sites": stag.k, "staggered_rate_ratio": stag.rate_ratio,
+            "staggered_low": stag.low, "staggered_high": stag.high, "note": "; ".join(n for n in notes if n),
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)

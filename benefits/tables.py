@@ -282,6 +282,39 @@ BENEFIT_RESTATEMENT = MartTable(
     },
 )
 
+PROGRAMME_EFFECT = MartTable(
+    name="fact_programme_effect",
+    grain="measure x system (the benefits' project)",
+    key="measure_code, system",
+    description=(
+        "What a trust planning a system can expect: the effect of one kind of system on one measure across the "
+        "sites that have it (their benefits' `project`), by two estimators with 95% intervals: a random-effects "
+        "meta-analysis of the sites' ITS effects (with I-squared and a prediction interval for a new site), and a "
+        "stacked difference-in-differences on the site-month panel using sites not yet live as controls. "
+        "benefits/pooled.py documents both; docs/validity.md reports their coverage on simulated programmes."
+    ),
+    columns={
+        "measure_code": ("varchar", "measure (see dim_measure)"),
+        "system": ("varchar", "the kind of system: the `project` of the benefits pooled"),
+        "sites": ("bigint", "sites with a benefit of this system on this measure"),
+        "meta_sites": ("bigint", "sites with an ITS estimate, pooled by the meta-analysis"),
+        "meta_rate_ratio": ("double", "random-effects pooled rate ratio"),
+        "meta_low": ("double", "lower 95% confidence limit"),
+        "meta_high": ("double", "upper 95% confidence limit"),
+        "meta_prediction_low": ("double", "lower limit of the 95% prediction interval for a new site (3+ sites)"),
+        "meta_prediction_high": ("double", "upper limit of that prediction interval"),
+        "meta_i2": ("double", "I-squared: share of the variation between sites that is not chance"),
+        "meta_tau2": ("double", "between-site variance of the log rate ratio"),
+        "staggered_sites": ("bigint", "adopting sites in the stacked estimate"),
+        "staggered_rate_ratio": ("double", "stacked difference-in-differences rate ratio"),
+        "staggered_low": ("double", "lower 95% confidence limit (standard errors clustered by site)"),
+        "staggered_high": ("double", "upper 95% confidence limit"),
+        "note": ("varchar", "what the estimates rest on, or why one is missing"),
+    },
+    scopes=("national",),
+)
+
 MART_TABLES: tuple[MartTable, ...] = (
     FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY, PUBLISHED_BENEFIT, BENEFIT_RESTATEMENT,
+    PROGRAMME_EFFECT,
 )

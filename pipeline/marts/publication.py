@@ -110,9 +110,22 @@ def _snapshot(conn, site_code: str) -> dict[str, dict]:
 
 
 def _ensure(conn, wh: Warehouse, table: str) -> None:
+    """Create the published table, or add the columns a newer version has (null in rows published
+    before them: a published row's values never change)."""
     kind = 0 if wh.is_duckdb else 1
     ddl = ", ".join(f"{ident(c)} {TYPES[t][kind]}" for c, t in PUBLISHED_BENEFIT.types.items())
     conn.execute(sa.text(f"create table if not exists {table} ({ddl})"))
+    schema, name = table.split(".")
+    have = {
+        r[0]
+        for r in conn.execute(
+            sa.text("select column_name from information_schema.columns where table_schema = :s and table_name = :t"),
+            {"s": schema, "t": name},
+        )
+    }
+    for c, t in PUBLISHED_BENEFIT.types.items():
+        if c not in have:
+            conn.execute(sa.text(f"alter table {table} add column {ident(c)} {TYPES[t][kind]}"))
 
 
 def _copy(conn, source: str, target: str, month: dt.date, site: str | None, now: dt.datetime) -> int:

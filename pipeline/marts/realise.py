@@ -33,8 +33,16 @@ from benefits.evaluate import (
     fact_frame,
     spc_frame,
 )
+from benefits.pooled import programme_effects
 from benefits.scan import ScanSettings, scan_unplanned
-from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY, MartTable
+from benefits.tables import (
+    FACT_BENEFIT,
+    FACT_BENEFIT_SPC,
+    FACT_UNPLANNED_CHANGE,
+    PROGRAMME_EFFECT,
+    VALUE_SUMMARY,
+    MartTable,
+)
 from benefits.value import summary_frame
 from pipeline.marts import build as marts
 from pipeline.marts.publication import record_register_versions, refresh_restatements
@@ -214,6 +222,15 @@ def realise(
     result.unplanned = len(unplanned)
     result.seconds["scan"] = time.perf_counter() - t2
 
+    t_p = time.perf_counter()
+    registered = pd.DataFrame(
+        [(s.ods_code, b.measure, b.project, b.go_live, b.ramp_months) for s in trusts for b in s.benefit_list],
+        columns=["site_code", "measure_code", "project", "go_live", "ramp_months"],
+    )
+    fact_now = fact_frame(fact_records)
+    programme = programme_effects(fact_now[fact_now["is_latest"].astype(bool)], series, registered)
+    result.seconds["programme"] = time.perf_counter() - t_p
+
     t3 = time.perf_counter()
     fact = fact_frame(fact_records)
     fact["register_version"] = fact["site_code"].map(versions)
@@ -230,6 +247,7 @@ def realise(
         ):  # fmt: skip
             _write_all_sites(wh, conn, spec, frame, schemas)
         wh.replace_table(conn, "national.benefit_value_summary", summary_frame(nat_fact), VALUE_SUMMARY.types)
+        wh.replace_table(conn, "national.fact_programme_effect", programme, PROGRAMME_EFFECT.types)
         wh.replace_table(conn, "national.fact_benefit", nat_fact, FACT_BENEFIT_COLUMNS)
         wh.replace_table(conn, "national.fact_benefit_spc", nat_spc, FACT_BENEFIT_SPC_COLUMNS)
         wh.replace_table(conn, "national.fact_unplanned_change", nat_unplanned, UNPLANNED_COLUMNS)

@@ -42,8 +42,13 @@ def table(wh: Warehouse, name: str, order: str) -> pd.DataFrame:
 
 def check_marts(wh: Warehouse, sites) -> None:
     for spec in MART_TABLES:
-        for schema in ("national", sites[0].schema):
+        for schema in ("national", sites[0].schema)[: 1 if spec.scopes == ("national",) else 2]:
             assert wh.columns(schema, spec.name) == list(spec.columns), (schema, spec.name)
+    programme = table(wh, "national.fact_programme_effect", "measure_code, system")
+    epma = programme[programme["system"] == "Closed-loop ePMA"].iloc[0]
+    assert epma["sites"] == N_SITES and epma["meta_sites"] >= N_SITES - 1
+    assert epma["meta_low"] < epma["meta_rate_ratio"] < epma["meta_high"]
+    assert "no cohort has clean controls" in epma["note"] or epma["staggered_low"] < epma["staggered_rate_ratio"] < epma["staggered_high"]
     local = table(wh, "local_s001.fact_benefit", "benefit_id, as_of_month")
     assert set(local["benefit_id"]) == {"S001-EPMA", "S001-MEDINC", "S001-LOS"}
     assert local.groupby("benefit_id")["is_latest"].sum().eq(1).all()

@@ -29,7 +29,8 @@ def test_small_calibration_set_against_truth(tmp_path):
     sites = h.plan(3, seed=11, max_scale=0.03)
     assert {b["truth"] for s in sites for b in s["benefits"]} & {1.0}  # nulls are in the set
     h.write_sites(sites, tmp_path / "sites")
-    h.run_pipeline(tmp_path / "sites", tmp_path / "home")
+    _, failed = h.run_pipeline(tmp_path / "sites", tmp_path / "home", memory="1GB")
+    assert failed == []
     fact, scan = h.collect(sites, tmp_path / "home")
     r = h.summarise(fact, scan, sites)
     # Every planned benefit is in the marts, every status is one of the documented ones.

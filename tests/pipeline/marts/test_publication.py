@@ -96,3 +96,20 @@ def test_publish_command_names_a_bad_month(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["publish", "--as-of", "2019-13"])
     assert result.exit_code == 2 and "--as-of: expected a month as YYYY-MM, got '2019-13'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_published_table_from_an_older_version_gains_new_columns(tmp_path):
+    """Columns added to fact_benefit later are added to published tables, null in old rows."""
+    import sqlalchemy as sa
+
+    frame = build_measure_monthly(N_SITES, N_MONTHS, scale=0.03)
+    wh, sites = load(f"duckdb:///{tmp_path / 'wh.duckdb'}", frame)
+    with wh.begin() as conn:
+        conn.execute(sa.text("create table measures.published_benefit_all (site_code varchar, benefit_id varchar, "
+                             "as_of_month date, status varchar)"))
+        conn.execute(sa.text("insert into measures.published_benefit_all values ('S001', 'S001-EPMA', '2019-01-01', 'emerging')"))
+    realise(wh, sites, suppression_threshold=7)
+    old = wh.query("select * from measures.published_benefit_all")
+    assert len(old) == 1 and old["status"].iloc[0] == "emerging" and old["effect_latest"].isna().all()
+    assert "published_month" in old.columns
+    wh.dispose()
