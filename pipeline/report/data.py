@@ -173,6 +173,7 @@ class NationalData:
     benefits: list[dict]  # national-scope benefits, latest row (small counts withheld)
     unplanned: list[dict]
     notes: list[str]
+    programme: list[dict] = field(default_factory=list)  # fact_programme_effect rows
 
 
 def _frame(f: pd.DataFrame | None) -> pd.DataFrame:
@@ -203,4 +204,9 @@ def load_national(wh: Warehouse) -> NationalData:
     fact = r.read("national", "fact_benefit", order="site_code, benefit_id, as_of_month")
     benefits = records(latest_rows(fact)) if fact is not None and not fact.empty else []
     unplanned = records(r.read("national", "fact_unplanned_change", order="site_code, first_month, measure_code"))
-    return NationalData(records(configured), measures, q, y, rq, ry, other, benefits, unplanned, r.notes)
+    programme = (
+        records(r.read("national", "fact_programme_effect", order="system, measure_code"))
+        if r.exists("national", "fact_programme_effect")
+        else []
+    )
+    return NationalData(records(configured), measures, q, y, rq, ry, other, benefits, unplanned, r.notes, programme)

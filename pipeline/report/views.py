@@ -188,6 +188,32 @@ def benefit_card(
     }
 
 
+def programme_row(p: dict, measure: dict | None) -> dict:
+    """One system's expected effect on one measure, in words a business case can quote."""
+
+    def ratio(est, lo, hi) -> str:
+        if as_float(est) is None:
+            return MISSING
+        return f"{ratio_words(est)} (95% CI {ratio_words(lo)} to {ratio_words(hi)})"
+
+    pred = (
+        f"{ratio_words(p.get('meta_prediction_low'))} to {ratio_words(p.get('meta_prediction_high'))}"
+        if as_float(p.get("meta_prediction_low")) is not None
+        else MISSING
+    )
+    i2 = as_float(p.get("meta_i2"))
+    return {
+        "system": p.get("system"),
+        "measure": (measure or {}).get("measure_name") or p.get("measure_code"),
+        "sites": count(p.get("sites")),
+        "meta": ratio(p.get("meta_rate_ratio"), p.get("meta_low"), p.get("meta_high")),
+        "prediction": pred,
+        "i2": f"{i2 * 100:.0f}%" if i2 is not None else MISSING,
+        "staggered": ratio(p.get("staggered_rate_ratio"), p.get("staggered_low"), p.get("staggered_high")),
+        "note": p.get("note") or "",
+    }
+
+
 def diagnostics(b: dict, spc: pd.DataFrame | None) -> str:
     """Why the model can be believed (or not): points used, dispersion, residual autocorrelation,
     provisional months."""
@@ -584,6 +610,7 @@ def national_view(data: NationalData, *, index_link: str, site_links: dict[str, 
         "sections": sections,
         "benefits": benefits,
         "unplanned": unplanned,
+        "programme": [programme_row(p, data.measures.get(p.get("measure_code"))) for p in data.programme],
         "summary": summary_totals(data.benefits),
         "notes": data.notes,
         "index_link": index_link,
