@@ -147,6 +147,8 @@ def staggered_effect(panel: pd.DataFrame, pre: int = 12, post: int = 12) -> Pool
     # Over-dispersion: the sandwich is already robust to it; the Pearson scale is reported only.
     b, se = float(res.params[1]), float(res.bse[1])
     k = int(s.loc[s["treated_post"], "site"].nunique())
+    if not (math.isfinite(b) and math.isfinite(se) and abs(b) < 20 and se < 20):
+        return PooledEffect(method, k, *(float("nan"),) * 3, note="the stacked model could not be estimated (too few events)")
     return PooledEffect(method, k, math.exp(b), math.exp(b - Z95 * se), math.exp(b + Z95 * se),
                         note=f"{s['stack'].nunique()} cohort stacks, {s['site'].nunique()} sites")  # fmt: skip
 
