@@ -19,8 +19,8 @@ from prefect.cache_policies import NO_CACHE
 
 from expectations.docs import build_batch_docs
 from expectations.report import batch_markdown
-from flows.common import IO_TASK, artifact_key, load_secret
-from pipeline.alerts import Alert, post_alert, webhook_url
+from flows.common import artifact_key, load_secret
+from pipeline.alerts import Alert, deliver, webhook_url
 from pipeline.config.settings import load_settings
 from pipeline.config.sites import SiteConfig
 from pipeline.runtime import warehouse
@@ -202,17 +202,6 @@ def publish_summary(result: dict) -> None:
     )
 
 
-@task(name="send-alerts", **IO_TASK)
-def send_alerts_task(alerts: list[dict]) -> int:
-    """Post each alert to the webhook; a failed delivery is retried with backoff."""
-    url = webhook_url(load_secret)
-    if not url:
-        return 0
-    for a in alerts:
-        post_alert(url, Alert(**a))
-    return len(alerts)
-
-
 @task(name="build-data-docs-index", cache_policy=NO_CACHE)
 def docs_index_task() -> float:
     """Render the Data Docs index over every validation kept so far; returns the seconds taken."""
@@ -227,7 +216,9 @@ def docs_index_task() -> float:
 
 
 def raise_alerts(alerts: list[Alert]) -> None:
-    """Log alerts, then send them if a webhook is configured; never fails the calling flow."""
+    """Log alerts, then send them if a webhook is configured; never fails or stalls the calling
+    flow. Delivery is a plain call with a short timeout and one quick retry, not a Prefect task
+    with the I/O retry policy: that waited minutes on a dead webhook and logged its traceback."""
     if not alerts:
         return
     from pipeline.alerts import alerts_configured
@@ -237,9 +228,9 @@ def raise_alerts(alerts: list[Alert]) -> None:
         logger.warning("alert: %s", a.summary)
     if not alerts_configured():
         return
-    state = send_alerts_task([a.__dict__ for a in alerts], return_state=True)
-    if not state.is_completed():
-        logger.error("alerts not delivered: %s", state.message)
+    url = webhook_url(load_secret)
+    if url:
+        deliver(alerts, url)
 
 
 def publish_batch_artifact(outcome, *, settings=None, wh=None, index: bool = True) -> str | None:

@@ -139,14 +139,20 @@ class AlertDeliveryError(ConnectionError):
     """The webhook refused or could not be reached; the message never contains the URL."""
 
 
-def post_alert(url: str, alert: Alert, timeout: float = 10.0) -> None:
+# A webhook answers in well under a second; one that does not within a few seconds is down, and
+# waiting longer only stalls the run it reports on. (connect, read) seconds per attempt.
+TIMEOUT_SECONDS = float(os.environ.get("BENEFITS_ALERT_TIMEOUT_SECONDS", "3"))
+
+
+def post_alert(url: str, alert: Alert, timeout: float | None = None) -> None:
     """One delivery attempt. Raises AlertDeliveryError (an I/O error, so callers may retry)."""
+    seconds = TIMEOUT_SECONDS if timeout is None else timeout
     try:
         r = requests.post(
             url,
             data=json.dumps(alert.payload()),
             headers={"Content-Type": "application/json"},
-            timeout=timeout,
+            timeout=(seconds, seconds),
         )
     except requests.RequestException as exc:
         raise AlertDeliveryError(f"alert webhook {describe_endpoint(url)} unreachable: {type(exc).__name__}") from None
@@ -154,28 +160,14 @@ def post_alert(url: str, alert: Alert, timeout: float = 10.0) -> None:
         raise AlertDeliveryError(f"alert webhook {describe_endpoint(url)} answered HTTP {r.status_code}")
 
 
-def send_alerts(
-    alerts: list[Alert],
-    url: str | None = None,
-    *,
-    attempts: int = 3,
-    backoff_seconds: float = 2.0,
-    load_secret: Callable[[str], str] | None = None,
-) -> int:
-    """Deliver alerts outside Prefect (the CLI), retrying with backoff; returns how many arrived.
+def deliver(alerts: list[Alert], url: str, *, attempts: int = 2, backoff_seconds: float = 1.0) -> int:
+    """Post alerts, retrying each briefly; returns how many arrived. Never raises.
 
-    Flows use their own task with Prefect retries instead. Delivery problems are logged, never
-    raised: a broken webhook must not fail the data run it reports on.
-    """
-    if not alerts:
-        return 0
-    url = url or webhook_url(load_secret)
-    for a in alerts:
-        log.warning("alert: %s", a.summary)
-    if not url:
-        return 0
+    A webhook still down after an alert's attempts is taken as down for the rest: the
+    undelivered alerts are logged in one line and the run goes on, so a dead webhook costs a run
+    at most `attempts` timeouts, not one per alert."""
     sent = 0
-    for a in alerts:
+    for i, a in enumerate(alerts):
         for attempt in range(attempts):
             try:
                 post_alert(url, a)
@@ -183,7 +175,30 @@ def send_alerts(
                 break
             except AlertDeliveryError as exc:
                 if attempt == attempts - 1:
-                    log.error("%s; alert not delivered: %s", exc, a.summary)
-                else:
-                    time.sleep(backoff_seconds * 2**attempt)
+                    log.error("%s; %d alert(s) not delivered (they are in this log)", exc, len(alerts) - i)
+                    return sent
+                time.sleep(backoff_seconds * 2**attempt)
     return sent
+
+
+def send_alerts(
+    alerts: list[Alert],
+    url: str | None = None,
+    *,
+    attempts: int = 2,
+    backoff_seconds: float = 1.0,
+    load_secret: Callable[[str], str] | None = None,
+) -> int:
+    """Log alerts, then deliver them if a webhook is configured; returns how many arrived.
+
+    Delivery problems are logged, never raised: a broken webhook must not fail or stall the data
+    run it reports on.
+    """
+    if not alerts:
+        return 0
+    for a in alerts:
+        log.warning("alert: %s", a.summary)
+    url = url or webhook_url(load_secret)
+    if not url:
+        return 0
+    return deliver(alerts, url, attempts=attempts, backoff_seconds=backoff_seconds)
