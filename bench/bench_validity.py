@@ -238,6 +238,8 @@ def programme_calibration(replicates: int, seed: int) -> dict:
         panel = pd.concat(rows)
         panel["month"] = pd.to_datetime(panel["month"])
         for name, e in (("meta", meta_analysis(logs, ses)), ("staggered", staggered_effect(panel))):
+            if not math.isfinite(e.rate_ratio):
+                continue  # not estimable: counted in `replicates`, not in coverage
             hits[name].append(e.low <= truth <= e.high)
             est[name].append(math.log(e.rate_ratio / truth))
     return {

@@ -143,7 +143,10 @@ def staggered_effect(panel: pd.DataFrame, pre: int = 12, post: int = 12) -> Pool
         # Site and month effects within each stack are collinear across stacks by construction; the
         # treatment coefficient is identified, and GLM's pseudo-inverse handles the rest.
         warnings.simplefilter("ignore")
-        res = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+        try:
+            res = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+        except (np.linalg.LinAlgError, ValueError) as e:
+            return PooledEffect(method, 0, *(float("nan"),) * 3, note=f"the stacked model could not be fitted: {e}")
     # Over-dispersion: the sandwich is already robust to it; the Pearson scale is reported only.
     b, se = float(res.params[1]), float(res.bse[1])
     k = int(s.loc[s["treated_post"], "site"].nunique())

@@ -21,7 +21,7 @@ from tests.support.warehouse import mart_schemas, schema_tables, table_checksum
 SECRET_BLOCK = "benefits-alert-webhook"
 # Columns that record when or by which run something happened, not what was loaded (the data
 # quality marts show when each batch was loaded).
-RUN_COLUMNS = ("extracted_at", "loaded_at", "validated_at", "updated_at", "flow_run_id")
+RUN_COLUMNS = ("extracted_at", "loaded_at", "validated_at", "updated_at", "flow_run_id", "recorded_at", "published_at")
 
 
 def warehouse_state(url: str) -> dict[str, str]:

@@ -66,7 +66,7 @@ def mart_schemas(engine: sa.Engine) -> list[str]:
 
 # When a batch was extracted or loaded is a fact about the run, not about the data: two
 # warehouses built from the same extracts at different times differ only there.
-RUN_TIME_COLUMNS = ("extracted_at", "loaded_at", "validated_at", "flow_run_id")
+RUN_TIME_COLUMNS = ("extracted_at", "loaded_at", "validated_at", "flow_run_id", "recorded_at", "published_at")
 
 
 def mart_checksums(
