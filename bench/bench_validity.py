@@ -35,14 +35,9 @@ import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-MEASURES = (
-    "omitted_critical_doses_rate",
-    "delayed_critical_doses_rate",
-    "medication_incidents_per_1000_bed_days",
-    "patient_id_incidents_per_1000_bed_days",
-    "mean_los_emergency_days",
-    "emergency_readmission_30d_rate",
-)
+sys.path.insert(0, str(ROOT))
+
+from pipeline.simulator.spec import EFFECT_MEASURES as MEASURES  # noqa: E402  (every measure it can move)
 START, END = "2016-04", "2019-09"  # 42 months
 TEMPLATES = {"acute": "RF4", "mental_health": "RV5"}
 GOALS = {"coverage": (0.93, 0.97), "bias": 0.02, "false_realised": 0.05, "scan_precision": 0.80}

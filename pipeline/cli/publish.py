@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +12,7 @@ from rich.markup import escape
 
 from pipeline.cli import app
 from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli.run import SitesOption, WarehouseOption
 
 
 def _month(text: str) -> dt.date:
@@ -27,13 +27,8 @@ def _month(text: str) -> dt.date:
 def publish(
     as_of: Annotated[str, typer.Option("--as-of", help="the month to publish, YYYY-MM")],
     site: Annotated[str | None, typer.Option("--site", help="only this site (ODS code)")] = None,
-    sites: Annotated[
-        Path | None, typer.Option("--sites", help="folder of site configs (default: deploy/sites)", file_okay=False)
-    ] = None,
-    warehouse: Annotated[
-        str | None,
-        typer.Option("--warehouse", help="SQLAlchemy URL; default BENEFITS_WAREHOUSE_URL or embedded DuckDB"),
-    ] = None,
+    sites: SitesOption = None,
+    warehouse: WarehouseOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
     """Freeze what is reported for a month: its fact_benefit rows go to published_benefit (national

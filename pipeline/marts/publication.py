@@ -165,12 +165,7 @@ def _site_views(conn, wh: Warehouse, schemas: dict[str, str], base: str, name: s
     cols = ", ".join(ident(c) for c in columns)
     for code, schema in schemas.items():
         view = ident(f"{schema}.{name}")
-        select = f"select {cols} from {base} where site_code = {sql_literal(code)}"
-        if wh.is_duckdb:
-            conn.execute(sa.text(f"create or replace view {view} as {select}"))
-        else:
-            conn.execute(sa.text(f"drop view if exists {view}"))
-            conn.execute(sa.text(f"create view {view} with (security_barrier = true) as {select}"))
+        wh.create_site_view(conn, view, f"select {cols} from {base} where site_code = {sql_literal(code)}")
 
 
 def _text(v) -> str | None:

@@ -296,9 +296,4 @@ def _write_all_sites(wh: Warehouse, conn, spec: MartTable, frame: pd.DataFrame, 
         kind = existing.get((schema, spec.name))
         if kind is not None and kind != "VIEW":
             conn.execute(sa.text(f"drop table if exists {view}"))
-        select = f"select {cols} from {base} where site_code = {sql_literal(site)}"
-        if wh.is_duckdb:
-            conn.execute(sa.text(f"create or replace view {view} as {select}"))
-        else:
-            conn.execute(sa.text(f"drop view if exists {view}"))
-            conn.execute(sa.text(f"create view {view} with (security_barrier = true) as {select}"))
+        wh.create_site_view(conn, view, f"select {cols} from {base} where site_code = {sql_literal(site)}")

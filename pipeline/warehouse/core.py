@@ -188,5 +188,14 @@ class Warehouse:
         else:
             self._pg_copy_batches(conn, table, cols, arrow.to_batches(max_chunksize=100_000))
 
+    def create_site_view(self, conn: Connection, view: str, select: str) -> None:
+        """(Re)create a site's view; on PostgreSQL a security barrier, so a site's reader sees its
+        rows only."""
+        if self.is_duckdb:
+            conn.execute(sa.text(f"create or replace view {view} as {select}"))
+        else:
+            conn.execute(sa.text(f"drop view if exists {view}"))
+            conn.execute(sa.text(f"create view {view} with (security_barrier = true) as {select}"))
+
     def dispose(self) -> None:
         self.engine.dispose()
