@@ -227,13 +227,12 @@ def realise(
         [(s.ods_code, b.measure, b.project, b.go_live, b.ramp_months) for s in trusts for b in s.benefit_list],
         columns=["site_code", "measure_code", "project", "go_live", "ramp_months"],
     )
-    fact_now = fact_frame(fact_records)
-    programme = programme_effects(fact_now[fact_now["is_latest"].astype(bool)], series, registered)
+    fact = fact_frame(fact_records)
+    fact["register_version"] = fact["site_code"].map(versions)
+    programme = programme_effects(fact[fact["is_latest"].astype(bool)], series, registered)
     result.seconds["programme"] = time.perf_counter() - t_p
 
     t3 = time.perf_counter()
-    fact = fact_frame(fact_records)
-    fact["register_version"] = fact["site_code"].map(versions)
     spc = spc_frame(spc_parts)
     nat_fact, nat_spc = publish_national(fact, spc, suppression_threshold, withheld_months(wh))
     nat_fact = nat_fact.sort_values(["site_code", "benefit_id", "as_of_month"], kind="stable").reset_index(drop=True)
