@@ -46,7 +46,10 @@ class SnapshotChecker(threading.Thread):
         self.batches_seen: set[str] = set()
 
     def run(self) -> None:
-        while not self.stop.is_set():
+        # One snapshot is always taken after stop is set, so every batch committed before then is
+        # seen even when the last load commits during a snapshot.
+        while True:
+            last = self.stop.is_set()
             with self.engine.connect() as c:
                 counts = dict(
                     c.execute(
@@ -70,6 +73,8 @@ class SnapshotChecker(threading.Thread):
             for batch, n in loaded.items():
                 if counts.get(batch, 0) != n:
                     self.violations.append(f"{batch}: recorded {n} rows, {counts.get(batch, 0)} visible")
+            if last:
+                break
         self.engine.dispose()
 
 
