@@ -173,15 +173,16 @@ def programme_effects(fact_latest: pd.DataFrame, series: pd.DataFrame, benefits:
         if group["site_code"].nunique() < 2:
             continue
         est = fact_latest[(fact_latest["measure_code"] == measure) & (fact_latest["project"] == system)]
-        est = est[(est["its_effect_scale"] == "rate_ratio") & (est["effect_latest_low"] > 0)]
+        est = est[(est["its_effect_scale"] == "rate_ratio") & (est["effect_latest_low"] > 0)].sort_values("site_code")
         se = (np.log(est["effect_latest_high"]) - np.log(est["effect_latest_low"])) / (2 * Z95)
         meta = meta_analysis(np.log(est["effect_latest"]), se)
         others = set(benefits.loc[(benefits["measure_code"] == measure) & (benefits["project"] != system), "site_code"])
         first = group.sort_values("go_live").drop_duplicates("site_code")
         data = series[(series["measure_code"] == measure) & ~series["site_code"].isin(others - set(first["site_code"]))]
+        # Sorted, so that a rerun sums in the same order and the mart is identical bit for bit.
         panel = data.rename(columns={"site_code": "site"}).merge(
             first[["site_code", "go_live", "ramp_months"]].rename(columns={"site_code": "site"}), on="site", how="left"
-        )
+        ).sort_values(["site", "month"], kind="stable")
         notes = [meta.note] if meta.note else []
         if len(panel) > max_stacked_rows:
             stag = PooledEffect("stacked", 0, *(float("nan"),) * 3)
@@ -196,4 +197,9 @@ def programme_effects(fact_latest: pd.DataFrame, series: pd.DataFrame, benefits:
             "meta_tau2": meta.tau2, "staggered_sites": stag.k, "staggered_rate_ratio": stag.rate_ratio,
             "staggered_low": stag.low, "staggered_high": stag.high, "note": "; ".join(n for n in notes if n),
         })  # fmt: skip
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    # Ten significant digits: the stacked fit's pseudo-inverse may differ in the last bits between
+    # runs (threaded BLAS), and a rerun must give the same warehouse.
+    for col in out.select_dtypes("float").columns:
+        out[col] = out[col].map(lambda v: float(f"{v:.10g}") if math.isfinite(v) else v)
+    return out
