@@ -72,7 +72,7 @@ class EngineSettings:
     slope_min_post: int = 12  # fit a slope change from this many months after ramp-in (unless overridden)
     seasonality_min_points: int = 24  # Fourier terms once this many months are fitted ...
     seasonality_min_pre: int = 12  # ... with at least this many before go-live
-    trend_min_pre: int = 24  # a secular trend only from this many fitted months before go-live
+    trend_min_pre: int = 12  # a secular trend only from this many fitted months before go-live
     seasonality_pairs: int = 1  # the automatic choice
 
 
@@ -267,9 +267,9 @@ class _ItsPlan:
         """The model fitted with data up to row m: (columns, Fourier pairs, slope in the primary
         model, slope from an extended model), or None when there are too few points.
 
-        A secular trend is fitted only from `trend_min_pre` months before go-live: from a shorter
-        baseline its slope is mostly season and noise, and extrapolated over years after go-live
-        it dominates the counterfactual (the demo's 13-18 month baselines missed truth that way)."""
+        A secular trend is fitted from `trend_min_pre` months before go-live: leaving it out biases
+        the counterfactual by the drift times the months since go-live, which the narrow intervals
+        of a large trust cannot absorb (docs/benefits.md gives the calibration either way)."""
         st = self.settings
         pre, post = self.points(m)
         total = pre + post

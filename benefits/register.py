@@ -90,8 +90,8 @@ class Analysis(BaseModel):
     )
     trend: bool | None = Field(
         default=None,
-        description="true/false: fit a secular trend or not; default: a trend once 24 months before go-live are "
-        "fitted (a trend from a shorter baseline is mostly season and noise, extrapolated for years)",
+        description="true/false: fit a secular trend or not; default: a trend once 12 months before go-live are "
+        "fitted (below that a slope is mostly season and noise)",
     )
     comparator: bool | None = Field(
         default=None,

@@ -15,13 +15,15 @@ latest month September, scale 0.2), and the tolerances tested:
 |---|---|---|---|---|
 | omitted critical doses (strong season, falling trend) | 0.7 | 0.94 | 1.00 | 1.00 |
 | omitted critical doses | 1.0 | 0.93 | 0.53 | 0.02 |
-| patient identification incidents (mild season, ~10 a month) | 0.6 | 0.93 | 0.71 | 1.00 |
+| patient identification incidents (mild season, ~10 a month) | 0.6 | 0.93 | 0.71 | 0.64 |
 | patient identification incidents | 1.0 | 0.97 | 0.03 | 0.00 |
 
 SPC alone compares with the baseline mean, so a seasonal low or a trend already under way shows as
 special cause (omitted doses with no effect, in September); the status is decided by the ITS
 (benefits/status.py), which brings that down to a few per cent, and claims the incidents' effect
-that SPC sees in only 71% of sites.
+that SPC sees in only 71% of sites. The incidents' 64% is the price of fitting their trend (22
+fitted baseline months after the 2-month warm-up): without it the status claimed 100%, but the
+unmodelled drift of such series biases estimates (docs/benefits.md, Trend).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def outcomes(measure: str, ratio: float) -> pd.DataFrame:
     [
         ("omitted_critical_doses_rate", 0.7, (0.9, 1.0), (0.9, 1.0)),
         ("omitted_critical_doses_rate", 1.0, (0.3, 0.75), (0.0, 0.08)),
-        ("patient_id_incidents_per_1000_bed_days", 0.6, (0.55, 0.9), (0.85, 1.0)),
+        ("patient_id_incidents_per_1000_bed_days", 0.6, (0.55, 0.9), (0.5, 0.85)),
         ("patient_id_incidents_per_1000_bed_days", 1.0, (0.0, 0.1), (0.0, 0.05)),
     ],
 )

@@ -148,16 +148,18 @@ def test_maturity_leaves_incomplete_months_out_of_the_estimates():
         assert again[col] == pytest.approx(latest[col])
 
 
-def test_short_baseline_fits_no_trend():
+def test_a_trend_is_fitted_from_a_year_of_baseline_and_not_below():
     spec = MeasureSpec.of(measure_lookup()["omitted_critical_doses_rate"])
     s = simulate_measure_series(spec.code, MONTHS, rate_ratio=0.7, go_live=MONTHS[14], ramp_months=3, scale=0.2, seed=1)
     s["value"] = s["numerator"] / s["denominator"]
     b = Benefit(id="B", title="t", measure=spec.code, go_live=MONTHS[14], ramp_months=3,
                 baseline={"start": MONTHS[0], "end": MONTHS[13]})  # fmt: skip
     latest = evaluate_benefit(s, b, "T01", spec).fact.iloc[-1]
-    assert "no secular trend (fewer than 24 months before go-live)" in latest["its_model"]
-    forced = evaluate_benefit(s, Benefit(**{**b.model_dump(), "analysis": {"trend": True}}), "T01", spec).fact.iloc[-1]
-    assert "secular trend," in forced["its_model"]
+    assert "secular trend," in latest["its_model"]
+    short = Benefit(**{**b.model_dump(), "baseline": {"start": MONTHS[4], "end": MONTHS[13]}})
+    assert "no secular trend (fewer than 12 months before go-live)" in evaluate_benefit(s, short, "T01", spec).fact.iloc[-1]["its_model"]
+    off = evaluate_benefit(s, Benefit(**{**b.model_dump(), "analysis": {"trend": False}}), "T01", spec).fact.iloc[-1]
+    assert "no secular trend" in off["its_model"]
 
 
 def test_ljung_box_matches_statsmodels():
