@@ -7,10 +7,19 @@ import sys
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 # Piped output (CI logs, files) gets a wide fixed width rather than Rich's 80-column default.
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def error(message: object, title: str | None = None, sep: str = ": ") -> None:
+    """Print a user-facing error. The message is escaped: it carries the user's own text (a
+    pattern such as `^[a-z]+$`, a file name, a value) and Rich would read brackets as markup."""
+    text = escape(str(message))
+    # soft_wrap: a long path must not split the one line (and the names in it) across two
+    err.print(f"[red]{escape(title)}[/]{sep}{text}" if title else text, markup=True, highlight=False, soft_wrap=True)
 
 
 def setup_logging(verbose: bool) -> None:

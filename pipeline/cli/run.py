@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from pipeline.cli import app, freeze_heap
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, setup_logging
 
 SitesOption = Annotated[
     Path | None, typer.Option("--sites", help="folder of site configs (default: deploy/sites)", file_okay=False)
@@ -118,6 +118,25 @@ class _ProgressView:
             p.update(self.current, description=f"built {data['model']}")
 
 
+def _preflight(warehouse: str | None, summary_json: Path | None):
+    """Settings, folders, the summary file and the warehouse connection, all checked in seconds
+    before Prefect starts; the first problem ends the command in one line."""
+    from pipeline.cli._preflight import PreflightError, check_home, check_output_file, check_prefect_home, check_warehouse
+    from pipeline.config.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        check_home(settings.home)
+        check_prefect_home()
+        if summary_json:
+            check_output_file(summary_json, "--summary-json")
+        check_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
+    except (PreflightError, SettingsError) as e:
+        error(e, "cannot run")
+        raise typer.Exit(2) from None
+    return settings
+
+
 @app.command()
 def run(
     sites: SitesOption = None,
@@ -130,24 +149,22 @@ def run(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    settings = _preflight(warehouse, summary_json)
     from flows.ephemeral_api import start_ephemeral_api
-    from pipeline.config.settings import benefits_home
 
     # Boots while the imports below run; its own output goes to a log file, not the terminal.
-    adopt_api = start_ephemeral_api(benefits_home() / "logs" / "prefect-api.log")
+    adopt_api = start_ephemeral_api(settings.home / "logs" / "prefect-api.log")
     from flows.common import api_url, quiet_subflows
     from flows.national_run import national_run
     from pipeline import progress
     from pipeline.config.sites import ConfigError
     from pipeline.runtime import get_sites
-    from pipeline.config.settings import load_settings
     from pipeline.warehouse.core import redact_url
 
-    settings = load_settings()
     try:
         get_sites(sites, site)  # fail fast, with file and field, before Prefect starts
     except ConfigError as e:
-        err.print(f"[red]configuration error[/]\n{e}", markup=True, highlight=False)
+        error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
     console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
     t0 = time.perf_counter()

@@ -38,9 +38,23 @@ def benefits_home() -> Path:
     return Path(os.environ.get("BENEFITS_HOME", "warehouse")).expanduser().resolve()
 
 
+class SettingsError(ValueError):
+    """An environment variable that cannot be used; the message names it."""
+
+
+def _int_variable(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a whole number (default {default})") from None
+
+
 def load_settings() -> Settings:
     home = benefits_home()
     url = os.environ.get("BENEFITS_WAREHOUSE_URL") or f"duckdb:///{home / 'benefits.duckdb'}"
-    threshold = int(os.environ.get("BENEFITS_SUPPRESSION_THRESHOLD", "7"))
+    threshold = _int_variable("BENEFITS_SUPPRESSION_THRESHOLD", 7)
     memory = os.environ.get("BENEFITS_DUCKDB_MEMORY", "1GB")
     return Settings(home=home, warehouse_url=url, suppression_threshold=threshold, duckdb_memory=memory)

@@ -1,0 +1,135 @@
+"""Checks a command makes before Prefect starts: each fails in seconds with one line naming what
+to fix. Without them a bad warehouse URL or folder surfaced minutes later, deep inside a flow,
+as hundreds of lines of tracebacks (issue 15 #5, #6)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+# Long enough for a slow VPN, short enough that a wrong host is reported while the user waits.
+CONNECT_TIMEOUT_S = 5
+
+
+class PreflightError(Exception):
+    """Something in the environment the command cannot work with; the message names it."""
+
+
+def _one_line(text: object) -> str:
+    return re.sub(r"\s+", " ", str(text)).strip()
+
+
+def _writable_folder(path: Path, name: str) -> None:
+    """`path` is (or can be made) a folder this process can write to."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        raise PreflightError(f"{name}={path}: not a writable folder ({e.strerror or e})") from None
+
+
+def check_home(home: Path) -> None:
+    _writable_folder(home, "BENEFITS_HOME")
+
+
+def check_prefect_home() -> None:
+    """Prefect creates PREFECT_HOME itself but not its parents, and says so in a traceback."""
+    home = Path(os.environ.get("PREFECT_HOME") or "~/.prefect").expanduser()
+    if home.is_dir():
+        _writable_folder(home, "PREFECT_HOME")
+    elif home.exists():
+        raise PreflightError(f"PREFECT_HOME={home}: not a folder")
+    elif not home.parent.is_dir():
+        raise PreflightError(f"PREFECT_HOME={home}: its parent folder {home.parent} does not exist")
+    else:
+        _writable_folder(home.parent, "PREFECT_HOME's parent folder")
+
+
+def check_output_file(path: Path, option: str) -> None:
+    """An output file can be written, checked before the run rather than after it."""
+    if path.is_dir():
+        raise PreflightError(f"{option} {path}: is a folder, not a file")
+    existed = path.exists()
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as e:
+        raise PreflightError(f"{option} {path}: cannot write ({e.strerror or e})") from None
+    if not existed:
+        path.unlink(missing_ok=True)
+
+
+def check_warehouse(url: str, name: str) -> None:
+    """The URL parses, names a supported engine, and the warehouse can be opened now."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from pipeline.warehouse.core import redact_url
+
+    shown = f"{name} {redact_url(url)}"
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as e:
+        raise PreflightError(
+            f"{name}: not a database URL ({_one_line(e)}); expected duckdb:///path/file.duckdb or "
+            "postgresql+psycopg://user@host:port/database"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "duckdb":
+        _check_duckdb(parsed.database, shown)
+    elif backend == "postgresql":
+        _check_postgresql(parsed, shown)
+    else:
+        raise PreflightError(f"{shown}: unsupported engine {backend!r}; use duckdb:/// or postgresql+psycopg://")
+
+
+def _check_duckdb(database: str | None, shown: str) -> None:
+    if not database or database == ":memory:":
+        return
+    path = Path(database).expanduser()
+    if not path.exists():
+        _writable_folder(path.parent, f"{shown}: folder")
+        return
+    import duckdb
+
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.Error as e:
+        raise PreflightError(f"{shown}: cannot open: {duckdb_problem(e)}") from None
+
+
+def duckdb_problem(error: Exception) -> str:
+    """DuckDB's error in one line; a lock held elsewhere is said plainly, with the holder's PID."""
+    text = _one_line(error)
+    held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", text)
+    if held:
+        return (
+            f"the file is in use by process {held.group(2)} ({held.group(1)}); "
+            "wait for it to finish or stop it, then rerun"
+        )
+    return text.split(" See also ")[0]
+
+
+def _check_postgresql(parsed, shown: str) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        engine = sa.create_engine(parsed, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+    except Exception as e:  # noqa: BLE001  a missing driver, a bad option: all say the same to the user
+        raise PreflightError(f"{shown}: {_one_line(e)}") from None
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.DBAPIError as e:
+        reason = _one_line(e.orig).removeprefix("connection failed: ")
+        raise PreflightError(f"{shown}: cannot connect: {reason}") from None
+    finally:
+        with contextlib.suppress(Exception):
+            engine.dispose()
