@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, setup_logging
 
 
 @app.command()
@@ -47,7 +47,7 @@ def backfill(
         all_sites = get_sites(sites)
         chosen = get_sites(sites, [site])[0]
     except (BackfillError, ConfigError) as e:
-        err.print(f"[red]cannot backfill[/]\n{e}", markup=True, highlight=False)
+        error(e, "cannot backfill", sep="\n")
         raise typer.Exit(2) from None
     console.print(
         f"backfill {chosen.ods_code} {period[0]:%Y-%m} to {period[1]:%Y-%m}; warehouse: {redact_url(settings.warehouse_url)}",
@@ -57,7 +57,7 @@ def backfill(
     try:
         result = run_backfill(settings, chosen, all_sites, period, sources=source, rebuild=rebuild)
     except BackfillError as e:
-        err.print(f"[red]cannot backfill[/]\n{e}", markup=True, highlight=False)
+        error(e, "cannot backfill", sep="\n")
         raise typer.Exit(2) from None
 
     table = Table(title=f"Backfill {chosen.ods_code} {period[0]:%Y-%m}..{period[1]:%Y-%m}")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, error, setup_logging
 
 
 @app.command()
@@ -26,12 +26,12 @@ def docs(
     try:
         text = generate(local_sql_dir())
     except (DictionaryError, MeasureError) as e:
-        err.print(f"[red]cannot generate the data dictionary[/]\n{e}", markup=True, highlight=False)
+        error(e, "cannot generate the data dictionary", sep="\n")
         raise typer.Exit(2) from None
     current = path.read_text(encoding="utf-8") if path.exists() else None
     if check:
         if current != text:
-            err.print(f"{path} is out of date: run `benefits docs`", highlight=False)
+            error(f"{path} is out of date: run `benefits docs`")
             raise typer.Exit(1)
         console.print(f"{path} is up to date", highlight=False)
         return

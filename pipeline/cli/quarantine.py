@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, escape, setup_logging
 
 quarantine_app = typer.Typer(
     name="quarantine",
@@ -40,7 +40,7 @@ def _warehouse(url: str | None):
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]error[/]: {message}", markup=True, highlight=False)
+    error(message, "error")
     raise typer.Exit(2)
 
 
@@ -117,7 +117,8 @@ def show(
     for col in frame.columns:
         table.add_column(col.lstrip("_"), overflow="fold")
     for row in frame.itertuples(index=False):
-        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in row])
+        # quarantined values are the source's own text: brackets in them are not markup
+        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else escape(str(v)) for v in row])
     console.print(table)
 
 

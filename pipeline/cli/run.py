@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from pipeline.cli import app, freeze_heap
-from pipeline.cli._console import console, err, error, setup_logging
+from pipeline.cli._console import console, err, error, escape, setup_logging
 
 SitesOption = Annotated[
     Path | None, typer.Option("--sites", help="folder of site configs (default: deploy/sites)", file_okay=False)
@@ -83,7 +83,7 @@ def _site_table(sites, wh) -> Table:
             continue
         statuses = wh.query(f"select status, count(*) as n from {s.schema}.fact_benefit where is_latest group by status")
         text = ", ".join(f"{n} {st}" for st, n in sorted(zip(statuses["status"], statuses["n"]), key=lambda x: str(x[0])))
-        table.add_row(s.ods_code, s.name, str(int(measures.get(s.ods_code, 0))), str(int(statuses["n"].sum())), text,
+        table.add_row(s.ods_code, escape(s.name), str(int(measures.get(s.ods_code, 0))), str(int(statuses["n"].sum())), text,
                       _value_cell(wh, s.schema))
     return table
 
