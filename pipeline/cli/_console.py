@@ -22,6 +22,10 @@ def error(message: object, title: str | None = None, sep: str = ": ") -> None:
     err.print(f"[red]{escape(title)}[/]{sep}{text}" if title else text, markup=True, highlight=False, soft_wrap=True)
 
 
+def warn(message: object) -> None:
+    err.print(f"[yellow]warning[/]: {escape(str(message))}", markup=True, highlight=False, soft_wrap=True)
+
+
 def setup_logging(verbose: bool) -> None:
     level = logging.INFO if verbose else logging.WARNING
     root = logging.getLogger()

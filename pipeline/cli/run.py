@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from pipeline.cli import app, freeze_heap
-from pipeline.cli._console import console, err, error, escape, setup_logging
+from pipeline.cli._console import console, err, error, escape, setup_logging, warn
 
 SitesOption = Annotated[
     Path | None, typer.Option("--sites", help="folder of site configs (default: deploy/sites)", file_okay=False)
@@ -161,11 +161,16 @@ def run(
     from pipeline.runtime import get_sites
     from pipeline.warehouse.core import redact_url
 
+    from pipeline.config.register_checks import baseline_warnings
+
     try:
-        get_sites(sites, site)  # fail fast, with file and field, before Prefect starts
+        configs = get_sites(sites, site)  # fail fast, with file and field, before Prefect starts
     except ConfigError as e:
         error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
+    for config in configs:
+        for w in baseline_warnings(config):
+            warn(w)
     console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
     t0 = time.perf_counter()
     import great_expectations  # noqa: F401  every batch needs it; imported while the API boots

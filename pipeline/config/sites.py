@@ -70,6 +70,7 @@ class SiteConfig(BaseModel):
     # a demo site's simulator settings; the simulator validates them (pipeline.runtime.get_sites)
     simulation: dict[str, Any] | None = None
     path: Path | None = Field(default=None, exclude=True)
+    benefits_path: Path | None = Field(default=None, exclude=True)  # a register in its own file
 
     @field_validator("mappings")
     @classmethod
@@ -228,20 +229,22 @@ def load_site(path: Path) -> SiteConfig:
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
     benefits = raw.get("benefits")
+    benefits_path = None
     if isinstance(benefits, str):
-        raw["benefits"] = _load_benefits_file(path, benefits)
+        benefits_path, raw["benefits"] = _load_benefits_file(path, benefits)
     try:
         site = SiteConfig.model_validate(raw)
     except ValidationError as e:
         raise ConfigError(format_errors(path, e)) from None
     site.path = path.resolve()
+    site.benefits_path = benefits_path
     stem = path.stem.upper()
     if stem != site.ods_code and not path.stem.startswith("_"):
         raise ConfigError(f"{path}: ods_code {site.ods_code!r} does not match the file name (expected {stem}.yaml)")
     return site
 
 
-def _load_benefits_file(site_path: Path, ref: str) -> list:
+def _load_benefits_file(site_path: Path, ref: str) -> tuple[Path, list]:
     bpath = Path(ref)
     if not bpath.is_absolute():
         bpath = site_path.parent / bpath
@@ -252,7 +255,7 @@ def _load_benefits_file(site_path: Path, ref: str) -> list:
         data = data["benefits"]
     if not isinstance(data, list):
         raise ConfigError(f"{bpath}: expected a list of benefits")
-    return data
+    return bpath, data
 
 
 def load_sites(directory: Path, only: list[str] | None = None) -> list[SiteConfig]:
