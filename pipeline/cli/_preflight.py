@@ -133,3 +133,40 @@ def _check_postgresql(parsed, shown: str) -> None:
     finally:
         with contextlib.suppress(Exception):
             engine.dispose()
+
+
+def missing_duckdb_file(url: str) -> Path | None:
+    """The DuckDB file a read-only command would otherwise create empty (outside a project, or
+    before the first run); None when it exists or the warehouse is not a DuckDB file."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001  the command's own connect reports a bad URL
+        return None
+    if parsed.get_backend_name() != "duckdb" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database).expanduser()
+    return None if path.exists() else path
+
+
+def require_warehouse(url: str) -> None:
+    path = missing_duckdb_file(url)
+    if path is not None:
+        raise PreflightError(
+            f"no warehouse at {path}: run `benefits run` first, or point BENEFITS_WAREHOUSE_URL "
+            "(or --warehouse) at one"
+        )
+
+
+def exit_unless_warehouse(url: str) -> None:
+    """For commands that only read: end in one line rather than create an empty warehouse."""
+    import typer
+
+    from pipeline.cli._console import error
+
+    try:
+        require_warehouse(url)
+    except PreflightError as e:
+        error(e, "cannot open the warehouse")
+        raise typer.Exit(2) from None

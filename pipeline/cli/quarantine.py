@@ -28,10 +28,12 @@ WarehouseOption = Annotated[
 def _warehouse(url: str | None):
     if url:
         os.environ["BENEFITS_WAREHOUSE_URL"] = url
+    from pipeline.cli._preflight import exit_unless_warehouse
     from pipeline.runtime import warehouse
     from pipeline.config.settings import load_settings
 
     settings = load_settings()
+    exit_unless_warehouse(settings.warehouse_url)
     wh = warehouse(settings)
     if not wh.table_exists("meta", "load_batch"):
         err.print("the warehouse has no meta.load_batch yet; run `benefits run` first", highlight=False)

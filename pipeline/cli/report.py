@@ -42,6 +42,7 @@ def report(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from pipeline.cli._preflight import exit_unless_warehouse
     from pipeline.config.sites import ConfigError
     from pipeline.report import build, check_report
     from pipeline.runtime import get_sites
@@ -58,6 +59,7 @@ def report(
         error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
     out = output or settings.reports_dir
+    exit_unless_warehouse(settings.warehouse_url)
     wh = get_warehouse(settings)
     try:
         result = build(
