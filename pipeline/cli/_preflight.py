@@ -8,10 +8,14 @@ import contextlib
 import os
 import re
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 # Long enough for a slow VPN, short enough that a wrong host is reported while the user waits.
 CONNECT_TIMEOUT_S = 5
+LOCK_POLL_S = 1.0
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
 
 class PreflightError(Exception):
@@ -63,8 +67,9 @@ def check_output_file(path: Path, option: str) -> None:
         path.unlink(missing_ok=True)
 
 
-def check_warehouse(url: str, name: str) -> None:
-    """The URL parses, names a supported engine, and the warehouse can be opened now."""
+def check_warehouse(url: str, name: str, on_wait: Callable[[str], None] | None = None) -> None:
+    """The URL parses, names a supported engine, and the warehouse can be opened now. With
+    `on_wait`, a DuckDB file another process holds is waited for (`on_wait` says so, once)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -80,14 +85,14 @@ def check_warehouse(url: str, name: str) -> None:
         ) from None
     backend = parsed.get_backend_name()
     if backend == "duckdb":
-        _check_duckdb(parsed.database, shown)
+        _check_duckdb(parsed.database, shown, on_wait)
     elif backend == "postgresql":
         _check_postgresql(parsed, shown)
     else:
         raise PreflightError(f"{shown}: unsupported engine {backend!r}; use duckdb:/// or postgresql+psycopg://")
 
 
-def _check_duckdb(database: str | None, shown: str) -> None:
+def _check_duckdb(database: str | None, shown: str, on_wait: Callable[[str], None] | None) -> None:
     if not database or database == ":memory:":
         return
     path = Path(database).expanduser()
@@ -96,20 +101,29 @@ def _check_duckdb(database: str | None, shown: str) -> None:
         return
     import duckdb
 
-    try:
-        duckdb.connect(str(path)).close()
-    except duckdb.Error as e:
-        raise PreflightError(f"{shown}: cannot open: {duckdb_problem(e)}") from None
+    waiting = False
+    while True:
+        try:
+            duckdb.connect(str(path)).close()
+            return
+        except duckdb.Error as e:
+            held = _LOCK_HOLDER.search(_one_line(e))
+            if on_wait is None or not held:
+                raise PreflightError(f"{shown}: cannot open: {duckdb_problem(e)}") from None
+            if not waiting:
+                on_wait(f"{path} is in use by process {held.group(2)}; waiting for it to finish (Ctrl-C to stop)")
+                waiting = True
+        time.sleep(LOCK_POLL_S)
 
 
 def duckdb_problem(error: Exception) -> str:
     """DuckDB's error in one line; a lock held elsewhere is said plainly, with the holder's PID."""
     text = _one_line(error)
-    held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", text)
+    held = _LOCK_HOLDER.search(text)
     if held:
         return (
             f"the file is in use by process {held.group(2)} ({held.group(1)}); "
-            "wait for it to finish or stop it, then rerun"
+            "wait for it to finish or stop it, then rerun (or rerun with --wait)"
         )
     return text.split(" See also ")[0]
 

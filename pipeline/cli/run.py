@@ -24,6 +24,9 @@ WarehouseOption = Annotated[
     str | None, typer.Option("--warehouse", help="SQLAlchemy URL; default BENEFITS_WAREHOUSE_URL or embedded DuckDB")
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="log progress in detail")]
+Wait = Annotated[
+    bool, typer.Option("--wait", help="if another process holds the DuckDB warehouse, wait for it (default: stop at once)")
+]
 SummaryJson = Annotated[
     Path | None, typer.Option("--summary-json", help="also write the run's result (outcomes, timings) as JSON here")
 ]
@@ -118,7 +121,7 @@ class _ProgressView:
             p.update(self.current, description=f"built {data['model']}")
 
 
-def _preflight(warehouse: str | None, summary_json: Path | None):
+def _preflight(warehouse: str | None, summary_json: Path | None, wait: bool = False):
     """Settings, folders, the summary file and the warehouse connection, all checked in seconds
     before Prefect starts; the first problem ends the command in one line."""
     from pipeline.cli._preflight import PreflightError, check_home, check_output_file, check_prefect_home, check_warehouse
@@ -130,7 +133,9 @@ def _preflight(warehouse: str | None, summary_json: Path | None):
         check_prefect_home()
         if summary_json:
             check_output_file(summary_json, "--summary-json")
-        check_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
+        check_warehouse(
+            settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", warn if wait else None
+        )
     except (PreflightError, SettingsError) as e:
         error(e, "cannot run")
         raise typer.Exit(2) from None
@@ -144,12 +149,13 @@ def run(
     warehouse: WarehouseOption = None,
     verbose: Verbose = False,
     summary_json: SummaryJson = None,
+    wait: Wait = False,
 ):
     """Run every configured site end to end (extract, validate, load), then marts and benefits."""
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
-    settings = _preflight(warehouse, summary_json)
+    settings = _preflight(warehouse, summary_json, wait)
     from flows.ephemeral_api import start_ephemeral_api
 
     # Boots while the imports below run; its own output goes to a log file, not the terminal.

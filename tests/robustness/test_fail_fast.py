@@ -104,3 +104,23 @@ def test_a_site_file_that_is_not_utf8_is_named(tmp_path, encoding):
     (sites / "RAA.yaml").write_bytes("ods_code: RAA\nname: Trust é\ntrust_type: acute\nregion: London\n".encode(encoding))
     result = benefits("run", "--sites", str(sites), env=clean_env(tmp_path), timeout=FAST)
     assert_one_line_error(result, "RAA.yaml", "UTF-8", code=2)
+
+
+def test_run_wait_waits_for_the_process_holding_the_duckdb_warehouse(tmp_path):
+    db = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep(4)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        result = benefits(
+            "run", "--sites", str(_site_dir(tmp_path)), "--warehouse", f"duckdb:///{db}", "--wait",
+            env=clean_env(tmp_path), timeout=180,
+        )  # fmt: skip
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"in use by process {holder.pid}; waiting" in result.stderr
