@@ -85,8 +85,24 @@ def new_connector(
     for path in written:
         console.print(f"wrote {path}", highlight=False)
     console.print(
-        "\nNext: fill in batches() in "
-        f"{name}.py, run `python -m pytest {directory / f'test_{name}.py'}`, then register it "
-        "(docs/connectors.md, step 4).",
+        f"\nNext: fill in batches() in {name}.py, run `{_test_command(directory / f'test_{name}.py')}`, "
+        "then register it (docs/connectors.md, step 4).",
         highlight=False,
     )
+
+
+def _test_command(test: Path) -> str:
+    """A command that runs the scaffolded test as printed: with this interpreter (`python` on PATH
+    may be another), installing pytest if the quick start did not, and without the repository's
+    addopts (`-n 2` needs pytest-xdist and is for the whole suite)."""
+    import importlib.util
+    import shlex
+    import shutil
+    import sys
+
+    on_path = shutil.which("python")
+    python = "python" if on_path and Path(on_path).resolve() == Path(sys.executable).resolve() else sys.executable
+    command = f"{shlex.quote(python)} -m pytest -o addopts= {shlex.quote(str(test))}"
+    if importlib.util.find_spec("pytest") is None:
+        command = f"{shlex.quote(python)} -m pip install pytest && {command}"
+    return command
