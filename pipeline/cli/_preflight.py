@@ -23,7 +23,8 @@ class PreflightError(Exception):
 
 
 def _one_line(text: object) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip()
+    lines = [" ".join(line.split()) for line in str(text).splitlines()]
+    return "; ".join(line for line in lines if line)
 
 
 def _writable_folder(path: Path, name: str) -> None:
@@ -107,6 +108,8 @@ def _check_duckdb(database: str | None, shown: str, on_wait: Callable[[str], Non
             duckdb.connect(str(path)).close()
             return
         except duckdb.Error as e:
+            if "different configuration than existing connections" in str(e):
+                return  # this process has it open already (a test calling the command in-process)
             held = _LOCK_HOLDER.search(_one_line(e))
             if on_wait is None or not held:
                 raise PreflightError(f"{shown}: cannot open: {duckdb_problem(e)}") from None
@@ -173,14 +176,18 @@ def require_warehouse(url: str) -> None:
         )
 
 
-def exit_unless_warehouse(url: str) -> None:
-    """For commands that only read: end in one line rather than create an empty warehouse."""
+def exit_unless_warehouse(url: str, name: str = "BENEFITS_WAREHOUSE_URL", must_exist: bool = True) -> None:
+    """Before a command other than `run` opens the warehouse: end in one line when it cannot be
+    reached (not 150 lines of driver traceback) and, for commands that only read (`must_exist`),
+    when there is none yet, rather than create an empty one."""
     import typer
 
     from pipeline.cli._console import error
 
     try:
-        require_warehouse(url)
+        if must_exist:
+            require_warehouse(url)
+        check_warehouse(url, name)
     except PreflightError as e:
         error(e, "cannot open the warehouse")
         raise typer.Exit(2) from None

@@ -35,6 +35,7 @@ def backfill(
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
     from flows.common import load_secret
     from pipeline.alerts import alerts_for_outcomes, send_alerts
+    from pipeline.cli._preflight import exit_unless_warehouse
     from pipeline.backfill import BackfillError, backfill as run_backfill, month_range
     from pipeline.config.sites import ConfigError
     from pipeline.runtime import get_sites
@@ -49,6 +50,7 @@ def backfill(
     except (BackfillError, ConfigError) as e:
         error(e, "cannot backfill", sep="\n")
         raise typer.Exit(2) from None
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", must_exist=False)
     console.print(
         f"backfill {chosen.ods_code} {period[0]:%Y-%m} to {period[1]:%Y-%m}; warehouse: {redact_url(settings.warehouse_url)}",
         highlight=False,

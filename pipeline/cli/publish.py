@@ -51,7 +51,7 @@ def publish(
         err.print(f"configuration error: {escape(str(e))}", highlight=False)
         raise typer.Exit(2) from None
     settings = load_settings()
-    exit_unless_warehouse(settings.warehouse_url)
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
     wh = get_warehouse(settings)
     if not wh.table_exists("measures", "fact_benefit_all"):
         err.print("nothing to publish: run `benefits run` first (no benefit figures in the warehouse)", highlight=False)

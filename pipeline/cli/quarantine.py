@@ -33,7 +33,7 @@ def _warehouse(url: str | None):
     from pipeline.config.settings import load_settings
 
     settings = load_settings()
-    exit_unless_warehouse(settings.warehouse_url)
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if url else "BENEFITS_WAREHOUSE_URL")
     wh = warehouse(settings)
     if not wh.table_exists("meta", "load_batch"):
         err.print("the warehouse has no meta.load_batch yet; run `benefits run` first", highlight=False)

@@ -59,7 +59,7 @@ def report(
         error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
     out = output or settings.reports_dir
-    exit_unless_warehouse(settings.warehouse_url)
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
     wh = get_warehouse(settings)
     try:
         result = build(

@@ -130,17 +130,14 @@ def sql_command(
     write: Annotated[bool, typer.Option("--write", help="allow changes (default: read-only)")] = False,
 ):
     """Open a SQL shell on the warehouse (psql or the duckdb CLI when installed), or run one query with -c."""
-    from pipeline.cli._preflight import PreflightError, duckdb_problem, require_warehouse
+    from pipeline.cli._preflight import duckdb_problem, exit_unless_warehouse
     from pipeline.config.settings import load_settings
 
     url = warehouse or load_settings().warehouse_url
     name = "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL"
+    exit_unless_warehouse(url, name)
     try:
-        require_warehouse(url)
         db = _open(url, write)
-    except PreflightError as e:
-        error(e, "cannot open the warehouse")
-        raise typer.Exit(2) from None
     except Exception as e:  # noqa: BLE001  a bad URL, a refused connection, a locked file: one line
         from pipeline.warehouse.core import redact_url
 

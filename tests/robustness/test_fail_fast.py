@@ -124,3 +124,15 @@ def test_run_wait_waits_for_the_process_holding_the_duckdb_warehouse(tmp_path):
         holder.wait()
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"in use by process {holder.pid}; waiting" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("report",), ("quarantine", "list"), ("publish", "--as-of", "2024-01"),
+     ("backfill", "--site", "RAA", "--from", "2024-01", "--to", "2024-02"), ("sql", "-c", "select 1")],
+)  # fmt: skip
+def test_other_commands_name_an_unreachable_warehouse_in_one_line(tmp_path, command):
+    args = (*command, "--sites", str(_site_dir(tmp_path))) if command[0] in ("report", "publish", "backfill") else command
+    env = clean_env(tmp_path, BENEFITS_WAREHOUSE_URL="postgresql+psycopg://postgres@127.0.0.1:1/x")
+    result = benefits(*args, env=env, timeout=FAST)
+    _assert_short(assert_one_line_error(result, "BENEFITS_WAREHOUSE_URL", "port 1", code=2))
