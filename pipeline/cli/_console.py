@@ -33,6 +33,8 @@ def setup_logging(verbose: bool) -> None:
     root.setLevel(level)
     for noisy in ("great_expectations", "prefect", "httpx", "uvicorn", "alembic", "docket"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.ERROR)
+    # ~200 "Skipping registering function" lines at import under -v: GX's own bookkeeping
+    logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
     if verbose:
         logging.getLogger("prefect").setLevel(logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call is not progress

@@ -142,6 +142,25 @@ def _preflight(warehouse: str | None, summary_json: Path | None, wait: bool = Fa
     return settings
 
 
+class _LineView:
+    """Progress as one plain line per step, for output that is not a terminal (CI logs, files),
+    where the progress bars show nothing."""
+
+    def __call__(self, event: str, **data) -> None:
+        if event == "run_started":
+            line = f"run: {len(data['sites'])} site(s): {', '.join(data['sites'])}"
+        elif event == "source_finished":
+            line = (f"{data['site_code']}/{data['source_name']} ({data['dataset']}): {data['status']}, "
+                    f"{data['rows_in']:,} rows, {data['rows_quarantined']:,} quarantined, {data['seconds']:.1f} s")
+        elif event == "site_finished":
+            line = f"site {data['site']}: {data.get('status') or 'finished'}"
+        elif event == "stage":
+            line = f"building {data['name']}"
+        else:  # source_started, model_built: a line each would drown the steps
+            return
+        err.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 @app.command()
 def run(
     sites: SitesOption = None,
@@ -183,10 +202,11 @@ def run(
 
     freeze_heap()
     adopt_api()
-    with Progress(
+    bars = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
-    ) as bar:
-        unsubscribe = progress.subscribe(_ProgressView(bar))
+    )
+    with bars if err.is_terminal else contextlib.nullcontext():
+        unsubscribe = progress.subscribe(_ProgressView(bars) if err.is_terminal else _LineView())
         try:
             with contextlib.nullcontext() if api_url() else quiet_subflows():
                 result = national_run(sites_dir=str(sites) if sites else None, sites=site)
