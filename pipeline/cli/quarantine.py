@@ -115,13 +115,34 @@ def show(
     if frame.empty:
         console.print("no quarantined rows match", highlight=False)
         return
-    table = Table(show_lines=True)
-    for col in frame.columns:
-        table.add_column(col.lstrip("_"), overflow="fold")
-    for row in frame.itertuples(index=False):
-        # quarantined values are the source's own text: brackets in them are not markup
-        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else escape(str(v)) for v in row])
-    console.print(table)
+    # quarantined values are the source's own text: brackets in them are not markup
+    cells = [["" if v is None or (isinstance(v, float) and v != v) else escape(str(v)) for v in row]
+             for row in frame.itertuples(index=False)]  # fmt: skip
+    names = [col.lstrip("_") for col in frame.columns]
+    if _fits_as_table(names, cells, console.width):
+        table = Table(show_lines=True)
+        for name in names:
+            table.add_column(name, overflow="fold")
+        for row in cells:
+            table.add_row(*row)
+        console.print(table)
+        return
+    # Too wide for the terminal: a table would fold every value into a sliver. One row per block,
+    # one `column: value` line each, reads at any width.
+    for i, row in enumerate(cells, 1):
+        block = Table.grid(padding=(0, 1))
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column(overflow="fold")
+        for name, value in zip(names, row):
+            block.add_row(name, value)
+        console.print(f"row {i} of {len(cells)}", style="dim", highlight=False)
+        console.print(block)
+
+
+def _fits_as_table(names: list[str], cells: list[list[str]], width: int) -> bool:
+    """Whether every column can show its widest value (3 characters of border each)."""
+    widths = [max([len(n), *(len(r[i]) for r in cells)]) for i, n in enumerate(names)]
+    return sum(w + 3 for w in widths) + 1 <= width
 
 
 @quarantine_app.command("release")
@@ -171,3 +192,6 @@ def release(
         console.print(f"  still failing {name}: {n:,} rows", highlight=False)
     if outcome.watermark_advanced:
         console.print("  the source's watermark now includes the held batch's files", highlight=False)
+    if not dry_run and outcome.rows_loaded:
+        # released rows are in staging; measures, marts and benefits are built by a run
+        console.print("the marts and benefit figures include them after the next `benefits run`", highlight=False)
