@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -32,8 +33,14 @@ SummaryJson = Annotated[
 ]
 
 
-def _summary_table(result: dict) -> Table:
-    table = Table(title="Run summary", show_lines=False)
+# Below this many columns the full summary cut its numbers short ("1,234,…"): narrower terminals
+# get it without the dataset column (the source names it), short headings and no vertical rules.
+_FULL_SUMMARY_WIDTH = 110
+
+
+def _summary_table(result: dict, width: int | None = None) -> Table:
+    narrow = (width or console.width) < _FULL_SUMMARY_WIDTH
+    table = Table(title="Run summary", show_lines=False, box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD, pad_edge=not narrow, collapse_padding=narrow)
     for col, justify in (
         ("site", "left"),
         ("source", "left"),
@@ -44,10 +51,14 @@ def _summary_table(result: dict) -> Table:
         ("quarantined", "right"),
         ("seconds", "right"),
     ):
-        table.add_column(col, justify=justify)
+        if narrow:
+            if col == "dataset":
+                continue
+            col = {"extracted": "rows in", "quarantined": "quarant.", "seconds": "s"}.get(col, col)
+        table.add_column(col, justify=justify, no_wrap=narrow)
     styles = {"loaded": "green", "up_to_date": "cyan", "held": "yellow", "failed": "red"}
     for o in result["outcomes"]:
-        table.add_row(
+        cells = [
             o["site_code"],
             o["source_name"],
             o["dataset"],
@@ -56,7 +67,10 @@ def _summary_table(result: dict) -> Table:
             f"{o['rows_loaded']:,}",
             f"{o['rows_quarantined']:,}",
             f"{o['seconds']:.1f}",
-        )
+        ]
+        if narrow:
+            del cells[2]
+        table.add_row(*cells)
     return table
 
 
