@@ -191,3 +191,18 @@ def exit_unless_warehouse(url: str, name: str = "BENEFITS_WAREHOUSE_URL", must_e
     except PreflightError as e:
         error(e, "cannot open the warehouse")
         raise typer.Exit(2) from None
+
+
+def check_duckdb_memory(settings) -> None:
+    """BENEFITS_DUCKDB_MEMORY is a size DuckDB accepts; asked of DuckDB itself, in memory."""
+    if not settings.warehouse_url.startswith("duckdb"):
+        return
+    import duckdb
+
+    try:
+        duckdb.connect(":memory:", config={"memory_limit": settings.duckdb_memory}).close()
+    except duckdb.Error as e:
+        raise PreflightError(
+            f"BENEFITS_DUCKDB_MEMORY={settings.duckdb_memory!r}: not a memory size DuckDB accepts "
+            f"(e.g. 1GB, 512MB): {duckdb_problem(e)}"
+        ) from None

@@ -138,11 +138,14 @@ class _ProgressView:
 def _preflight(warehouse: str | None, summary_json: Path | None, wait: bool = False):
     """Settings, folders, the summary file and the warehouse connection, all checked in seconds
     before Prefect starts; the first problem ends the command in one line."""
-    from pipeline.cli._preflight import PreflightError, check_home, check_output_file, check_prefect_home, check_warehouse
-    from pipeline.config.settings import SettingsError, load_settings
+    from pipeline.cli._preflight import (
+        PreflightError, check_duckdb_memory, check_home, check_output_file, check_prefect_home, check_warehouse,
+    )  # fmt: skip
+    from pipeline.config.settings import SettingsError, alert_timeout_seconds, load_settings
 
     try:
         settings = load_settings()
+        alert_timeout_seconds()
         check_home(settings.home)
         check_prefect_home()
         if summary_json:
@@ -150,6 +153,7 @@ def _preflight(warehouse: str | None, summary_json: Path | None, wait: bool = Fa
         check_warehouse(
             settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", warn if wait else None
         )
+        check_duckdb_memory(settings)
     except (PreflightError, SettingsError) as e:
         error(e, "cannot run")
         raise typer.Exit(2) from None

@@ -52,6 +52,21 @@ def _int_variable(name: str, default: int) -> int:
         raise SettingsError(f"{name}={text!r} is not a whole number (default {default})") from None
 
 
+def alert_timeout_seconds() -> float:
+    """Seconds per webhook attempt (connect and read); checked with the other settings so a typo
+    is named before the run, not met as a traceback when the first alert is sent."""
+    text = os.environ.get("BENEFITS_ALERT_TIMEOUT_SECONDS", "").strip()
+    if not text:
+        return 3.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 3600:
+        raise SettingsError(f"BENEFITS_ALERT_TIMEOUT_SECONDS={text!r} is not a number of seconds (default 3)")
+    return seconds
+
+
 def load_settings() -> Settings:
     home = benefits_home()
     url = os.environ.get("BENEFITS_WAREHOUSE_URL") or f"duckdb:///{home / 'benefits.duckdb'}"

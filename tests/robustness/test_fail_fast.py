@@ -136,3 +136,11 @@ def test_other_commands_name_an_unreachable_warehouse_in_one_line(tmp_path, comm
     env = clean_env(tmp_path, BENEFITS_WAREHOUSE_URL="postgresql+psycopg://postgres@127.0.0.1:1/x")
     result = benefits(*args, env=env, timeout=FAST)
     _assert_short(assert_one_line_error(result, "BENEFITS_WAREHOUSE_URL", "port 1", code=2))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("BENEFITS_ALERT_TIMEOUT_SECONDS", "abc"), ("BENEFITS_DUCKDB_MEMORY", "lots")]
+)
+def test_other_bad_settings_name_the_variable(tmp_path, variable, value):
+    result, _ = _run(tmp_path, **{variable: value})
+    _assert_short(assert_one_line_error(result, variable, value, code=2))
