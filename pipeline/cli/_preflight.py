@@ -27,14 +27,18 @@ def _one_line(text: object) -> str:
     return "; ".join(line for line in lines if line)
 
 
-def _writable_folder(path: Path, name: str) -> None:
+def _writable_folder(path: Path, name: str, sep: str = "=") -> None:
     """`path` is (or can be made) a folder this process can write to."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as e:
-        raise PreflightError(f"{name}={path}: not a writable folder ({e.strerror or e})") from None
+        raise PreflightError(f"{name}{sep}{path}: not a writable folder ({e.strerror or e})") from None
+
+
+def check_output_folder(path: Path, option: str) -> None:
+    _writable_folder(path, option, sep=" ")
 
 
 def check_home(home: Path) -> None:

@@ -42,7 +42,7 @@ def report(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
-    from pipeline.cli._preflight import exit_unless_warehouse
+    from pipeline.cli._preflight import PreflightError, check_output_folder, exit_unless_warehouse
     from pipeline.config.sites import ConfigError
     from pipeline.report import build, check_report
     from pipeline.runtime import get_sites
@@ -59,6 +59,11 @@ def report(
         error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
     out = output or settings.reports_dir
+    try:
+        check_output_folder(out, "--output" if output else "BENEFITS_HOME reports folder")
+    except PreflightError as e:
+        error(e, "cannot write the report")
+        raise typer.Exit(2) from None
     exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
     wh = get_warehouse(settings)
     try:

@@ -144,3 +144,11 @@ def test_other_commands_name_an_unreachable_warehouse_in_one_line(tmp_path, comm
 def test_other_bad_settings_name_the_variable(tmp_path, variable, value):
     result, _ = _run(tmp_path, **{variable: value})
     _assert_short(assert_one_line_error(result, variable, value, code=2))
+
+
+def test_an_unwritable_report_folder_is_named_as_such(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = benefits("report", "--sites", str(_site_dir(tmp_path)), "-o", str(blocker / "out"), env=clean_env(tmp_path))
+    out = assert_one_line_error(result, "--output", str(blocker / "out"), code=2)
+    assert "warehouse" not in out
