@@ -171,7 +171,8 @@ class _LineView:
             line = (f"{data['site_code']}/{data['source_name']} ({data['dataset']}): {data['status']}, "
                     f"{data['rows_in']:,} rows, {data['rows_quarantined']:,} quarantined, {data['seconds']:.1f} s")
         elif event == "site_finished":
-            line = f"site {data['site']}: {data.get('status') or 'finished'}"
+            # not "site <code>: ...", the form the closing list of failures uses
+            line = f"{data['site']}: {data.get('status') or 'finished'}"
         elif event == "stage":
             line = f"building {data['name']}"
         else:  # source_started, model_built: a line each would drown the steps
