@@ -102,7 +102,7 @@ def _check_duckdb(database: str | None, shown: str, on_wait: Callable[[str], Non
         return
     path = Path(database).expanduser()
     if not path.exists():
-        _writable_folder(path.parent, f"{shown}: folder")
+        _writable_folder(path.parent, f"{shown}: folder", sep=" ")
         return
     import duckdb
 
