@@ -1,7 +1,8 @@
 """Dataset contracts: what every site's connector must deliver for a dataset.
 
-Column names, types and code sets here are fixed national contracts (see DESIGN.md);
-sites map their local values onto them. Everything else (suites, staging DDL, the
+Column names, types and code sets here are fixed national contracts; sites map their local
+values onto them. docs/contracts.md is their reference, generated from this module by
+`benefits docs`. Everything else (suites, staging DDL, the
 simulator's contract-native flavour, connector output checks) derives from this module.
 """
 

@@ -21,6 +21,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -119,6 +120,7 @@ def start_ephemeral_api(log_path: Path) -> Callable[[], None]:
     The server's own output goes to `log_path` (rewritten each time), not to the terminal: the
     command's output is its progress and summary, and a server-side traceback (seen once in CI,
     at server start-up or shutdown, the run itself unaffected) belongs with the server's log."""
+    reap_orphans()
     if _may_name_an_api():
         return lambda: None
     spec = importlib.util.find_spec("prefect")
@@ -138,6 +140,54 @@ def start_ephemeral_api(log_path: Path) -> Callable[[], None]:
             _stop(process)
 
     return adopt
+
+
+def reap_orphans() -> list[int]:
+    """Stop temporary Prefect servers left by a run that died before it could stop them (one
+    started before the parent-death signal, or Prefect's own fallback server): this user's
+    ephemeral API servers whose parent is gone (reparented to init). Nothing else uses them.
+    Linux only; returns the PIDs stopped."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    stopped = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != os.getuid():
+                continue
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid != 1:
+                continue
+            if b"prefect.server.api.server:create_app" not in (entry / "cmdline").read_bytes():
+                continue
+            if b"PREFECT__SERVER_EPHEMERAL=1" not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            os.kill(int(entry.name), signal.SIGTERM)
+            stopped.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+    if stopped:
+        log.info("stopped %d temporary Prefect server(s) left by a dead run: %s", len(stopped), stopped)
+    return stopped
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """On Linux, a pre-exec hook asking the kernel to SIGTERM the server when this process dies,
+    however it dies: after a SIGKILL of the command, atexit never runs, and the server (190 MB,
+    listening on loopback) was left running for good (issue 15 #10)."""
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def hook() -> None:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os._exit(0)
+
+    return hook
 
 
 def _launch(prefect_init: str, port: int, output) -> subprocess.Popen:
@@ -162,4 +212,5 @@ def _launch(prefect_init: str, port: int, output) -> subprocess.Popen:
         env={**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
         stdout=output,
         stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509  no threads yet: called first thing
     )

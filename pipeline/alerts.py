@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from pipeline.config.settings import alert_timeout_seconds
+
 log = logging.getLogger(__name__)
 
 ENV_URL = "BENEFITS_ALERT_WEBHOOK_URL"
@@ -141,7 +143,7 @@ class AlertDeliveryError(ConnectionError):
 
 # A webhook answers in well under a second; one that does not within a few seconds is down, and
 # waiting longer only stalls the run it reports on. (connect, read) seconds per attempt.
-TIMEOUT_SECONDS = float(os.environ.get("BENEFITS_ALERT_TIMEOUT_SECONDS", "3"))
+TIMEOUT_SECONDS = alert_timeout_seconds()
 
 
 def post_alert(url: str, alert: Alert, timeout: float | None = None) -> None:

@@ -35,7 +35,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from pipeline.cli import backfill, connectors, docs, extract, publish, quarantine, report, run, simulate, stats, validate, warehouse  # noqa: F401  (modules attach their commands to `app`)
+    from pipeline.cli import backfill, connectors, docs, extract, publish, quarantine, report, run, simulate, sql, stats, validate, warehouse  # noqa: F401  (modules attach their commands to `app`)
 
 
 # True when this process is the `benefits` command itself (not a test calling `app`).
@@ -56,8 +56,15 @@ def main() -> None:
     global _owns_process
     _owns_process = True
     _register()
+    from pipeline.config.settings import SettingsError
+
     try:
         app()
+    except SettingsError as e:  # any command reading settings: one line naming the variable
+        from pipeline.cli._console import error
+
+        error(e, "setting error")
+        sys.exit(2)
     finally:
         # Close the warehouse cleanly rather than leave it to the collector; a failure to close
         # must not change how the command ended.

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, setup_logging
 
 
 @app.command()
@@ -35,6 +35,7 @@ def backfill(
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
     from flows.common import load_secret
     from pipeline.alerts import alerts_for_outcomes, send_alerts
+    from pipeline.cli._preflight import exit_unless_warehouse
     from pipeline.backfill import BackfillError, backfill as run_backfill, month_range
     from pipeline.config.sites import ConfigError
     from pipeline.runtime import get_sites
@@ -47,8 +48,9 @@ def backfill(
         all_sites = get_sites(sites)
         chosen = get_sites(sites, [site])[0]
     except (BackfillError, ConfigError) as e:
-        err.print(f"[red]cannot backfill[/]\n{e}", markup=True, highlight=False)
+        error(e, "cannot backfill", sep="\n")
         raise typer.Exit(2) from None
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", must_exist=False)
     console.print(
         f"backfill {chosen.ods_code} {period[0]:%Y-%m} to {period[1]:%Y-%m}; warehouse: {redact_url(settings.warehouse_url)}",
         highlight=False,
@@ -57,7 +59,7 @@ def backfill(
     try:
         result = run_backfill(settings, chosen, all_sites, period, sources=source, rebuild=rebuild)
     except BackfillError as e:
-        err.print(f"[red]cannot backfill[/]\n{e}", markup=True, highlight=False)
+        error(e, "cannot backfill", sep="\n")
         raise typer.Exit(2) from None
 
     table = Table(title=f"Backfill {chosen.ods_code} {period[0]:%Y-%m}..{period[1]:%Y-%m}")

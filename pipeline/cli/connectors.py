@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err
+from pipeline.cli._console import console, error, escape
 
 connectors_app = typer.Typer(help="List the installed connectors, or scaffold a new one.", no_args_is_help=True)
 app.add_typer(connectors_app, name="connectors")
@@ -38,7 +38,7 @@ def list_connectors(
         table.add_column(col, overflow="fold")
     for info in infos:
         if "error" in info:
-            table.add_row(info["name"], "-", "-", "-", "-", f"[red]{info['error']}[/]")
+            table.add_row(info["name"], "-", "-", "-", "-", f"[red]{escape(str(info['error']))}[/]")
             continue
         required = set(info.get("required_fields", []))
         own = info.get("own_fields", info["config_fields"])
@@ -72,21 +72,37 @@ def new_connector(
     from dataset_contracts.contracts import CONTRACTS
 
     if not _NAME.match(name):
-        err.print(f"{name!r}: use lower_snake_case (letters, digits, underscores)", highlight=False)
+        error(f"{name!r}: use lower_snake_case (letters, digits, underscores)")
         raise typer.Exit(2)
     if dataset not in CONTRACTS:
-        err.print(f"unknown dataset {dataset!r}; known: {', '.join(sorted(CONTRACTS))}", highlight=False)
+        error(f"unknown dataset {dataset!r}; known: {', '.join(sorted(CONTRACTS))}")
         raise typer.Exit(2)
     try:
         written = scaffold(name, dataset, directory, force=force)
     except FileExistsError as e:
-        err.print(f"{e} exists; use --force to overwrite", highlight=False)
+        error(f"{e} exists; use --force to overwrite")
         raise typer.Exit(1) from None
     for path in written:
         console.print(f"wrote {path}", highlight=False)
     console.print(
-        "\nNext: fill in batches() in "
-        f"{name}.py, run `python -m pytest {directory / f'test_{name}.py'}`, then register it "
-        "(docs/connectors.md, step 4).",
+        f"\nNext: fill in batches() in {name}.py, run `{_test_command(directory / f'test_{name}.py')}`, "
+        "then register it (docs/connectors.md, step 4).",
         highlight=False,
     )
+
+
+def _test_command(test: Path) -> str:
+    """A command that runs the scaffolded test as printed: with this interpreter (`python` on PATH
+    may be another), installing pytest if the quick start did not, and without the repository's
+    addopts (`-n 2` needs pytest-xdist and is for the whole suite)."""
+    import importlib.util
+    import shlex
+    import shutil
+    import sys
+
+    on_path = shutil.which("python")
+    python = "python" if on_path and Path(on_path).resolve() == Path(sys.executable).resolve() else sys.executable
+    command = f"{shlex.quote(python)} -m pytest -o addopts= {shlex.quote(str(test))}"
+    if importlib.util.find_spec("pytest") is None:
+        command = f"{shlex.quote(python)} -m pip install pytest && {command}"
+    return command

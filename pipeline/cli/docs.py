@@ -1,4 +1,5 @@
-"""`benefits docs`: regenerate the data dictionary (docs/data-dictionary.md) from the model headers."""
+"""`benefits docs`: regenerate the data dictionary (docs/data-dictionary.md) from the model headers
+and the dataset contracts reference (docs/contracts.md) from the contract definitions."""
 
 from __future__ import annotations
 
@@ -8,36 +9,42 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, error, setup_logging
 
 
 @app.command()
 def docs(
-    output: Annotated[Path | None, typer.Option("--output", help="where to write (default docs/data-dictionary.md)")] = None,
-    check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 when the file is out of date")] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="write only the data dictionary, here (default: both files under docs/)"),
+    ] = None,
+    check: Annotated[bool, typer.Option("--check", help="write nothing; exit 1 when a file is out of date")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
-    """Generate the data dictionary from the SQL headers, measure definitions and mart table specs."""
+    """Generate the data dictionary (SQL headers, measures, mart specs) and the contracts reference."""
     setup_logging(verbose)
+    from expectations import contracts_doc
     from pipeline.marts.dictionary import DEFAULT_OUTPUT, DictionaryError, generate
     from pipeline.marts.build import MeasureError, local_sql_dir
 
-    path = output or DEFAULT_OUTPUT
     try:
-        text = generate(local_sql_dir())
+        files = [(output or DEFAULT_OUTPUT, generate(local_sql_dir()))]
     except (DictionaryError, MeasureError) as e:
-        err.print(f"[red]cannot generate the data dictionary[/]\n{e}", markup=True, highlight=False)
+        error(e, "cannot generate the data dictionary", sep="\n")
         raise typer.Exit(2) from None
-    current = path.read_text(encoding="utf-8") if path.exists() else None
-    if check:
-        if current != text:
-            err.print(f"{path} is out of date: run `benefits docs`", highlight=False)
-            raise typer.Exit(1)
-        console.print(f"{path} is up to date", highlight=False)
-        return
-    if current == text:
-        console.print(f"{path} is up to date", highlight=False)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    console.print(f"wrote {path}", highlight=False)
+    if output is None:
+        files.append((contracts_doc.DEFAULT_OUTPUT, contracts_doc.generate()))
+    stale = False
+    for path, text in files:
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current == text:
+            console.print(f"{path} is up to date", highlight=False)
+        elif check:
+            error(f"{path} is out of date: run `benefits docs`")
+            stale = True
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            console.print(f"wrote {path}", highlight=False)
+    if stale:
+        raise typer.Exit(1)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, setup_logging
 
 
 def read_config(value: str) -> tuple[dict, Path | None]:
@@ -72,7 +72,7 @@ def extract(
     try:
         state = read_state_file(state_file) if state_file else {}
     except ValueError as e:
-        err.print(str(e), highlight=False)
+        error(e)
         raise typer.Exit(2) from None
     try:
         run = run_connector(

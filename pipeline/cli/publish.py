@@ -38,6 +38,7 @@ def publish(
     month = _month(as_of)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from pipeline.cli._preflight import exit_unless_warehouse
     from pipeline.config.settings import load_settings
     from pipeline.config.sites import ConfigError
     from pipeline.marts.publication import publish as freeze
@@ -49,7 +50,9 @@ def publish(
     except ConfigError as e:
         err.print(f"configuration error: {escape(str(e))}", highlight=False)
         raise typer.Exit(2) from None
-    wh = get_warehouse(load_settings())
+    settings = load_settings()
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
+    wh = get_warehouse(settings)
     if not wh.table_exists("measures", "fact_benefit_all"):
         err.print("nothing to publish: run `benefits run` first (no benefit figures in the warehouse)", highlight=False)
         raise typer.Exit(1)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, escape, setup_logging
 
 quarantine_app = typer.Typer(
     name="quarantine",
@@ -28,10 +28,12 @@ WarehouseOption = Annotated[
 def _warehouse(url: str | None):
     if url:
         os.environ["BENEFITS_WAREHOUSE_URL"] = url
+    from pipeline.cli._preflight import exit_unless_warehouse
     from pipeline.runtime import warehouse
     from pipeline.config.settings import load_settings
 
     settings = load_settings()
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if url else "BENEFITS_WAREHOUSE_URL")
     wh = warehouse(settings)
     if not wh.table_exists("meta", "load_batch"):
         err.print("the warehouse has no meta.load_batch yet; run `benefits run` first", highlight=False)
@@ -40,7 +42,7 @@ def _warehouse(url: str | None):
 
 
 def _fail(message: str) -> None:
-    err.print(f"[red]error[/]: {message}", markup=True, highlight=False)
+    error(message, "error")
     raise typer.Exit(2)
 
 
@@ -113,12 +115,34 @@ def show(
     if frame.empty:
         console.print("no quarantined rows match", highlight=False)
         return
-    table = Table(show_lines=True)
-    for col in frame.columns:
-        table.add_column(col.lstrip("_"), overflow="fold")
-    for row in frame.itertuples(index=False):
-        table.add_row(*["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in row])
-    console.print(table)
+    # quarantined values are the source's own text: brackets in them are not markup
+    cells = [["" if v is None or (isinstance(v, float) and v != v) else escape(str(v)) for v in row]
+             for row in frame.itertuples(index=False)]  # fmt: skip
+    names = [col.lstrip("_") for col in frame.columns]
+    if _fits_as_table(names, cells, console.width):
+        table = Table(show_lines=True)
+        for name in names:
+            table.add_column(name, overflow="fold")
+        for row in cells:
+            table.add_row(*row)
+        console.print(table)
+        return
+    # Too wide for the terminal: a table would fold every value into a sliver. One row per block,
+    # one `column: value` line each, reads at any width.
+    for i, row in enumerate(cells, 1):
+        block = Table.grid(padding=(0, 1))
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column(overflow="fold")
+        for name, value in zip(names, row):
+            block.add_row(name, value)
+        console.print(f"row {i} of {len(cells)}", style="dim", highlight=False)
+        console.print(block)
+
+
+def _fits_as_table(names: list[str], cells: list[list[str]], width: int) -> bool:
+    """Whether every column can show its widest value (3 characters of border each)."""
+    widths = [max([len(n), *(len(r[i]) for r in cells)]) for i, n in enumerate(names)]
+    return sum(w + 3 for w in widths) + 1 <= width
 
 
 @quarantine_app.command("release")
@@ -168,3 +192,6 @@ def release(
         console.print(f"  still failing {name}: {n:,} rows", highlight=False)
     if outcome.watermark_advanced:
         console.print("  the source's watermark now includes the held batch's files", highlight=False)
+    if not dry_run and outcome.rows_loaded:
+        # released rows are in staging; measures, marts and benefits are built by a run
+        console.print("the marts and benefit figures include them after the next `benefits run`", highlight=False)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, setup_logging
 
 
 @app.command()
@@ -42,6 +42,7 @@ def report(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from pipeline.cli._preflight import PreflightError, check_output_folder, exit_unless_warehouse
     from pipeline.config.sites import ConfigError
     from pipeline.report import build, check_report
     from pipeline.runtime import get_sites
@@ -55,9 +56,15 @@ def report(
         if site:
             get_sites(sites, site)  # names an unknown code with the folder it looked in
     except ConfigError as e:
-        err.print(f"[red]configuration error[/]\n{e}", markup=True, highlight=False)
+        error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
     out = output or settings.reports_dir
+    try:
+        check_output_folder(out, "--output" if output else "BENEFITS_HOME reports folder")
+    except PreflightError as e:
+        error(e, "cannot write the report")
+        raise typer.Exit(2) from None
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
     wh = get_warehouse(settings)
     try:
         result = build(
@@ -68,18 +75,16 @@ def report(
             national=national or not site,
         )
     except ValueError as e:
-        err.print(f"[red]cannot build the report[/]: {e}", markup=True, highlight=False)
+        error(e, "cannot build the report")
         raise typer.Exit(2) from None
     except Exception as e:  # a warehouse that cannot be read: say which, without its password
-        err.print(
-            f"[red]cannot read the warehouse {redact_url(settings.warehouse_url)}[/]: {e}", markup=True, highlight=False
-        )
+        error(e, f"cannot read the warehouse {redact_url(settings.warehouse_url)}")
         raise typer.Exit(1) from None
     problems = check_report(result.out_dir)
     for page in result.pages:
         console.print(f"wrote {page}", highlight=False)
     for note in sorted(set(result.notes)):
-        err.print(f"note: {note}", highlight=False)
+        error(f"note: {note}")
     if problems:
         err.print("[red]the report failed its link and asset check[/]", markup=True)
         for p in problems:

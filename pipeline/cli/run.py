@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.cli import app, freeze_heap
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, escape, setup_logging, warn
 
 SitesOption = Annotated[
     Path | None, typer.Option("--sites", help="folder of site configs (default: deploy/sites)", file_okay=False)
@@ -24,13 +25,22 @@ WarehouseOption = Annotated[
     str | None, typer.Option("--warehouse", help="SQLAlchemy URL; default BENEFITS_WAREHOUSE_URL or embedded DuckDB")
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="log progress in detail")]
+Wait = Annotated[
+    bool, typer.Option("--wait", help="if another process holds the DuckDB warehouse, wait for it (default: stop at once)")
+]
 SummaryJson = Annotated[
     Path | None, typer.Option("--summary-json", help="also write the run's result (outcomes, timings) as JSON here")
 ]
 
 
-def _summary_table(result: dict) -> Table:
-    table = Table(title="Run summary", show_lines=False)
+# Below this many columns the full summary cut its numbers short ("1,234,…"): narrower terminals
+# get it without the dataset column (the source names it), short headings and no vertical rules.
+_FULL_SUMMARY_WIDTH = 110
+
+
+def _summary_table(result: dict, width: int | None = None) -> Table:
+    narrow = (width or console.width) < _FULL_SUMMARY_WIDTH
+    table = Table(title="Run summary", show_lines=False, box=box.SIMPLE_HEAD if narrow else box.HEAVY_HEAD, pad_edge=not narrow, collapse_padding=narrow)
     for col, justify in (
         ("site", "left"),
         ("source", "left"),
@@ -41,10 +51,14 @@ def _summary_table(result: dict) -> Table:
         ("quarantined", "right"),
         ("seconds", "right"),
     ):
-        table.add_column(col, justify=justify)
+        if narrow:
+            if col == "dataset":
+                continue
+            col = {"extracted": "rows in", "quarantined": "quarant.", "seconds": "s"}.get(col, col)
+        table.add_column(col, justify=justify, no_wrap=narrow)
     styles = {"loaded": "green", "up_to_date": "cyan", "held": "yellow", "failed": "red"}
     for o in result["outcomes"]:
-        table.add_row(
+        cells = [
             o["site_code"],
             o["source_name"],
             o["dataset"],
@@ -53,7 +67,10 @@ def _summary_table(result: dict) -> Table:
             f"{o['rows_loaded']:,}",
             f"{o['rows_quarantined']:,}",
             f"{o['seconds']:.1f}",
-        )
+        ]
+        if narrow:
+            del cells[2]
+        table.add_row(*cells)
     return table
 
 
@@ -83,7 +100,7 @@ def _site_table(sites, wh) -> Table:
             continue
         statuses = wh.query(f"select status, count(*) as n from {s.schema}.fact_benefit where is_latest group by status")
         text = ", ".join(f"{n} {st}" for st, n in sorted(zip(statuses["status"], statuses["n"]), key=lambda x: str(x[0])))
-        table.add_row(s.ods_code, s.name, str(int(measures.get(s.ods_code, 0))), str(int(statuses["n"].sum())), text,
+        table.add_row(s.ods_code, escape(s.name), str(int(measures.get(s.ods_code, 0))), str(int(statuses["n"].sum())), text,
                       _value_cell(wh, s.schema))
     return table
 
@@ -118,6 +135,51 @@ class _ProgressView:
             p.update(self.current, description=f"built {data['model']}")
 
 
+def _preflight(warehouse: str | None, summary_json: Path | None, wait: bool = False):
+    """Settings, folders, the summary file and the warehouse connection, all checked in seconds
+    before Prefect starts; the first problem ends the command in one line."""
+    from pipeline.cli._preflight import (
+        PreflightError, check_duckdb_memory, check_home, check_output_file, check_prefect_home, check_warehouse,
+    )  # fmt: skip
+    from pipeline.config.settings import SettingsError, alert_timeout_seconds, load_settings
+
+    try:
+        settings = load_settings()
+        alert_timeout_seconds()
+        check_home(settings.home)
+        check_prefect_home()
+        if summary_json:
+            check_output_file(summary_json, "--summary-json")
+        check_warehouse(
+            settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", warn if wait else None
+        )
+        check_duckdb_memory(settings)
+    except (PreflightError, SettingsError) as e:
+        error(e, "cannot run")
+        raise typer.Exit(2) from None
+    return settings
+
+
+class _LineView:
+    """Progress as one plain line per step, for output that is not a terminal (CI logs, files),
+    where the progress bars show nothing."""
+
+    def __call__(self, event: str, **data) -> None:
+        if event == "run_started":
+            line = f"run: {len(data['sites'])} site(s): {', '.join(data['sites'])}"
+        elif event == "source_finished":
+            line = (f"{data['site_code']}/{data['source_name']} ({data['dataset']}): {data['status']}, "
+                    f"{data['rows_in']:,} rows, {data['rows_quarantined']:,} quarantined, {data['seconds']:.1f} s")
+        elif event == "site_finished":
+            # not "site <code>: ...", the form the closing list of failures uses
+            line = f"{data['site']}: {data.get('status') or 'finished'}"
+        elif event == "stage":
+            line = f"building {data['name']}"
+        else:  # source_started, model_built: a line each would drown the steps
+            return
+        err.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 @app.command()
 def run(
     sites: SitesOption = None,
@@ -125,40 +187,45 @@ def run(
     warehouse: WarehouseOption = None,
     verbose: Verbose = False,
     summary_json: SummaryJson = None,
+    wait: Wait = False,
 ):
     """Run every configured site end to end (extract, validate, load), then marts and benefits."""
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    settings = _preflight(warehouse, summary_json, wait)
     from flows.ephemeral_api import start_ephemeral_api
-    from pipeline.config.settings import benefits_home
 
     # Boots while the imports below run; its own output goes to a log file, not the terminal.
-    adopt_api = start_ephemeral_api(benefits_home() / "logs" / "prefect-api.log")
+    adopt_api = start_ephemeral_api(settings.home / "logs" / "prefect-api.log")
     from flows.common import api_url, quiet_subflows
     from flows.national_run import national_run
     from pipeline import progress
     from pipeline.config.sites import ConfigError
     from pipeline.runtime import get_sites
-    from pipeline.config.settings import load_settings
     from pipeline.warehouse.core import redact_url
 
-    settings = load_settings()
+    from pipeline.config.register_checks import baseline_warnings
+
     try:
-        get_sites(sites, site)  # fail fast, with file and field, before Prefect starts
+        configs = get_sites(sites, site)  # fail fast, with file and field, before Prefect starts
     except ConfigError as e:
-        err.print(f"[red]configuration error[/]\n{e}", markup=True, highlight=False)
+        error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
+    for config in configs:
+        for w in baseline_warnings(config):
+            warn(w)
     console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
     t0 = time.perf_counter()
     import great_expectations  # noqa: F401  every batch needs it; imported while the API boots
 
     freeze_heap()
     adopt_api()
-    with Progress(
+    bars = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
-    ) as bar:
-        unsubscribe = progress.subscribe(_ProgressView(bar))
+    )
+    with bars if err.is_terminal else contextlib.nullcontext():
+        unsubscribe = progress.subscribe(_ProgressView(bars) if err.is_terminal else _LineView())
         try:
             with contextlib.nullcontext() if api_url() else quiet_subflows():
                 result = national_run(sites_dir=str(sites) if sites else None, sites=site)

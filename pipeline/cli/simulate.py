@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, setup_logging
 
 
 @app.command()
@@ -43,14 +43,14 @@ def simulate(
             )
         except ValidationError as e:
             for x in e.errors():
-                err.print(f"--{'.'.join(map(str, x['loc'])).replace('_', '-')}: {x['msg']}", highlight=False)
+                error(f"--{'.'.join(map(str, x['loc'])).replace('_', '-')}: {x['msg']}")
             raise typer.Exit(2) from None
         jobs.append((spec, output or settings.home / "simulated" / ods))
     else:
         try:
             configs = get_sites(sites, site)
         except ConfigError as e:
-            err.print(str(e), highlight=False)
+            error(e)
             raise typer.Exit(2) from None
         for cfg in configs:
             spec = simulation_spec(cfg)

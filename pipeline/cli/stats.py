@@ -115,6 +115,28 @@ def spc_command(
         err.print(f"warning: {w}", highlight=False, markup=False)
 
 
+def _check_intervention(given: str, row: int, xs, x: str, path: Path, as_row: bool) -> None:
+    """The change must have points on both sides; say so with the value the user gave, not the
+    row number it became."""
+    n = len(xs)
+
+    def shown(i: int) -> str:
+        v = xs.iloc[i]
+        return f"{v:%Y-%m-%d}" if hasattr(v, "strftime") else f"{v:g}"
+
+    if n < 2:
+        raise _fail(f"{path}: {x}: {n} point(s); an interrupted time series needs points before and after --intervention")
+    if as_row and not 0 < row < n:
+        raise _fail(f"--intervention {given!r}: row numbers in {path} run from 0 to {n - 1}, and the change needs "
+                    f"a row before it: give 1 to {n - 1}, or a date")
+    if row <= 0:
+        raise _fail(f"--intervention {given!r} is at or before the first {x} value ({shown(0)}) in {path}; "
+                    "give the first point after the change, with points before it")
+    if row >= n:
+        raise _fail(f"--intervention {given!r} is after the last {x} value ({shown(n - 1)}) in {path}; "
+                    "give the first point after the change")
+
+
 @app.command("its")
 def its_command(
     input: Input,
@@ -154,6 +176,7 @@ def its_command(
         at = _as_x(intervention, is_date, "--intervention")
         hits = np.flatnonzero((xs >= at).to_numpy())
         row = int(hits[0]) if len(hits) else len(frame)
+    _check_intervention(intervention, row, xs, x, input, as_row=is_date and intervention.strip().lstrip("-").isdigit())
     if is_date:
         t = (xs.dt.year * 12 + xs.dt.month).to_numpy(dtype=float)
         t = t - t[0]
@@ -168,7 +191,9 @@ def its_command(
             seasonality=seasonality, month_of_year=moy, slope_change=slope_change, ramp=ramp,
         )  # fmt: skip
     except ValueError as e:
-        raise _fail(f"{input}: {e}") from None
+        # the engine counts in rows; the user gave a date or value, so quote that
+        where = f"--intervention {intervention!r}: " if "intervention" in str(e) else ""
+        raise _fail(f"{input}: {where}{e}") from None
     out = {
         "input": str(input),
         "x": x,

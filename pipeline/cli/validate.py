@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, err, error, setup_logging
 
 
 def _rule_table(report) -> Table:
@@ -72,7 +72,7 @@ def validate(
     from pipeline.ingest.check_file import FileValidator
 
     if dataset not in CONTRACTS:
-        err.print(f"unknown dataset {dataset!r}; known: {', '.join(sorted(CONTRACTS))}", highlight=False)
+        error(f"unknown dataset {dataset!r}; known: {', '.join(sorted(CONTRACTS))}")
         raise typer.Exit(2)
     site_config = None
     if site:
@@ -82,13 +82,13 @@ def validate(
         try:
             site_config = get_sites(sites, [site])[0]
         except (ConfigError, IndexError) as e:
-            err.print(f"[red]configuration error[/]\n{e or f'no site {site}'}", markup=True, highlight=False)
+            error(e or f"no site {site}", "configuration error", sep="\n")
             raise typer.Exit(2) from None
     try:
         with FileValidator() as fv:
             report = fv.validate(dataset, input, site=site_config, source_name=source, as_of=as_of)
     except (OSError, ValueError, RuntimeError, duckdb.Error) as e:  # connector and parse errors name the file
-        err.print(f"[red]cannot validate {input.name}[/]: {e}", markup=True, highlight=False)
+        error(e, f"cannot validate {input.name}")
         raise typer.Exit(2) from None
     for d in report.drift:
         err.print(f"schema drift ({d['severity']}): {d['message']}", highlight=False, markup=False)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, setup_logging
+from pipeline.cli._console import console, error, setup_logging, warn
 
 warehouse_app = typer.Typer(help="Warehouse operations (roles and grants).", no_args_is_help=True)
 app.add_typer(warehouse_app, name="warehouse")
@@ -54,11 +54,18 @@ def grant_command(
         console.print(f"warehouse: {redact_url(wh.url)}", highlight=False)
         plan = grant(wh, configured, prefix=prefix, login=login)
     except ConfigError as e:
-        err.print(f"[red]configuration error[/]\n{e}", markup=True, highlight=False)
+        error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
     except GrantError as e:
-        err.print(f"[red]cannot grant[/]: {e}", markup=True, highlight=False)
+        error(e, "cannot grant")
         raise typer.Exit(2) from None
+    if plan.used_elsewhere:
+        shared = sorted({db for dbs in plan.used_elsewhere.values() for db in dbs})
+        warn(
+            f"roles {', '.join(sorted(plan.used_elsewhere))} are also used in database(s) {', '.join(shared)} on this "
+            "server (PostgreSQL roles are server-wide), so readers granted here can read there too; give each "
+            "warehouse its own --prefix (or BENEFITS_ROLE_PREFIX)"
+        )
     table = Table(title="Roles in force")
     table.add_column("role")
     table.add_column("can read")

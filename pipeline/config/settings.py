@@ -38,9 +38,38 @@ def benefits_home() -> Path:
     return Path(os.environ.get("BENEFITS_HOME", "warehouse")).expanduser().resolve()
 
 
+class SettingsError(ValueError):
+    """An environment variable that cannot be used; the message names it."""
+
+
+def _int_variable(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a whole number (default {default})") from None
+
+
+def alert_timeout_seconds() -> float:
+    """Seconds per webhook attempt (connect and read); checked with the other settings so a typo
+    is named before the run, not met as a traceback when the first alert is sent."""
+    text = os.environ.get("BENEFITS_ALERT_TIMEOUT_SECONDS", "").strip()
+    if not text:
+        return 3.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 3600:
+        raise SettingsError(f"BENEFITS_ALERT_TIMEOUT_SECONDS={text!r} is not a number of seconds (default 3)")
+    return seconds
+
+
 def load_settings() -> Settings:
     home = benefits_home()
     url = os.environ.get("BENEFITS_WAREHOUSE_URL") or f"duckdb:///{home / 'benefits.duckdb'}"
-    threshold = int(os.environ.get("BENEFITS_SUPPRESSION_THRESHOLD", "7"))
+    threshold = _int_variable("BENEFITS_SUPPRESSION_THRESHOLD", 7)
     memory = os.environ.get("BENEFITS_DUCKDB_MEMORY", "1GB")
     return Settings(home=home, warehouse_url=url, suppression_threshold=threshold, duckdb_memory=memory)

@@ -70,6 +70,7 @@ class SiteConfig(BaseModel):
     # a demo site's simulator settings; the simulator validates them (pipeline.runtime.get_sites)
     simulation: dict[str, Any] | None = None
     path: Path | None = Field(default=None, exclude=True)
+    benefits_path: Path | None = Field(default=None, exclude=True)  # a register in its own file
 
     @field_validator("mappings")
     @classmethod
@@ -147,9 +148,71 @@ def format_errors(path: Path, err: ValidationError, prefix: tuple = ()) -> str:
     return "\n".join(lines)
 
 
+# Config files are a few kilobytes; the bounds stop a mistaken or hostile file (a data extract
+# saved as .yaml, a "billion laughs" alias bomb) from hanging the run (issue 15 #7).
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_NODES = 100_000
+
+
+def _expanded_size(node: yaml.Node, limit: int) -> int:
+    """How many nodes the document has once every alias is expanded, counting shared nodes once
+    per use (memoised, so a bomb is measured without being expanded); stops past `limit`."""
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node, depth: int) -> int:
+        if id(n) in sizes:
+            return sizes[id(n)]
+        if depth > 200:  # a recursive alias or absurd nesting
+            return limit + 1
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            children = n.value
+        elif isinstance(n, yaml.MappingNode):
+            children = [x for pair in n.value for x in pair]
+        else:
+            children = []
+        for child in children:
+            total += size(child, depth + 1)
+            if total > limit:
+                break
+        sizes[id(n)] = total
+        return total
+
+    return size(node, 0)
+
+
+def _safe_load(text: str, path: Path) -> Any:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, MAX_CONFIG_NODES) > MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"{path}: YAML anchors and aliases expand to more than {MAX_CONFIG_NODES:,} values; "
+                "write the settings out rather than through nested aliases"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{path}: {size:,} bytes is too large for a configuration file (limit {MAX_CONFIG_BYTES:,})"
+            )
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); save it as UTF-8"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror or e})") from None
+    try:
+        return _safe_load(text, path)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -166,20 +229,22 @@ def load_site(path: Path) -> SiteConfig:
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
     benefits = raw.get("benefits")
+    benefits_path = None
     if isinstance(benefits, str):
-        raw["benefits"] = _load_benefits_file(path, benefits)
+        benefits_path, raw["benefits"] = _load_benefits_file(path, benefits)
     try:
         site = SiteConfig.model_validate(raw)
     except ValidationError as e:
         raise ConfigError(format_errors(path, e)) from None
     site.path = path.resolve()
+    site.benefits_path = benefits_path
     stem = path.stem.upper()
     if stem != site.ods_code and not path.stem.startswith("_"):
         raise ConfigError(f"{path}: ods_code {site.ods_code!r} does not match the file name (expected {stem}.yaml)")
     return site
 
 
-def _load_benefits_file(site_path: Path, ref: str) -> list:
+def _load_benefits_file(site_path: Path, ref: str) -> tuple[Path, list]:
     bpath = Path(ref)
     if not bpath.is_absolute():
         bpath = site_path.parent / bpath
@@ -190,7 +255,7 @@ def _load_benefits_file(site_path: Path, ref: str) -> list:
         data = data["benefits"]
     if not isinstance(data, list):
         raise ConfigError(f"{bpath}: expected a list of benefits")
-    return data
+    return bpath, data
 
 
 def load_sites(directory: Path, only: list[str] | None = None) -> list[SiteConfig]:

@@ -46,6 +46,7 @@ from benefits.tables import (
 from benefits.value import summary_frame
 from pipeline.marts import build as marts
 from pipeline.marts.publication import record_register_versions, refresh_restatements
+from pipeline.config.register_checks import target_warning
 from pipeline.config.sites import SiteConfig
 from pipeline.warehouse.core import Warehouse
 
@@ -207,6 +208,10 @@ def realise(
                 s = series.iloc[0:0]
                 result.warnings.append(f"{site.ods_code}: benefit {b.id}: no data for measure {b.measure}")
             ev = evaluate_benefit(s, b, site.ods_code, measure, settings, comparator=compare.get(b.measure))
+            latest_row = ev.fact_records[-1]
+            odd_target = target_warning(site, b, latest_row.get("improvement_direction"), latest_row.get("baseline_mean"))
+            if odd_target:
+                log.warning(odd_target)  # shown on every run, not only with -v: the target is the user's to fix
             fact_records.extend(ev.fact_records)
             spc_parts.append(ev.spc_columns)
             result.warnings.extend(ev.warnings)

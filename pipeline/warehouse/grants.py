@@ -8,7 +8,8 @@ No reader can use staging, quarantine, landing, measures or meta, nor another si
 Marts are rebuilt on every run (drop and create), so privileges on tables that do not exist yet
 come from default privileges, set for the loader and for the role that runs `grant` (whichever
 of them runs the pipeline). Roles are cluster-wide in PostgreSQL: the prefix keeps the roles of
-different warehouses on one server apart (BENEFITS_ROLE_PREFIX, default none).
+different warehouses on one server apart (BENEFITS_ROLE_PREFIX, default none), and `grant` reports
+roles of its plan that other databases on the server already use (RolePlan.used_elsewhere).
 
 `grant` is idempotent: run it after adding a site, and it brings every role back to this plan.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 
@@ -42,6 +43,9 @@ class RolePlan:
     national_reader: str
     site_readers: dict[str, str]  # ODS code -> role
     site_schemas: dict[str, str]  # ODS code -> local schema
+    # role -> other databases on the server where it already owns or may use something: roles are
+    # server-wide, so without a prefix two warehouses on one server share them
+    used_elsewhere: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def roles(self) -> list[str]:
@@ -113,6 +117,8 @@ def grant(wh: Warehouse, sites: list[SiteConfig], *, prefix: str | None = None, 
         def run(sql: str) -> None:
             conn.execute(sa.text(sql))
 
+        plan = replace(plan, used_elsewhere=_used_elsewhere(conn, plan.roles))
+
         for role in plan.roles:
             if not _role_exists(conn, role):
                 run(f"create role {_q(role)}")
@@ -157,6 +163,27 @@ def grant(wh: Warehouse, sites: list[SiteConfig], *, prefix: str | None = None, 
                         f"grant select on tables to {_q(role)}")
     log.info("roles in force: %s", ", ".join(plan.roles))
     return plan
+
+
+def _used_elsewhere(conn: sa.Connection, roles: list[str]) -> dict[str, list[str]]:
+    """Other databases in which these roles own objects or hold privileges (pg_shdepend records
+    both, per database; a database-level grant is recorded against the database itself)."""
+    rows = conn.execute(
+        sa.text(
+            "select distinct r.rolname, coalesce(d.datname, granted.datname) as db "
+            "from pg_shdepend s join pg_roles r on r.oid = s.refobjid "
+            "left join pg_database d on d.oid = s.dbid "
+            "left join pg_database granted on s.dbid = 0 and s.classid = 'pg_database'::regclass "
+            "and granted.oid = s.objid "
+            "where r.rolname = any(:roles) and coalesce(d.datname, granted.datname) <> current_database() "
+            "order by 1, 2"
+        ),
+        {"roles": list(roles)},
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for role, db in rows:
+        out.setdefault(role, []).append(db)
+    return out
 
 
 def _own_relations(conn: sa.Connection, schema: str, owner: str) -> None:

@@ -104,7 +104,7 @@ def test_its_gaussian_and_errors(runner, tmp_path):
     res = runner.invoke(
         app, ["its", "--input", str(SICILY), "--x", "time", "--y", "aces", "--intervention", "99", "--output", str(out)]
     )
-    assert res.exit_code == 2 and "intervention must fall" in res.output
+    assert res.exit_code == 2 and "--intervention '99' is after the last time value" in res.output
     res = runner.invoke(
         app, ["its", "--input", str(SICILY), "--x", "time", "--y", "aces", "--intervention", "37", "--family", "tweedie", "--output", str(out)]
     )
