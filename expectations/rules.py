@@ -87,8 +87,14 @@ def build_rules(
     as_of: dt.datetime | None = None,
     batch_table: str = "{batch}",
     hold_percent: float = DEFAULT_HOLD_PERCENT,
+    site_code: str | None = None,
 ) -> list[Rule]:
-    """Rules for one dataset at one site (mappings add `has_mapping` rules) validated at `as_of`."""
+    """Rules for one dataset at one site (mappings add `has_mapping` rules) validated at `as_of`.
+
+    `site_code`, the ODS code of the site whose source this is, adds a rule that quarantines rows
+    carrying another trust's code in the contract's `site_code` column: loaded, they would count
+    in the other trust's figures. Multi-organisation publications key on `org_code` instead and
+    are not restricted."""
     mappings = mappings or {}
     as_of = as_of or dt.datetime.now().replace(microsecond=0)
     rules: list[Rule] = [
@@ -254,6 +260,19 @@ def build_rules(
                 "error",
                 f"{name} is the first day of a month",
                 f"{name} is not null and extract(day from {name}) <> 1",
+                batch_table,
+                hold_percent,
+            )
+        )
+    if site_code and contract.site_column == "site_code" and "site_code" in contract.column_names:
+        rules.append(
+            row_rule(
+                f"site_code_is_{site_code}",
+                "conformance",
+                "error",
+                f"site_code is {site_code}, the site this source belongs to (a row of another trust is not loaded "
+                "into either's figures; its own code is kept with it in quarantine)",
+                f"site_code is not null and site_code <> {sql_literal(site_code)}",
                 batch_table,
                 hold_percent,
             )

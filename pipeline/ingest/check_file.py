@@ -125,7 +125,9 @@ class FileValidator:
         tag = harmonised.path.parent.name
         path = Path(path).resolve()
         wh = self.warehouse
-        rules = build_rules(contract, mappings=mappings, as_of=as_of, hold_percent=hold)
+        rules = build_rules(
+            contract, mappings=mappings, as_of=as_of, hold_percent=hold, site_code=site.ods_code if site is not None else None
+        )
         table = create_landing(wh, tag, harmonised.path, contract)
         try:
             results = self.validator.validate("landing", table.split(".")[1], rules, harmonised.rows, contract.name)

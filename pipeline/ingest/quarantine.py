@@ -227,7 +227,7 @@ def release(
     mappings = site.mapping(contract.name)
     out = Release(rec.batch_id, batch_id, rec.site_code, contract.name, rows_in=rec.rows_in, dry_run=dry_run)
     # A person decided to release: rows are judged one by one, never held by the threshold.
-    rules = build_rules(contract, mappings=mappings, as_of=as_of, hold_percent=100.0)
+    rules = build_rules(contract, mappings=mappings, as_of=as_of, hold_percent=100.0, site_code=rec.site_code)
     drop_landing(wh, rec.batch_id)
     _landing_from_quarantine(wh, contract, mappings, batch_id, table)
     try:

@@ -171,7 +171,11 @@ def ingest_source(
     rec.rows_in, rec.months = harmonised.rows, harmonised.months
     table = landing_table(rec.batch_id)
     rules = build_rules(
-        contract, mappings=site.mapping(source.dataset), as_of=as_of, hold_percent=site.quality.hold_above_percent
+        contract,
+        mappings=site.mapping(source.dataset),
+        as_of=as_of,
+        hold_percent=site.quality.hold_above_percent,
+        site_code=site.ods_code,
     )
     drift_rows = [
         {
