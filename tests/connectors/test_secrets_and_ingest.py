@@ -30,10 +30,11 @@ WARDS = [f"W{i:02d}" for i in range(1, 13)]
 def write_site(sites: Path, sources: list[dict]) -> Path:
     sites.mkdir(parents=True, exist_ok=True)
     config = {
-        "ods_code": "ZZ1", "name": "Test Trust", "trust_type": "acute", "region": "London", "sources": sources,
+        # The fixture rows carry site RF4: a site of another code would quarantine them (site_code_is_<ODS>).
+        "ods_code": "RF4", "name": "Test Trust", "trust_type": "acute", "region": "London", "sources": sources,
         "mappings": {"patient_safety_incidents": {**INCIDENT_MAPPINGS, "ward_code": WARDS}},
     }  # fmt: skip
-    (sites / "ZZ1.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (sites / "RF4.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return sites
 
 
@@ -68,7 +69,7 @@ def test_a_secret_never_reaches_logs_artifacts_errors_or_meta(prefect_server, ho
     ])  # fmt: skip
     caplog.set_level(logging.DEBUG)
 
-    state = ingest_site(site="ZZ1", sites_dir=str(sites), return_state=True)
+    state = ingest_site(site="RF4", sites_dir=str(sites), return_state=True)
     outcomes = {o["source_name"]: o for o in state.result(raise_on_failure=False)}
     flow_run_id = state.state_details.flow_run_id
     assert outcomes["incidents"]["status"] == "loaded" and outcomes["incidents"]["rows_loaded"] == 25
@@ -116,12 +117,12 @@ def test_sql_source_state_commits_with_the_load(home, tmp_path, pg_url):
 
     first = ingest()
     assert first.status == "loaded" and first.rows_loaded == 12, first.reason
-    state = read_state(wh, "ZZ1", "datix")
+    state = read_state(wh, "RF4", "datix")
     assert state["replication_key"] == "updated_at"
     assert ingest().status == "up_to_date"
     insert_incidents(pg_url, sql_rows(300, 3))
     second = ingest()
     assert second.status == "loaded" and second.rows_in == 3 and second.batch_id != first.batch_id
-    assert read_state(wh, "ZZ1", "datix")["replication_key_value"] > state["replication_key_value"]
+    assert read_state(wh, "RF4", "datix")["replication_key_value"] > state["replication_key_value"]
     # the extract's scratch files are gone once the batch is loaded
-    assert not list((settings.landing_dir / "ZZ1" / "datix").rglob("spool-*"))
+    assert not list((settings.landing_dir / "RF4" / "datix").rglob("spool-*"))
