@@ -197,6 +197,21 @@ def exit_unless_warehouse(url: str, name: str = "BENEFITS_WAREHOUSE_URL", must_e
         raise typer.Exit(2) from None
 
 
+def open_warehouse(option_url: str | None):
+    """(settings, warehouse) for a command with a `--warehouse` option, after exit_unless_warehouse:
+    the option, when given, overrides BENEFITS_WAREHOUSE_URL and is the name an error gives."""
+    import os
+
+    if option_url:
+        os.environ["BENEFITS_WAREHOUSE_URL"] = option_url
+    from pipeline.config.settings import load_settings
+    from pipeline.runtime import warehouse
+
+    settings = load_settings()
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if option_url else "BENEFITS_WAREHOUSE_URL")
+    return settings, warehouse(settings)
+
+
 def check_duckdb_memory(settings) -> None:
     """BENEFITS_DUCKDB_MEMORY is a size DuckDB accepts; asked of DuckDB itself, in memory."""
     if not settings.warehouse_url.startswith("duckdb"):

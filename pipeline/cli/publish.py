@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from typing import Annotated
 
@@ -36,23 +35,17 @@ def publish(
     that would state them differently records a restatement in benefit_restatement instead."""
     setup_logging(verbose)
     month = _month(as_of)
-    if warehouse:
-        os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
-    from pipeline.cli._preflight import exit_unless_warehouse
-    from pipeline.config.settings import load_settings
+    from pipeline.cli._preflight import open_warehouse
     from pipeline.config.sites import ConfigError
     from pipeline.marts.publication import publish as freeze
     from pipeline.runtime import get_sites
-    from pipeline.runtime import warehouse as get_warehouse
 
     try:
         configs = [s for s in get_sites(sites, [site.upper()] if site else None) if s.role == "trust"]
     except ConfigError as e:
         err.print(f"configuration error: {escape(str(e))}", highlight=False)
         raise typer.Exit(2) from None
-    settings = load_settings()
-    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
-    wh = get_warehouse(settings)
+    _, wh = open_warehouse(warehouse)
     if not wh.table_exists("measures", "fact_benefit_all"):
         err.print("nothing to publish: run `benefits run` first (no benefit figures in the warehouse)", highlight=False)
         raise typer.Exit(1)

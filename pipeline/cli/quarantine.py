@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -26,15 +25,9 @@ WarehouseOption = Annotated[
 
 
 def _warehouse(url: str | None):
-    if url:
-        os.environ["BENEFITS_WAREHOUSE_URL"] = url
-    from pipeline.cli._preflight import exit_unless_warehouse
-    from pipeline.runtime import warehouse
-    from pipeline.config.settings import load_settings
+    from pipeline.cli._preflight import open_warehouse
 
-    settings = load_settings()
-    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if url else "BENEFITS_WAREHOUSE_URL")
-    wh = warehouse(settings)
+    settings, wh = open_warehouse(url)
     if not wh.table_exists("meta", "load_batch"):
         err.print("the warehouse has no meta.load_batch yet; run `benefits run` first", highlight=False)
         raise typer.Exit(2)
