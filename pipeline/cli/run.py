@@ -127,6 +127,9 @@ class _ProgressView:
                 description=f"{data['site_code']}/{data['source_name']}: {data['status']} "
                 f"({data['rows_in']:,} rows, {data['rows_quarantined']:,} quarantined)",
             )
+        if event == "source_finished" and data.get("note"):
+            # above the bars, and kept: the bars vanish when the run ends
+            p.console.print(data["note"], highlight=False, markup=False, soft_wrap=True)
         elif event == "site_finished" and self.overall is not None:
             p.advance(self.overall)
         elif event == "stage":
@@ -170,6 +173,8 @@ class _LineView:
         elif event == "source_finished":
             line = (f"{data['site_code']}/{data['source_name']} ({data['dataset']}): {data['status']}, "
                     f"{data['rows_in']:,} rows, {data['rows_quarantined']:,} quarantined, {data['seconds']:.1f} s")
+            if data.get("note"):
+                line += f"\n  {data['note']}"
         elif event == "site_finished":
             # not "site <code>: ...", the form the closing list of failures uses
             line = f"{data['site']}: {data.get('status') or 'finished'}"
