@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 
 import duckdb
+import pytest
 import sqlalchemy as sa
 import yaml
 
@@ -168,3 +169,20 @@ def test_an_incremental_source_says_the_change_applies_to_new_rows_only(home, tm
         "--from 2018-01 --to 2018-01"
     )
     assert warehouse().scalar("select admission_method from staging.inpatient_spells") == "emergency"  # untouched
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
+def test_a_warehouse_from_before_config_hashes_upgrades_and_reprocesses_once(engine, home, tmp_path, request, monkeypatch):
+    if engine == "postgresql":
+        monkeypatch.setenv("BENEFITS_WAREHOUSE_URL", request.getfixturevalue("pg_url"))
+        runtime.reset()
+    sites, _ = _site(tmp_path)
+    ingest_all(sites)
+    wh = warehouse()
+    wh.execute("alter table meta.load_batch drop column config_hash")  # as an older version left it
+
+    (upgraded,) = ingest_all(sites)  # the column comes back without a manual step
+    assert upgraded.status == "loaded"
+    assert upgraded.note == "config not recorded for the rows of source RAA/incidents loaded so far; reprocessing 2 files"
+    assert wh.scalar("select count(*) from staging.patient_safety_incidents") == 20
+    assert [(o.status, o.note) for o in ingest_all(sites)] == [("up_to_date", None)]
