@@ -65,6 +65,16 @@ def main() -> None:
 
         error(e, "setting error")
         sys.exit(2)
+    except Exception as e:
+        # A DuckDB warehouse another process took after the command's own check: one line naming
+        # that process. Looked up, not imported: the module is loaded only if a warehouse was.
+        lock = sys.modules.get("pipeline.warehouse.duckdb_lock")
+        if lock is None or not isinstance(e, lock.WarehouseInUse):
+            raise
+        from pipeline.cli._console import error
+
+        error(e, "cannot open the warehouse")
+        sys.exit(2)
     finally:
         # Close the warehouse cleanly rather than leave it to the collector; a failure to close
         # must not change how the command ended.
