@@ -177,7 +177,10 @@ def _hold_warehouse(settings, name: str, wait: bool) -> None:
         with get_warehouse(settings).connect():
             pass
     except WarehouseInUse as e:
-        error(f"{name} {e}", "cannot run")
+        from pipeline.warehouse.core import redact_url
+
+        # worded as the preflight words it: the user cannot tell (or care) which open met the lock
+        error(f"{name} {redact_url(settings.warehouse_url)}: cannot open: {e.problem}", "cannot run")
         raise typer.Exit(2) from None
 
 

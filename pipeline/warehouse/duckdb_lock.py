@@ -32,6 +32,10 @@ _policy_lock = threading.Lock()
 class WarehouseInUse(RuntimeError):
     """Another process holds the DuckDB warehouse file; the message names it and what to do."""
 
+    def __init__(self, path: str, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.problem = problem  # without the path, for a caller that names the warehouse its own way
+
 
 def one_line(text: object) -> str:
     lines = [" ".join(line.split()) for line in str(text).splitlines()]
@@ -81,7 +85,7 @@ def install(engine: Engine, path: str) -> None:
                     raise
                 on_wait = _on_wait
                 if on_wait is None:
-                    raise WarehouseInUse(f"{path}: {describe(e)}") from None
+                    raise WarehouseInUse(path, describe(e)) from None
                 if not told:
                     pid = (holder(e) or ("", "another process"))[1]
                     who = f"process {pid}" if pid.isdigit() else pid
