@@ -67,6 +67,15 @@ def config_hash(connector: Connector, mappings: dict) -> str:
     return ";".join(f"{name}={_digest(value)}" for name, value in sorted(parts.items()))
 
 
+# the order a change is told in: what a site edits most first
+_ORDER = ("columns", "formats", _CODE_MAP, "options", "connector", "dataset", "contract")
+
+
+def _rank(name: str) -> tuple[int, str]:
+    part = _CODE_MAP if name.startswith(_CODE_MAP) else name
+    return (_ORDER.index(part) if part in _ORDER else len(_ORDER), name)
+
+
 def _parse(value: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in value.split(";") if "=" in part)
 
@@ -74,11 +83,7 @@ def _parse(value: str) -> dict[str, str]:
 def changed_parts(old: str, new: str) -> list[str]:
     """What differs between two config hashes, in words: ['column mapping', 'code map of status']."""
     before, after = _parse(old), _parse(new)
-    order = list(_LABELS)
-    names = sorted(
-        (n for n in before.keys() | after.keys() if before.get(n) != after.get(n)),
-        key=lambda n: (order.index("formats") + 0.5 if n.startswith(_CODE_MAP) else order.index(n) if n in order else 99, n),
-    )
+    names = sorted((n for n in before.keys() | after.keys() if before.get(n) != after.get(n)), key=_rank)
     return [f"code map of {n[len(_CODE_MAP):]}" if n.startswith(_CODE_MAP) else _LABELS.get(n, n) for n in names]
 
 

@@ -102,7 +102,9 @@ def test_a_changed_code_map_and_column_mapping_reprocess_unchanged_files(tmp_pat
             head.append(line)
             if line.startswith("warehouse:"):
                 break
-        grab = subprocess.run([sys.executable, "-c", f"import duckdb; duckdb.connect({str(db)!r})"], capture_output=True, text=True)
+        grab = subprocess.run(
+            [sys.executable, "-c", f"import duckdb; duckdb.connect({str(db)!r})"], capture_output=True, text=True
+        )
         stdout, stderr = run.communicate(timeout=180)
     finally:
         run.kill()
@@ -112,7 +114,8 @@ def test_a_changed_code_map_and_column_mapping_reprocess_unchanged_files(tmp_pat
     assert "Traceback" not in out, out
     # The run holds the warehouse from its start (issue 15 #6): the other process is told its PID.
     assert grab.returncode != 0 and f"(PID {run.pid})" in grab.stderr, grab.stderr
-    assert "config changed: column mapping, code map of category of source RAA/incidents; reprocessing 2 files" in out, out
+    said = "config changed: column mapping, code map of category of source RAA/incidents; reprocessing 2 files"
+    assert said in out, out
     assert _staged(db, "category") == {"other": 10, "medication": 10}
     assert set(_staged(db, "ward_code")) == {"X0", "X1"}
 
@@ -120,7 +123,8 @@ def test_a_changed_code_map_and_column_mapping_reprocess_unchanged_files(tmp_pat
 def _tables(wh) -> dict[str, list]:
     """Everything a load writes, row for row, in a stable order."""
     out = {}
-    for table in ("staging.patient_safety_incidents", "quarantine.patient_safety_incidents", "meta.load_batch", "meta.watermark"):
+    loaded = ("staging.patient_safety_incidents", "quarantine.patient_safety_incidents")
+    for table in (*loaded, "meta.load_batch", "meta.watermark"):
         frame = wh.query(f"select * from {table}")
         out[table] = sorted(map(repr, frame.astype(str).itertuples(index=False)))
     return out
@@ -141,9 +145,8 @@ def test_a_rerun_with_the_same_config_changes_nothing_even_after_a_reprocess(hom
     assert changed[0].batch_id != first[0].batch_id  # lineage keeps the batch whose rows it replaced
     wh = warehouse()
     before = _tables(wh)
-    assert wh.query("select harm_level, count(*) as n from staging.patient_safety_incidents group by 1").values.tolist() == [
-        ["moderate", 20]
-    ]
+    harm = wh.query("select harm_level, count(*) as n from staging.patient_safety_incidents group by 1")
+    assert harm.values.tolist() == [["moderate", 20]]
     assert wh.scalar("select superseded_by from meta.load_batch where batch_id = :b", {"b": first[0].batch_id}) == (
         changed[0].batch_id
     )
@@ -192,7 +195,9 @@ def test_an_incremental_source_says_the_change_applies_to_new_rows_only(home, tm
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
-def test_a_warehouse_from_before_config_hashes_upgrades_and_reprocesses_once(engine, home, tmp_path, request, monkeypatch):
+def test_a_warehouse_from_before_config_hashes_upgrades_and_reprocesses_once(
+    engine, home, tmp_path, request, monkeypatch
+):
     if engine == "postgresql":
         monkeypatch.setenv("BENEFITS_WAREHOUSE_URL", request.getfixturevalue("pg_url"))
         runtime.reset()
@@ -203,6 +208,8 @@ def test_a_warehouse_from_before_config_hashes_upgrades_and_reprocesses_once(eng
 
     (upgraded,) = ingest_all(sites)  # the column comes back without a manual step
     assert upgraded.status == "loaded"
-    assert upgraded.note == "config not recorded for the rows of source RAA/incidents loaded so far; reprocessing 2 files"
+    assert upgraded.note == (
+        "config not recorded for the rows of source RAA/incidents loaded so far; reprocessing 2 files"
+    )
     assert wh.scalar("select count(*) from staging.patient_safety_incidents") == 20
     assert [(o.status, o.note) for o in ingest_all(sites)] == [("up_to_date", None)]

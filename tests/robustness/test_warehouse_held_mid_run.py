@@ -18,11 +18,8 @@ from pipeline.warehouse.duckdb_lock import WarehouseInUse, set_wait
 
 def _holder(db, seconds: float) -> subprocess.Popen:
     """Another process with the file open (as `benefits sql --write` would have it)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep({seconds})"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    code = f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep({seconds})"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     return proc
 
