@@ -13,6 +13,9 @@ import sqlalchemy as sa
 import yaml
 
 from pipeline import runtime
+from pipeline.backfill import backfill, month_range
+from pipeline.config.settings import load_settings
+from pipeline.config.sites import load_site
 from pipeline.runtime import warehouse
 from tests.robustness.cli import ROOT, clean_env
 from tests.support.pipeline import ingest_all
@@ -192,6 +195,24 @@ def test_an_incremental_source_says_the_change_applies_to_new_rows_only(home, tm
         "--from 2018-01 --to 2018-01"
     )
     assert warehouse().scalar("select admission_method from staging.inpatient_spells") == "emergency"  # untouched
+
+    # The advice works: the backfill applies the change to history, and the run stops saying it.
+    settings, site = load_settings(), load_site(sites / "RAB.yaml")
+    result = backfill(settings, site, [site], month_range("2018-01", "2018-01"), sources=["pas"], rebuild=False)
+    assert result.ok, result.outcomes
+    assert warehouse().scalar("select admission_method from staging.inpatient_spells") == "other"
+    assert [(o.status, o.note) for o in ingest_all(sites)] == [("up_to_date", None)]
+
+
+def test_where_the_files_are_and_how_they_are_fetched_is_not_a_change(home, tmp_path):
+    sites, config = _site(tmp_path)
+    ingest_all(sites)
+    moved = tmp_path / "moved"
+    (tmp_path / "drop").rename(moved)
+    options = config["sources"][0]["options"]
+    options.update(path=str(moved / "*.csv"), retries=5, timeout_seconds=10)
+    (sites / "RAA.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    assert [(o.status, o.note) for o in ingest_all(sites)] == [("up_to_date", None)]
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "postgresql"])

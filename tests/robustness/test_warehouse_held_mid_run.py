@@ -47,7 +47,7 @@ def test_a_warehouse_taken_after_the_check_is_named_in_one_line(db):
 
 
 def test_with_wait_a_taken_warehouse_is_waited_for_and_said_once(db):
-    holder = _holder(db, 2)
+    holder = _holder(db, 1)
     told: list[str] = []
     set_wait(told.append)
     wh = Warehouse(f"duckdb:///{db}")
