@@ -24,9 +24,6 @@ create table if not exists meta.load_batch (
     config_hash varchar
 );
 
--- Upgrades of warehouses made before a column existed: no manual step, both engines.
-alter table meta.load_batch add column if not exists config_hash varchar;
-
 -- grain: one row per rule evaluated on a batch; key: batch_id, expectation
 create table if not exists meta.dq_result (
     batch_id varchar not null,
