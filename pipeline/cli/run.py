@@ -127,9 +127,6 @@ class _ProgressView:
                 description=f"{data['site_code']}/{data['source_name']}: {data['status']} "
                 f"({data['rows_in']:,} rows, {data['rows_quarantined']:,} quarantined)",
             )
-        if event == "source_finished" and data.get("note"):
-            # above the bars, and kept: the bars vanish when the run ends
-            p.console.print(data["note"], highlight=False, markup=False, soft_wrap=True)
         elif event == "site_finished" and self.overall is not None:
             p.advance(self.overall)
         elif event == "stage":
@@ -194,8 +191,6 @@ class _LineView:
         elif event == "source_finished":
             line = (f"{data['site_code']}/{data['source_name']} ({data['dataset']}): {data['status']}, "
                     f"{data['rows_in']:,} rows, {data['rows_quarantined']:,} quarantined, {data['seconds']:.1f} s")
-            if data.get("note"):
-                line += f"\n  {data['note']}"
         elif event == "site_finished":
             # not "site <code>: ...", the form the closing list of failures uses
             line = f"{data['site']}: {data.get('status') or 'finished'}"
@@ -261,6 +256,11 @@ def run(
     if summary_json:
         summary_json.write_text(json.dumps({**result, "seconds": time.perf_counter() - t0}, indent=2, default=str))
     console.print(_summary_table(result))
+    # Under the table, where a run's outcome is read, and for sites run by a worker too (whose
+    # progress events never reach this process): what a config change did, or did not do.
+    for o in result["outcomes"]:
+        if o.get("note"):
+            console.print(o["note"], highlight=False, markup=False, soft_wrap=True)
     from pipeline.runtime import warehouse as get_warehouse
 
     try:
