@@ -63,7 +63,8 @@ def config_hash(connector: Connector, mappings: dict) -> str:
         "options": options,
     }
     for column, mapping in mappings.items():
-        parts[_CODE_MAP + column] = mapping
+        # a list names the allowed codes: their order means nothing, so reordering is no change
+        parts[_CODE_MAP + column] = mapping if isinstance(mapping, dict) else sorted(map(str, mapping))
     return ";".join(f"{name}={_digest(value)}" for name, value in sorted(parts.items()))
 
 

@@ -206,11 +206,14 @@ def test_an_incremental_source_says_the_change_applies_to_new_rows_only(home, tm
 
 def test_where_the_files_are_and_how_they_are_fetched_is_not_a_change(home, tmp_path):
     sites, config = _site(tmp_path)
+    wards = config["mappings"]["patient_safety_incidents"]["ward_code"] = ["W0", "W1", "W2"]
+    (sites / "RAA.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     ingest_all(sites)
     moved = tmp_path / "moved"
     (tmp_path / "drop").rename(moved)
     options = config["sources"][0]["options"]
     options.update(path=str(moved / "*.csv"), retries=5, timeout_seconds=10)
+    wards.reverse()  # the allowed codes, listed in another order
     (sites / "RAA.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     assert [(o.status, o.note) for o in ingest_all(sites)] == [("up_to_date", None)]
 
