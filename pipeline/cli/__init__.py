@@ -108,6 +108,14 @@ def main() -> None:
         error(e, "setting error")
         sys.exit(2)
     except Exception as e:  # noqa: BLE001  (the one place every unhandled failure ends up)
+        # A DuckDB warehouse another process took after the command's own check: one line naming
+        # that process. Looked up, not imported: the module is loaded only if a warehouse was.
+        lock = sys.modules.get("pipeline.warehouse.duckdb_lock")
+        if lock is not None and isinstance(e, lock.WarehouseInUse):
+            from pipeline.cli._console import error
+
+            error(e, "cannot open the warehouse")
+            sys.exit(2)
         sys.exit(_unexpected(e))
     finally:
         # Close the warehouse cleanly rather than leave it to the collector; a failure to close
