@@ -15,9 +15,9 @@ embedded DuckDB warehouse from the simulated extracts; the figures are read from
 Truth of a benefit: the injected rate ratio (at the latest month every ramp is over), 1 for a
 null. Coverage: the 95% CI of `effect_latest` contains it. Bias: median of log(estimate/truth).
 Status classes: improvement (ratio < 1 on these lower-is-better measures), none, harm (> 1).
-Cumulative benefit: the 95% CI of the ITS counterfactual total since go-live (the cumulative
-benefit is that total minus the observed one) contains the simulator's counterfactual total over
-the same months; and the observed total the marts count equals the simulator's clean-row count.
+Cumulative benefit: the 95% prediction interval of the ITS counterfactual total since go-live
+(the cumulative benefit is that total minus the observed one) contains the simulator's
+counterfactual count over the same months (its clean-row counts with the injected effect taken out); and the observed total the marts count equals the simulator's clean-row count.
 Every coverage figure carries its Monte Carlo 95% interval (Wilson): with n benefits, a coverage
 of 0.95 cannot be told from 0.93 or 0.97 until n is in the hundreds.
 """
@@ -171,9 +171,13 @@ def truth_totals(gt: dict, measure: str, go_live: dt.date, as_of: dt.date) -> tu
     """The simulator's counterfactual total and its clean-row numerator total over the months the
     pipeline adds up for a cumulative benefit: go-live to `as_of`, provisional months left out.
 
-    A month's counterfactual is its denominator times the expected rate without the effect
-    (`expected_rate / effect_multiplier`: the model's median, without the month's noise), which is
-    what the ITS counterfactual estimates."""
+    A month's counterfactual is its clean-row count with the injected effect taken out
+    (numerator / effect_multiplier): the events that month would have had without the change,
+    noise and all, which is what "events avoided" is measured against. It is read from the
+    counts rather than from `expected_rate` because a measure's count and its rate can be
+    defined on different cohorts (length of stay: rate by admission month, count by discharge
+    month; incidents per bed day: bed days of clean spells), which shifts `denominator x
+    expected_rate` from the counts by up to 3%."""
     from benefits.evaluate import MeasureSpec
     from pipeline.marts.build import measure_lookup
 
@@ -183,9 +187,9 @@ def truth_totals(gt: dict, measure: str, go_live: dt.date, as_of: dt.date) -> tu
         m = dt.date.fromisoformat(key + "-01")
         if not go_live <= m <= as_of or _month_end(m) + dt.timedelta(days=spec.mature_after_days) > _month_end(as_of):
             continue
-        if e.get("denominator") is None or e.get("expected_rate") is None:
+        if e.get("numerator") is None or e.get("effect_multiplier") is None:
             return float("nan"), float("nan")
-        cf += e["denominator"] * e["expected_rate"] / e["effect_multiplier"] / spec.multiplier
+        cf += e["numerator"] / e["effect_multiplier"]
         observed += e["numerator"]
     return cf, observed
 
@@ -340,7 +344,7 @@ def report(r: dict, sites: list[dict], seconds: float, args) -> str:
         "| figure | value | goal | |",
         "|---|---|---|---|",
         f"| coverage of the 95% CI of `effect_latest`, all measures (Monte Carlo 95% interval) | {_cov(r['coverage'], r['estimated'])} | {lo}-{hi} | {_met(lo <= r['coverage'] <= hi)} |",
-        f"| coverage of the 95% CI of the cumulative benefit ({r['cumulative']} benefits) | {_cov(r['cumulative_coverage'], r['cumulative'])} | {lo}-{hi} | {_met(lo <= r['cumulative_coverage'] <= hi)} |",
+        f"| coverage of the 95% prediction interval of the cumulative benefit ({r['cumulative']} benefits) | {_cov(r['cumulative_coverage'], r['cumulative'])} | {lo}-{hi} | {_met(lo <= r['cumulative_coverage'] <= hi)} |",
         f"| observed totals since go-live equal to the simulator's clean-row counts | {r['cumulative_counted']:.3f} | 1 | {_met(r['cumulative_counted'] == 1)} |",
         f"| median bias, log(estimate / truth) | {r['bias']:+.3f} | within +-{GOALS['bias']} | {_met(abs(r['bias']) < GOALS['bias'])} |",
         f"| 'realised' at the latest month under the null | {r['false_realised_latest']:.3f} | <= {GOALS['false_realised']} | {_met(r['false_realised_latest'] <= GOALS['false_realised'])} |",
@@ -360,9 +364,9 @@ def report(r: dict, sites: list[dict], seconds: float, args) -> str:
         )
     lines += [
         "", "## Cumulative benefit since go-live, per measure", "",
-        "The ITS counterfactual total since go-live (its 95% CI) against the simulator's: the denominators times the",
-        "expected rate without the effect, over the same months. Bias is the median of log(estimate / truth); counted",
-        "is the share whose observed total equals the simulator's clean-row count.", "",
+        "The ITS counterfactual total since go-live (its 95% prediction interval) against the simulator's: the clean-row",
+        "counts with the injected effect taken out, over the same months. Bias is the median of log(estimate / truth);",
+        "counted is the share whose observed total equals the simulator's clean-row count.", "",
         "| measure | n | coverage (Monte Carlo 95%) | median bias | counted |", "|---|---|---|---|---|",
     ]  # fmt: skip
     for m, row in r["cumulative_per_measure"].iterrows():

@@ -404,9 +404,20 @@ def fit_its(
 
 
 def total_with_ci(
-    Xc: np.ndarray, params: np.ndarray, cov: np.ndarray, offset: np.ndarray, family: str, z: float
+    Xc: np.ndarray,
+    params: np.ndarray,
+    cov: np.ndarray,
+    offset: np.ndarray,
+    family: str,
+    z: float,
+    dispersion: float | None = None,
 ) -> tuple[float, float, float]:
-    """Sum of the predictions of rows Xc (with their offsets) and its delta-method CI."""
+    """Sum of the predictions of rows Xc (with their offsets) and its delta-method CI.
+
+    With `dispersion`, a prediction interval instead: the months' own variation is added to the
+    model's (dispersion x expected count for counts, the residual variance per month for values),
+    so the interval is for the total that would have been counted, not only for its expectation.
+    A count's lower limit is not below zero."""
     eta = Xc @ params
     if family in LOG_LINK:
         pred = np.exp(eta + offset)
@@ -419,5 +430,18 @@ def total_with_ci(
         pred = eta
         grad = Xc.sum(axis=0)
     total = float(pred.sum())
-    se = float(np.sqrt(max(grad @ cov @ grad, 0.0)))
-    return total, total - z * se, total + z * se
+    var = max(float(grad @ cov @ grad), 0.0)
+    if dispersion is not None:
+        if family in LOG_LINK:
+            var += dispersion * total
+        elif family in ("binomial", "quasibinomial"):
+            var += dispersion * float((pred * (1 - p)).sum())
+        else:
+            var += dispersion * len(pred)
+    se = math.sqrt(var)
+    if dispersion is not None and family in LOG_LINK and total > 0:
+        # On the log scale: a count total is positive and skewed when it is small.
+        half = z * se / total
+        return total, total * math.exp(-half), total * math.exp(half)
+    low = total - z * se
+    return total, (max(low, 0.0) if family != "gaussian" else low), total + z * se
