@@ -314,7 +314,76 @@ PROGRAMME_EFFECT = MartTable(
     scopes=("national",),
 )
 
+SIGNAL_TRIAGE = MartTable(
+    name="signal_triage",
+    grain="unplanned-change signal (kept across runs)",
+    key="signal_id",
+    description=(
+        "What the site decided about each signal of the unplanned-change scan: new, accepted as an unanticipated "
+        "benefit or a disbenefit (then tracked in fact_benefit under benefit_id), or rejected with a reason. Kept "
+        "across runs: each run refreshes the figures and keeps the decision; a rejected signal reopens as new when "
+        "its size moves by more than half or its first month moves (docs/benefits.md, triage). Decisions are made "
+        "with `benefits signals accept|reject`; meta.signal_triage_history holds every decision and reopening."
+    ),
+    columns={
+        "signal_id": ("varchar", "stable id: a hash of site, measure, side (point_type) and first month"),
+        "site_code": ("varchar", "ODS code of the trust"),
+        "measure_code": ("varchar", "measure with the signal"),
+        "point_type": ("varchar", "SPC point type of the signal's months (its side)"),
+        "first_month": ("date", "first month of the signal"),
+        "direction": ("varchar", "improvement, concern or neutral"),
+        "last_month": ("date", "last month of the signal in the latest scan that found it"),
+        "months": ("bigint", "months in the signal"),
+        "baseline_start": ("date", "first month of the scan's baseline"),
+        "baseline_end": ("date", "last month of the scan's baseline"),
+        "baseline_mean": ("double", "mean of the baseline months"),
+        "signal_mean": ("double", "mean over the signal's months"),
+        "size_abs": ("double", "signal_mean minus baseline_mean, as last found"),
+        "size_pct": ("double", "size_abs as a percentage of baseline_mean"),
+        "description": ("varchar", "the signal in words"),
+        "detected": ("boolean", "the latest scan of the site found the signal (false once it is tracked as a "
+                     "benefit, whose go-live ends the scan, or when it has gone or moved)"),
+        "first_detected_at": ("timestamp", "when a scan first found it (UTC)"),
+        "last_scanned_at": ("timestamp", "when a scan last found it (UTC)"),
+        "state": ("varchar", "new, accepted_benefit, accepted_disbenefit or rejected"),
+        "reason": ("varchar", "why rejected: data_artefact, known_cause, seasonal or other"),
+        "note": ("varchar", "the decision in the decider's words"),
+        "decided_by": ("varchar", "who decided"),
+        "decided_at": ("timestamp", "when (UTC)"),
+        "decided_size_abs": ("double", "size_abs when decided: the yardstick of a material change"),
+        "previous_decision": ("varchar", "the decision a reopened signal had, in words"),
+        "reopened_from": ("varchar", "signal_id of the decided signal this one reopened (itself when its size moved)"),
+        "benefit_id": ("varchar", "the benefit an accepted signal is tracked as (fact_benefit.benefit_id)"),
+    },
+    scopes=("local",),
+)
+
+OBSERVED_BENEFIT = MartTable(
+    name="observed_benefit",
+    grain="observation recorded by staff",
+    key="site_code, observation_id",
+    description=(
+        "Benefits and disbenefits staff have observed that no measure captures: a narrative, who gains and who "
+        "bears the cost, recorded with `benefits observed add`. Kept across runs; shown in the site report beside "
+        "the measured benefits."
+    ),
+    columns={
+        "site_code": ("varchar", "ODS code of the trust"),
+        "observation_id": ("varchar", "id within the site (OBS-1, OBS-2, ...)"),
+        "kind": ("varchar", "benefit or disbenefit"),
+        "title": ("varchar", "short title"),
+        "narrative": ("varchar", "what was observed, in words"),
+        "project": ("varchar", "project or system it is attributed to"),
+        "who_gains": ("varchar", "who gains (patients, a staff group, the trust, the wider system)"),
+        "who_bears_cost": ("varchar", "who bears the cost"),
+        "observed_from": ("date", "month from which it was observed"),
+        "recorded_by": ("varchar", "who recorded it"),
+        "recorded_at": ("timestamp", "when (UTC)"),
+    },
+    scopes=("local",),
+)
+
 MART_TABLES: tuple[MartTable, ...] = (
     FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY, PUBLISHED_BENEFIT, BENEFIT_RESTATEMENT,
-    PROGRAMME_EFFECT,
+    PROGRAMME_EFFECT, SIGNAL_TRIAGE, OBSERVED_BENEFIT,
 )

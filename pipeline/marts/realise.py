@@ -45,6 +45,7 @@ from benefits.tables import (
 )
 from benefits.value import summary_frame
 from pipeline.marts import build as marts
+from pipeline.marts import observed, triage
 from pipeline.marts.publication import record_register_versions, refresh_restatements
 from pipeline.config.register_checks import target_warning
 from pipeline.config.sites import SiteConfig
@@ -61,6 +62,7 @@ class RealiseResult:
     rows: int = 0
     spc_rows: int = 0
     unplanned: int = 0
+    new_signals: int = 0  # signals first detected or reopened by this run (the triage list's `new`)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     by_site: dict[str, int] = field(default_factory=dict)
@@ -182,7 +184,9 @@ def realise(
     t0 = time.perf_counter()
     series = load_series(wh)
     result.seconds["load"] = time.perf_counter() - t0
-    trusts = [s for s in sites if s.role == "trust"]
+    # Accepted signals join the registers before anything reads them: they are then evaluated,
+    # versioned and restated like any other benefit, and the scan leaves their months alone.
+    trusts = triage.with_accepted([s for s in sites if s.role == "trust"], triage.accepted_benefits(wh))
     by_key = {k: g for k, g in series.groupby(["site_code", "measure_code"], sort=False)}
     national_codes = set(marts.measure_lookup())
     versions = record_register_versions(wh, trusts)
@@ -256,6 +260,8 @@ def realise(
         wh.replace_table(conn, "national.fact_benefit_spc", nat_spc, FACT_BENEFIT_SPC_COLUMNS)
         wh.replace_table(conn, "national.fact_unplanned_change", nat_unplanned, UNPLANNED_COLUMNS)
     result.restatements = refresh_restatements(wh, trusts, schemas)
+    result.new_signals = triage.sync(wh, unplanned, sorted(codes), schemas)
+    observed.ensure(wh, schemas)
     result.rows, result.spc_rows = len(fact), len(spc)
     result.seconds["write"] = time.perf_counter() - t3
     for p in result.problems:

@@ -16,6 +16,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from benefits.status import STATUSES
+from benefits.triage import signal_id
 from benefits.value import totals as value_totals
 
 from pipeline.report import charts
@@ -294,6 +295,14 @@ def benefit_row(b: dict, measure: dict | None, *, link: str | None, national: bo
     }
 
 
+TRIAGE_WORDS = {
+    "new": "new: to triage (`benefits signals accept|reject`)",
+    "accepted_benefit": "accepted as an unanticipated benefit",
+    "accepted_disbenefit": "accepted as a disbenefit",
+    "rejected": "rejected",
+}
+
+
 def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> dict:
     site = data.site
     cards = [
@@ -310,11 +319,17 @@ def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> 
         for b in data.benefits
     ]
     unplanned = []
+    decided = {t["signal_id"]: t for t in data.triage}
     for u in data.unplanned:
         m = data.measures.get(u.get("measure_code"))
         fmt = measure_format(m)
+        sid = signal_id(u.get("site_code") or site.ods_code, u.get("measure_code"), u.get("point_type"), u.get("first_month"))
+        t = decided.get(sid, {})
         unplanned.append(
             {
+                "signal_id": sid,
+                "triage": TRIAGE_WORDS.get(t.get("state"), "not triaged yet")
+                + (f" ({t['reason']})" if t.get("reason") else "") + (f": {t['note']}" if t.get("note") else ""),
                 "measure": (m or {}).get("measure_name") or u.get("measure_code"),
                 "period": f"{month_label(u.get('first_month'))} to {month_label(u.get('last_month'))}",
                 "months": count(u.get("months")),
@@ -337,6 +352,20 @@ def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> 
         "cards": cards,
         "missing_benefits": [b for b in site.benefit_list if b.id not in {c["id"] for c in cards}],
         "unplanned": unplanned,
+        "decisions": [
+            {"id": t["signal_id"], "measure": (data.measures.get(t.get("measure_code")) or {}).get("measure_name")
+             or t.get("measure_code"), "from": month_label(t.get("first_month")), "state": TRIAGE_WORDS.get(t.get("state"), t.get("state")),
+             "reason": t.get("reason") or "", "note": t.get("note") or "", "by": t.get("decided_by") or "",
+             "previous": t.get("previous_decision") or ""}
+            for t in data.triage if t.get("state") != "new" or t.get("previous_decision")
+        ],  # fmt: skip
+        "observed": [
+            {"id": o["observation_id"], "kind": o.get("kind"), "title": o.get("title"), "narrative": o.get("narrative"),
+             "project": o.get("project") or "", "gains": o.get("who_gains") or MISSING,
+             "bears": o.get("who_bears_cost") or MISSING, "from": month_label(o.get("observed_from")),
+             "by": o.get("recorded_by")}
+            for o in data.observed
+        ],  # fmt: skip
         "restatements": [
             {
                 "benefit": r.get("benefit_id"),

@@ -173,6 +173,9 @@ def test_site_page_has_unplanned_changes_and_data_quality(report_dir: Path, repo
     table = doc.find("table", cls="unplanned-table")
     if len(unplanned):
         assert len(table.find("tbody").find_all("tr")) == len(unplanned)
+        # each signal with the id `benefits signals accept|reject` takes, and its triage state
+        assert all("sig-" in row.text() and "new: to triage" in row.text() for row in table.find("tbody").find_all("tr"))
+    assert "None recorded." in doc.find("section", aria_labelledby="observed").text()
     dq = doc.find("section", aria_labelledby="dq")
     text = dq.text()
     batches = report_wh.query("select dataset, rows_quarantined from local_rf4.dq_batch")
