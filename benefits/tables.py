@@ -108,7 +108,8 @@ FACT_BENEFIT = MartTable(
         "cumulative_benefit_low": ("double", "lower 95% confidence limit of cumulative_benefit"),
         "cumulative_benefit_high": ("double", "upper 95% confidence limit of cumulative_benefit"),
         "benefit_unit": ("varchar", "what one unit of cumulative_benefit is"),
-        "valuation_type": ("varchar", "cash_releasing or non_cash_releasing; null when the benefit is not valued"),
+        "valuation_type": ("varchar", "cash_releasing, non_cash_releasing or public_money (value to the public purse "
+                           "outside the trust); null when the benefit is not valued"),
         "gbp_per_unit": ("double", "GBP value of one unit of benefit"),
         "valuation_source": ("varchar", "where the unit value comes from"),
         "value_gbp": ("double", "cumulative_benefit x gbp_per_unit"),
@@ -223,7 +224,7 @@ VALUE_SUMMARY = MartTable(
     key="site_code",
     description=(
         "The headline figures of each site's benefits at their latest month: evidenced value to date with its "
-        "95% interval, split cash-releasing / non-cash-releasing, and the cost of evidenced disbenefits, shown "
+        "95% interval, split cash-releasing / non-cash-releasing / public money, and the cost of evidenced disbenefits, shown "
         "separately. Reports and the command line add these columns; summing value_gbp instead would count "
         "chance (a point value under no effect is positive or negative by luck). The national mart holds "
         "national-scope benefits; a site's local mart holds all of that site's."
@@ -239,6 +240,8 @@ VALUE_SUMMARY = MartTable(
         "value_evidenced_gbp_high": ("double", "upper limit of that interval"),
         "value_evidenced_cash_releasing_gbp": ("double", "the cash-releasing part of value_evidenced_gbp"),
         "value_evidenced_non_cash_releasing_gbp": ("double", "the non-cash-releasing part of value_evidenced_gbp"),
+        "value_evidenced_public_money_gbp": ("double", "the part of value_evidenced_gbp that falls to the public purse "
+                                             "outside the trust (valuation type public_money)"),
         "evidenced_disbenefits": ("bigint", "valued benefits with an evidenced harm (disbenefit_cost_gbp > 0)"),
         "disbenefit_cost_gbp": ("double", "sum of disbenefit_cost_gbp: the cost of evidenced harms, a positive number"),
     },
@@ -314,6 +317,53 @@ PROGRAMME_EFFECT = MartTable(
     scopes=("national",),
 )
 
+INVESTMENT_RETURN = MartTable(
+    name="benefit_investment_return",
+    grain="site x project, plus one row for the whole trust",
+    key="site_code, level, project",
+    description=(
+        "Evidenced value against investment, per project (the benefits naming it, with its own and their "
+        "investment) and per trust (everything), at the site's latest month: value to date split cash-releasing / "
+        "non-cash-releasing / public money with its 95% interval, the investment spent to date (one-off plus "
+        "recurring accrued monthly), the cost of evidenced disbenefits, the net return and ROI with intervals, and "
+        "the payback month. Costs are positive numbers in cost columns; a negative net return is a net cost. "
+        "Investment comes from the register (`investment:` on a benefit, `projects:` for a project's)."
+    ),
+    columns={
+        "site_code": ("varchar", "ODS code of the trust"),
+        "level": ("varchar", "project, or trust for the whole trust's row"),
+        "project": ("varchar", "the project (null on the trust row and for benefits without a project)"),
+        "as_of_month": ("date", "the month the figures are to the end of (the site's latest month)"),
+        "benefits": ("bigint", "benefits counted"),
+        "valued_benefits": ("bigint", "of which valued"),
+        "evidenced_benefits": ("bigint", "of which with evidenced value"),
+        "investment_one_off_gbp": ("double", "one-off investment (all of it, spent or not)"),
+        "investment_recurring_gbp_per_year": ("double", "recurring investment a year"),
+        "investment_to_date_gbp": ("double", "investment spent to the end of as_of_month: a cost"),
+        "investment_sources": ("varchar", "where the investment figures come from"),
+        "value_evidenced_gbp": ("double", "evidenced value to date (sum of the benefits' value_evidenced_gbp)"),
+        "value_evidenced_gbp_low": ("double", "lower limit of its approximate 95% interval"),
+        "value_evidenced_gbp_high": ("double", "upper limit of that interval"),
+        "value_evidenced_cash_releasing_gbp": ("double", "the cash-releasing part"),
+        "value_evidenced_non_cash_releasing_gbp": ("double", "the non-cash-releasing part"),
+        "value_evidenced_public_money_gbp": ("double", "the part that falls to the public purse outside the trust"),
+        "disbenefit_cost_gbp": ("double", "cost of evidenced disbenefits to date: a cost"),
+        "net_return_gbp": ("double", "value_evidenced_gbp minus disbenefit_cost_gbp minus investment_to_date_gbp; "
+                           "below 0 a net cost"),
+        "net_return_gbp_low": ("double", "net_return_gbp at the low end of the value's interval"),
+        "net_return_gbp_high": ("double", "net_return_gbp at the high end of the value's interval"),
+        "roi": ("double", "return on investment to date: net_return_gbp / investment_to_date_gbp (0.25 = 25%); null "
+                "without investment"),
+        "roi_low": ("double", "roi at the low end of the value's interval"),
+        "roi_high": ("double", "roi at the high end of the value's interval"),
+        "payback_month": ("date", "first month from which evidenced value less disbenefit costs has covered the "
+                          "investment to date in every month to as_of_month; null when not (yet) paid back"),
+        "who_gains": ("varchar", "who gains, from the register (project and its benefits)"),
+        "who_bears_cost": ("varchar", "who bears the cost, from the register"),
+    },
+    scopes=("local",),
+)
+
 SIGNAL_TRIAGE = MartTable(
     name="signal_triage",
     grain="unplanned-change signal (kept across runs)",
@@ -385,5 +435,5 @@ OBSERVED_BENEFIT = MartTable(
 
 MART_TABLES: tuple[MartTable, ...] = (
     FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY, PUBLISHED_BENEFIT, BENEFIT_RESTATEMENT,
-    PROGRAMME_EFFECT, SIGNAL_TRIAGE, OBSERVED_BENEFIT,
+    PROGRAMME_EFFECT, INVESTMENT_RETURN, SIGNAL_TRIAGE, OBSERVED_BENEFIT,
 )

@@ -6,7 +6,10 @@ Writes, from the measures layer (never from another mart):
   views of the site's own rows (all of its benefits and signals);
 * `national.fact_benefit`, `.fact_benefit_spc`: national-scope benefits only, with the values of
   months whose counts are small withheld (the national mart's suppression rule);
-  `national.fact_unplanned_change`: signals on national measures.
+  `national.fact_unplanned_change`: signals on national measures;
+* `local_<ods>.benefit_investment_return` (through `measures.benefit_investment_return_all`):
+  evidenced value against the register's investment, per project and for the trust;
+* the kept triage rows of this run's signals (`pipeline/marts/triage.py`).
 
 Local measures come through `measures.measure_monthly` too (for their own site only); their
 metadata through `pipeline.marts.build.measure_lookup(site)`.
@@ -33,12 +36,14 @@ from benefits.evaluate import (
     fact_frame,
     spc_frame,
 )
+from benefits.investment import return_frame
 from benefits.pooled import programme_effects
 from benefits.scan import ScanSettings, scan_unplanned
 from benefits.tables import (
     FACT_BENEFIT,
     FACT_BENEFIT_SPC,
     FACT_UNPLANNED_CHANGE,
+    INVESTMENT_RETURN,
     PROGRAMME_EFFECT,
     VALUE_SUMMARY,
     MartTable,
@@ -252,6 +257,7 @@ def realise(
         for spec, frame in (
             (FACT_BENEFIT, fact), (FACT_BENEFIT_SPC, spc), (FACT_UNPLANNED_CHANGE, unplanned),
             (VALUE_SUMMARY, summary_frame(fact)),
+            (INVESTMENT_RETURN, return_frame(fact, [(s.ods_code, s.benefit_list, s.projects) for s in trusts])),
         ):  # fmt: skip
             _write_all_sites(wh, conn, spec, frame, schemas)
         wh.replace_table(conn, "national.benefit_value_summary", summary_frame(nat_fact), VALUE_SUMMARY.types)

@@ -266,6 +266,7 @@ def summary_totals(benefits: list[dict]) -> dict:
         "valued": t["valued_benefits"],
         "cash": gbp(t["value_evidenced_cash_releasing_gbp"]),
         "noncash": gbp(t["value_evidenced_non_cash_releasing_gbp"]),
+        "public": gbp(t["value_evidenced_public_money_gbp"]) if t["value_evidenced_public_money_gbp"] else None,
         "cost": gbp(t["disbenefit_cost_gbp"]),
         "harms": t["evidenced_disbenefits"],
     }
@@ -301,6 +302,37 @@ TRIAGE_WORDS = {
     "accepted_disbenefit": "accepted as a disbenefit",
     "rejected": "rejected",
 }
+
+
+def cost_or_return(value) -> str:
+    """A net return; below 0 it is a net cost and says so, never a negative value."""
+    v = as_float(value)
+    if v is None:
+        return MISSING
+    return f"net cost {gbp(-v)}" if v < 0 else gbp(v)
+
+
+def return_row(r: dict) -> dict:
+    spent = as_float(r.get("investment_to_date_gbp")) or 0.0
+    roi = as_float(r.get("roi"))
+    return {
+        "name": "Whole trust" if r.get("level") == "trust" else (r.get("project") or "Benefits without a project"),
+        "trust": r.get("level") == "trust",
+        "investment": gbp(spent) if spent else "none recorded",
+        "recurring": gbp(r.get("investment_recurring_gbp_per_year")) if as_float(r.get("investment_recurring_gbp_per_year")) else "",
+        "sources": r.get("investment_sources") or "",
+        "value": gbp(r.get("value_evidenced_gbp")),
+        "interval": f"{gbp(r.get('value_evidenced_gbp_low'))} to {gbp(r.get('value_evidenced_gbp_high'))}",
+        "split": f"cash-releasing {gbp(r.get('value_evidenced_cash_releasing_gbp'))}, non-cash-releasing "
+        f"{gbp(r.get('value_evidenced_non_cash_releasing_gbp'))}, public money {gbp(r.get('value_evidenced_public_money_gbp'))}",
+        "disbenefits": gbp(r.get("disbenefit_cost_gbp")),
+        "net": cost_or_return(r.get("net_return_gbp")),
+        "roi": MISSING if roi is None else f"{roi * 100:.0f}% ({as_float(r.get('roi_low')) * 100:.0f}% to {as_float(r.get('roi_high')) * 100:.0f}%)",
+        "payback": month_label(r.get("payback_month")) if r.get("payback_month") is not None and not is_missing(r.get("payback_month"))
+        else ("not yet" if spent else MISSING),
+        "who": "; ".join(x for x in (f"gains: {r['who_gains']}" if r.get("who_gains") else "",
+                                    f"bears the cost: {r['who_bears_cost']}" if r.get("who_bears_cost") else "") if x),
+    }  # fmt: skip
 
 
 def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> dict:
@@ -359,6 +391,7 @@ def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> 
              "previous": t.get("previous_decision") or ""}
             for t in data.triage if t.get("state") != "new" or t.get("previous_decision")
         ],  # fmt: skip
+        "returns": [return_row(r) for r in data.returns],
         "observed": [
             {"id": o["observation_id"], "kind": o.get("kind"), "title": o.get("title"), "narrative": o.get("narrative"),
              "project": o.get("project") or "", "gains": o.get("who_gains") or MISSING,
