@@ -37,27 +37,37 @@ def ensure(wh: Warehouse, schemas: dict[str, str] | None = None) -> None:
             site_views(conn, wh, schemas, TABLE, SIGNAL_TRIAGE.name, list(SIGNAL_TRIAGE.columns))
 
 
-def read(wh: Warehouse, site: str | None = None) -> pd.DataFrame:
-    if not wh.table_exists("measures", "signal_triage_all"):
-        return pd.DataFrame(columns=list(SIGNAL_TRIAGE.columns))
+def _select(conn, site: str | None = None) -> pd.DataFrame:
     where = " where site_code = :s" if site else ""
     cols = ", ".join(ident(c) for c in SIGNAL_TRIAGE.columns)
-    frame = wh.query(f"select {cols} from {TABLE}{where} order by site_code, measure_code, first_month", {"s": site})
+    result = conn.execute(sa.text(f"select {cols} from {TABLE}{where} order by site_code, measure_code, first_month"),
+                          {"s": site})  # fmt: skip
+    frame = pd.DataFrame(result.fetchall(), columns=list(SIGNAL_TRIAGE.columns))
     for c, t in SIGNAL_TRIAGE.types.items():
         if t == "date":
             frame[c] = pd.to_datetime(frame[c]).dt.date
     return frame
 
 
+def read(wh: Warehouse, site: str | None = None) -> pd.DataFrame:
+    if not wh.table_exists("measures", "signal_triage_all"):
+        return pd.DataFrame(columns=list(SIGNAL_TRIAGE.columns))
+    with wh.connect() as conn:
+        return _select(conn, site)
+
+
 def sync(wh: Warehouse, unplanned: pd.DataFrame, sites: list[str], schemas: dict[str, str]) -> int:
     """Reconcile the kept triage rows of `sites` with this run's scan; returns the signals new
     since the last run (first detected or reopened)."""
     ensure(wh, schemas)
-    before = read(wh)
     now = utc_now()
-    after, events = reconcile(before, unplanned, set(sites), now)
-    mine = after[after["site_code"].isin(sites)]
     with wh.begin() as conn:
+        if not wh.is_duckdb:
+            # A decision recorded while the run reconciles waits for it, rather than being read
+            # before and written over after (DuckDB has one writer process anyway).
+            conn.execute(sa.text(f"lock table {TABLE} in share row exclusive mode"))
+        after, events = reconcile(_select(conn), unplanned, set(sites), now)
+        mine = after[after["site_code"].isin(sites)]
         # Delete and insert rather than replace: the site views stay, and so do other sites' rows.
         for site in sites:
             conn.execute(sa.text(f"delete from {TABLE} where site_code = :s"), {"s": site})
@@ -83,13 +93,17 @@ def with_accepted(sites: list[SiteConfig], extra: dict[str, list[Benefit]]) -> l
 
 def record_decision(wh: Warehouse, signal: str, state: str, note: str, by: str, reason: str | None = None) -> dict:
     """Record a decision on one signal; returns the row as decided. TriageError when it cannot be."""
-    rows = read(wh)
-    hit = rows[rows["signal_id"] == signal]
-    if hit.empty:
-        raise TriageError(f"no signal {signal!r}: `benefits signals list` shows the ids")
-    row, event = decide(hit.iloc[0].to_dict(), state, note, by, utc_now(), reason)
+    if not wh.table_exists("measures", "signal_triage_all"):
+        raise TriageError(f"no signal {signal!r}: no signals recorded yet (`benefits run` scans for them)")
     cols = [c for c in SIGNAL_TRIAGE.columns if c != "signal_id"]
     with wh.begin() as conn:
+        if not wh.is_duckdb:
+            conn.execute(sa.text(f"lock table {TABLE} in share row exclusive mode"))
+        rows = _select(conn)
+        hit = rows[rows["signal_id"] == signal]
+        if hit.empty:
+            raise TriageError(f"no signal {signal!r}: `benefits signals list` shows the ids")
+        row, event = decide(hit.iloc[0].to_dict(), state, note, by, utc_now(), reason)
         conn.execute(
             sa.text(f"update {TABLE} set {', '.join(f'{ident(c)} = :{c}' for c in cols)} where signal_id = :signal_id"),
             {c: db_value(row.get(c)) for c in SIGNAL_TRIAGE.columns},
