@@ -72,10 +72,51 @@ class Target(BaseModel):
 
 class Valuation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["cash_releasing", "non_cash_releasing"]
+    type: Literal["cash_releasing", "non_cash_releasing", "public_money"] = Field(
+        description="cash_releasing: money the trust can take out of its budget; non_cash_releasing: capacity or "
+        "quality the trust keeps (staff time, bed days reused); public_money: value that falls to the public purse "
+        "outside the trust (other NHS bodies, social care)"
+    )
     gbp_per_unit: float = Field(ge=0)
     unit: str = Field(description="what one unit of the measure's numerator is, e.g. 'bed day saved'")
     source: str = Field(description="where the unit cost comes from")
+
+
+class Investment(BaseModel):
+    """What a benefit or a project cost: set against its evidenced value for the return and payback."""
+
+    model_config = ConfigDict(extra="forbid")
+    one_off_gbp: float = Field(default=0.0, ge=0, description="one-off cost (implementation, hardware, training)")
+    recurring_gbp_per_year: float = Field(default=0.0, ge=0, description="running cost a year (licences, support, staff)")
+    start: dt.date | None = Field(
+        default=None, description="month the spending starts (the one-off falls in it, the recurring cost accrues "
+        "monthly from it); default: the benefit's go-live, or the earliest go-live of the project's benefits"
+    )
+    source: str = Field(min_length=1, description="where the figures come from (business case, contract, ledger)")
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _month(cls, v):
+        return None if v is None else month_start(v)
+
+    def to_date(self, start: dt.date, month: dt.date) -> float:
+        """Spent from `start` to the end of `month`: the one-off, and a twelfth of the recurring
+        cost for each month from `start` to `month` inclusive."""
+        if month < start:
+            return 0.0
+        months = (month.year - start.year) * 12 + month.month - start.month + 1
+        return self.one_off_gbp + self.recurring_gbp_per_year * months / 12
+
+
+class Project(BaseModel):
+    """A project or system in the register: the investment shared by its benefits (those whose
+    `project` is its name), and who gains and who bears the cost."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    investment: Investment | None = None
+    who_gains: str | None = Field(default=None, description="patients, a staff group, the trust, the wider system")
+    who_bears_cost: str | None = Field(default=None, description="who pays or carries the burden")
 
 
 class Analysis(BaseModel):
@@ -126,6 +167,10 @@ class Benefit(BaseModel):
         default="planned", description="unanticipated benefits and disbenefits are recorded in the same form"
     )
     analysis: Analysis | None = None
+    investment: Investment | None = Field(default=None, description="what this benefit alone cost (a project's shared "
+                                          "investment goes under `projects:`)")
+    who_gains: str | None = Field(default=None, description="patients, a staff group, the trust, the wider system")
+    who_bears_cost: str | None = Field(default=None, description="who pays or carries the burden")
 
     @field_validator("go_live", mode="before")
     @classmethod

@@ -108,7 +108,8 @@ FACT_BENEFIT = MartTable(
         "cumulative_benefit_low": ("double", "lower 95% confidence limit of cumulative_benefit"),
         "cumulative_benefit_high": ("double", "upper 95% confidence limit of cumulative_benefit"),
         "benefit_unit": ("varchar", "what one unit of cumulative_benefit is"),
-        "valuation_type": ("varchar", "cash_releasing or non_cash_releasing; null when the benefit is not valued"),
+        "valuation_type": ("varchar", "cash_releasing, non_cash_releasing or public_money (value to the public purse "
+                           "outside the trust); null when the benefit is not valued"),
         "gbp_per_unit": ("double", "GBP value of one unit of benefit"),
         "valuation_source": ("varchar", "where the unit value comes from"),
         "value_gbp": ("double", "cumulative_benefit x gbp_per_unit"),
@@ -223,7 +224,7 @@ VALUE_SUMMARY = MartTable(
     key="site_code",
     description=(
         "The headline figures of each site's benefits at their latest month: evidenced value to date with its "
-        "95% interval, split cash-releasing / non-cash-releasing, and the cost of evidenced disbenefits, shown "
+        "95% interval, split cash-releasing / non-cash-releasing / public money, and the cost of evidenced disbenefits, shown "
         "separately. Reports and the command line add these columns; summing value_gbp instead would count "
         "chance (a point value under no effect is positive or negative by luck). The national mart holds "
         "national-scope benefits; a site's local mart holds all of that site's."
@@ -239,6 +240,8 @@ VALUE_SUMMARY = MartTable(
         "value_evidenced_gbp_high": ("double", "upper limit of that interval"),
         "value_evidenced_cash_releasing_gbp": ("double", "the cash-releasing part of value_evidenced_gbp"),
         "value_evidenced_non_cash_releasing_gbp": ("double", "the non-cash-releasing part of value_evidenced_gbp"),
+        "value_evidenced_public_money_gbp": ("double", "the part of value_evidenced_gbp that falls to the public purse "
+                                             "outside the trust (valuation type public_money)"),
         "evidenced_disbenefits": ("bigint", "valued benefits with an evidenced harm (disbenefit_cost_gbp > 0)"),
         "disbenefit_cost_gbp": ("double", "sum of disbenefit_cost_gbp: the cost of evidenced harms, a positive number"),
     },
@@ -314,7 +317,123 @@ PROGRAMME_EFFECT = MartTable(
     scopes=("national",),
 )
 
+INVESTMENT_RETURN = MartTable(
+    name="benefit_investment_return",
+    grain="site x project, plus one row for the whole trust",
+    key="site_code, level, project",
+    description=(
+        "Evidenced value against investment, per project (the benefits naming it, with its own and their "
+        "investment) and per trust (everything), at the site's latest month: value to date split cash-releasing / "
+        "non-cash-releasing / public money with its 95% interval, the investment spent to date (one-off plus "
+        "recurring accrued monthly), the cost of evidenced disbenefits, the net return and ROI with intervals, and "
+        "the payback month. Costs are positive numbers in cost columns; a negative net return is a net cost. "
+        "Investment comes from the register (`investment:` on a benefit, `projects:` for a project's)."
+    ),
+    columns={
+        "site_code": ("varchar", "ODS code of the trust"),
+        "level": ("varchar", "project, or trust for the whole trust's row"),
+        "project": ("varchar", "the project (null on the trust row and for benefits without a project)"),
+        "as_of_month": ("date", "the month the figures are to the end of (the site's latest month)"),
+        "benefits": ("bigint", "benefits counted"),
+        "valued_benefits": ("bigint", "of which valued"),
+        "evidenced_benefits": ("bigint", "of which with evidenced value"),
+        "investment_one_off_gbp": ("double", "one-off investment (all of it, spent or not)"),
+        "investment_recurring_gbp_per_year": ("double", "recurring investment a year"),
+        "investment_to_date_gbp": ("double", "investment spent to the end of as_of_month: a cost"),
+        "investment_sources": ("varchar", "where the investment figures come from"),
+        "value_evidenced_gbp": ("double", "evidenced value to date (sum of the benefits' value_evidenced_gbp)"),
+        "value_evidenced_gbp_low": ("double", "lower limit of its approximate 95% interval"),
+        "value_evidenced_gbp_high": ("double", "upper limit of that interval"),
+        "value_evidenced_cash_releasing_gbp": ("double", "the cash-releasing part"),
+        "value_evidenced_non_cash_releasing_gbp": ("double", "the non-cash-releasing part"),
+        "value_evidenced_public_money_gbp": ("double", "the part that falls to the public purse outside the trust"),
+        "disbenefit_cost_gbp": ("double", "cost of evidenced disbenefits to date: a cost"),
+        "net_return_gbp": ("double", "value_evidenced_gbp minus disbenefit_cost_gbp minus investment_to_date_gbp; "
+                           "below 0 a net cost"),
+        "net_return_gbp_low": ("double", "net_return_gbp at the low end of the value's interval"),
+        "net_return_gbp_high": ("double", "net_return_gbp at the high end of the value's interval"),
+        "roi": ("double", "return on investment to date: net_return_gbp / investment_to_date_gbp (0.25 = 25%); null "
+                "without investment"),
+        "roi_low": ("double", "roi at the low end of the value's interval"),
+        "roi_high": ("double", "roi at the high end of the value's interval"),
+        "payback_month": ("date", "first month from which evidenced value less disbenefit costs has covered the "
+                          "investment to date in every month to as_of_month; null when not (yet) paid back"),
+        "who_gains": ("varchar", "who gains, from the register (project and its benefits)"),
+        "who_bears_cost": ("varchar", "who bears the cost, from the register"),
+    },
+    scopes=("local",),
+)
+
+SIGNAL_TRIAGE = MartTable(
+    name="signal_triage",
+    grain="unplanned-change signal (kept across runs)",
+    key="signal_id",
+    description=(
+        "What the site decided about each signal of the unplanned-change scan: new, accepted as an unanticipated "
+        "benefit or a disbenefit (then tracked in fact_benefit under benefit_id), or rejected with a reason. Kept "
+        "across runs: each run refreshes the figures and keeps the decision; a rejected signal reopens as new when "
+        "its size moves by more than half or its first month moves (docs/benefits.md, triage). Decisions are made "
+        "with `benefits signals accept|reject`; meta.signal_triage_history holds every decision and reopening."
+    ),
+    columns={
+        "signal_id": ("varchar", "stable id: a hash of site, measure, side (point_type) and first month"),
+        "site_code": ("varchar", "ODS code of the trust"),
+        "measure_code": ("varchar", "measure with the signal"),
+        "point_type": ("varchar", "SPC point type of the signal's months (its side)"),
+        "first_month": ("date", "first month of the signal"),
+        "direction": ("varchar", "improvement, concern or neutral"),
+        "last_month": ("date", "last month of the signal in the latest scan that found it"),
+        "months": ("bigint", "months in the signal"),
+        "baseline_start": ("date", "first month of the scan's baseline"),
+        "baseline_end": ("date", "last month of the scan's baseline"),
+        "baseline_mean": ("double", "mean of the baseline months"),
+        "signal_mean": ("double", "mean over the signal's months"),
+        "size_abs": ("double", "signal_mean minus baseline_mean, as last found"),
+        "size_pct": ("double", "size_abs as a percentage of baseline_mean"),
+        "description": ("varchar", "the signal in words"),
+        "detected": ("boolean", "the latest scan of the site found the signal (false once it is tracked as a "
+                     "benefit, whose go-live ends the scan, or when it has gone or moved)"),
+        "first_detected_at": ("timestamp", "when a scan first found it (UTC)"),
+        "last_scanned_at": ("timestamp", "when a scan last found it (UTC)"),
+        "state": ("varchar", "new, accepted_benefit, accepted_disbenefit or rejected"),
+        "reason": ("varchar", "why rejected: data_artefact, known_cause, seasonal or other"),
+        "note": ("varchar", "the decision in the decider's words"),
+        "decided_by": ("varchar", "who decided"),
+        "decided_at": ("timestamp", "when (UTC)"),
+        "decided_size_abs": ("double", "size_abs when decided: the yardstick of a material change"),
+        "previous_decision": ("varchar", "the decision a reopened signal had, in words"),
+        "reopened_from": ("varchar", "signal_id of the decided signal this one reopened (itself when its size moved)"),
+        "benefit_id": ("varchar", "the benefit an accepted signal is tracked as (fact_benefit.benefit_id)"),
+    },
+    scopes=("local",),
+)
+
+OBSERVED_BENEFIT = MartTable(
+    name="observed_benefit",
+    grain="observation recorded by staff",
+    key="site_code, observation_id",
+    description=(
+        "Benefits and disbenefits staff have observed that no measure captures: a narrative, who gains and who "
+        "bears the cost, recorded with `benefits observed add`. Kept across runs; shown in the site report beside "
+        "the measured benefits."
+    ),
+    columns={
+        "site_code": ("varchar", "ODS code of the trust"),
+        "observation_id": ("varchar", "id within the site (OBS-1, OBS-2, ...)"),
+        "kind": ("varchar", "benefit or disbenefit"),
+        "title": ("varchar", "short title"),
+        "narrative": ("varchar", "what was observed, in words"),
+        "project": ("varchar", "project or system it is attributed to"),
+        "who_gains": ("varchar", "who gains (patients, a staff group, the trust, the wider system)"),
+        "who_bears_cost": ("varchar", "who bears the cost"),
+        "observed_from": ("date", "month from which it was observed"),
+        "recorded_by": ("varchar", "who recorded it"),
+        "recorded_at": ("timestamp", "when (UTC)"),
+    },
+    scopes=("local",),
+)
+
 MART_TABLES: tuple[MartTable, ...] = (
     FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY, PUBLISHED_BENEFIT, BENEFIT_RESTATEMENT,
-    PROGRAMME_EFFECT,
+    PROGRAMME_EFFECT, INVESTMENT_RETURN, SIGNAL_TRIAGE, OBSERVED_BENEFIT,
 )

@@ -26,7 +26,7 @@ def _num(v) -> float:
 def totals(latest: pd.DataFrame | list[dict]) -> dict:
     """Headline figures over benefits' latest rows (fact_benefit columns)."""
     rows = latest.to_dict("records") if isinstance(latest, pd.DataFrame) else list(latest)
-    value = cash = noncash = cost = 0.0
+    value = cash = noncash = public = cost = 0.0
     var = 0.0
     evidenced = harmed = valued = 0
     for r in rows:
@@ -40,6 +40,8 @@ def totals(latest: pd.DataFrame | list[dict]) -> dict:
             var += half * half
             if r.get("valuation_type") == "cash_releasing":
                 cash += v
+            elif r.get("valuation_type") == "public_money":
+                public += v
             else:
                 noncash += v
         c = _num(r.get("disbenefit_cost_gbp"))
@@ -56,6 +58,7 @@ def totals(latest: pd.DataFrame | list[dict]) -> dict:
         "value_evidenced_gbp_high": value + half,
         "value_evidenced_cash_releasing_gbp": cash,
         "value_evidenced_non_cash_releasing_gbp": noncash,
+        "value_evidenced_public_money_gbp": public,
         "evidenced_disbenefits": harmed,
         "disbenefit_cost_gbp": cost,
     }

@@ -21,7 +21,8 @@ def realise_task(sites_dir: str | None = None) -> tuple[dict, float]:
     """The benefits summary (benefits, rows, problems, by_site), and the seconds it took."""
     t = time.perf_counter()
     result = realise(warehouse(load_settings()), get_sites(sites_dir))
-    summary = {"benefits": result.benefits, "rows": result.rows, "problems": result.problems, "by_site": result.by_site}
+    summary = {"benefits": result.benefits, "rows": result.rows, "problems": result.problems, "by_site": result.by_site,
+               "new_signals": result.new_signals}  # fmt: skip
     return summary, time.perf_counter() - t
 
 

@@ -275,6 +275,10 @@ def run(
         f"({benefits['rows']} benefit-month rows); {time.perf_counter() - t0:.1f} s",
         highlight=False,
     )
+    if benefits.get("new_signals"):
+        n = benefits["new_signals"]
+        console.print(f"{n} unplanned-change signal{'s' if n > 1 else ''} new or reopened: `benefits signals list --state new`",
+                      highlight=False)  # fmt: skip
     problems = list(benefits["problems"])
     for code, why in result["failed_sites"].items():
         problems.append(f"site {code}: {why}")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from benefits.register import Benefit
+from benefits.register import Benefit, Project
 from dataset_contracts.contracts import CONTRACTS
 from pipeline.config.settings import benefits_home
 
@@ -66,6 +66,8 @@ class SiteConfig(BaseModel):
     # are already national and are the only ones allowed)
     mappings: dict[str, dict[str, dict[str, MappingValue] | list[str]]] = Field(default_factory=dict)
     benefits: list[Benefit] = Field(default_factory=list)  # or, in YAML, a path to a register file
+    # projects' shared investment and who gains / bears the cost (a register file may hold them too)
+    projects: list[Project] = Field(default_factory=list)
     quality: QualitySettings = Field(default_factory=QualitySettings)
     # a demo site's simulator settings; the simulator validates them (pipeline.runtime.get_sites)
     simulation: dict[str, Any] | None = None
@@ -100,6 +102,15 @@ class SiteConfig(BaseModel):
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
             raise ValueError(f"benefit ids must be unique; repeated: {', '.join(sorted(dupes))}")
+        names = [p.name for p in self.projects]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"project names must be unique; repeated: {', '.join(sorted(dupes))}")
+        named = {b.project for b in self.benefit_list}
+        for p in self.projects:
+            if p.investment is not None and p.investment.start is None and p.name not in named:
+                raise ValueError(f"project {p.name!r}: investment.start is needed when no benefit names the project "
+                                 "(it defaults to their earliest go-live)")
         return self
 
     @property
@@ -231,7 +242,11 @@ def load_site(path: Path) -> SiteConfig:
     benefits = raw.get("benefits")
     benefits_path = None
     if isinstance(benefits, str):
-        benefits_path, raw["benefits"] = _load_benefits_file(path, benefits)
+        benefits_path, raw["benefits"], projects = _load_benefits_file(path, benefits)
+        if projects is not None:
+            if "projects" in raw:
+                raise ConfigError(f"{path}: projects: give them in the site file or in {benefits}, not both")
+            raw["projects"] = projects
     try:
         site = SiteConfig.model_validate(raw)
     except ValidationError as e:
@@ -244,18 +259,20 @@ def load_site(path: Path) -> SiteConfig:
     return site
 
 
-def _load_benefits_file(site_path: Path, ref: str) -> tuple[Path, list]:
+def _load_benefits_file(site_path: Path, ref: str) -> tuple[Path, list, list | None]:
     bpath = Path(ref)
     if not bpath.is_absolute():
         bpath = site_path.parent / bpath
     if not bpath.exists():
         raise ConfigError(f"{site_path}: benefits: file {bpath} does not exist")
     data = _read_yaml(bpath)
+    projects = None
     if isinstance(data, dict) and "benefits" in data:
+        projects = data.get("projects")
         data = data["benefits"]
     if not isinstance(data, list):
         raise ConfigError(f"{bpath}: expected a list of benefits")
-    return bpath, data
+    return bpath, data, projects
 
 
 def load_sites(directory: Path, only: list[str] | None = None) -> list[SiteConfig]:

@@ -22,8 +22,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from benefits.tables import BENEFIT_RESTATEMENT, FACT_BENEFIT, PUBLISHED_BENEFIT
-from dataset_contracts.contracts import TYPES
 from pipeline.config.sites import SiteConfig
+from pipeline.marts.kept import ensure_kept, site_views
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 
 # The figures a board paper quotes; a difference in any of them is a restatement.
@@ -110,22 +110,7 @@ def _snapshot(conn, site_code: str) -> dict[str, dict]:
 
 
 def _ensure(conn, wh: Warehouse, table: str) -> None:
-    """Create the published table, or add the columns a newer version has (null in rows published
-    before them: a published row's values never change)."""
-    kind = 0 if wh.is_duckdb else 1
-    ddl = ", ".join(f"{ident(c)} {TYPES[t][kind]}" for c, t in PUBLISHED_BENEFIT.types.items())
-    conn.execute(sa.text(f"create table if not exists {table} ({ddl})"))
-    schema, name = table.split(".")
-    have = {
-        r[0]
-        for r in conn.execute(
-            sa.text("select column_name from information_schema.columns where table_schema = :s and table_name = :t"),
-            {"s": schema, "t": name},
-        )
-    }
-    for c, t in PUBLISHED_BENEFIT.types.items():
-        if c not in have:
-            conn.execute(sa.text(f"alter table {table} add column {ident(c)} {TYPES[t][kind]}"))
+    ensure_kept(conn, wh, table, PUBLISHED_BENEFIT)
 
 
 def _copy(conn, source: str, target: str, month: dt.date, site: str | None, now: dt.datetime) -> int:
@@ -162,10 +147,7 @@ def publish(wh: Warehouse, month: dt.date, schemas: dict[str, str], site: str | 
 
 
 def _site_views(conn, wh: Warehouse, schemas: dict[str, str], base: str, name: str, columns: list[str]) -> None:
-    cols = ", ".join(ident(c) for c in columns)
-    for code, schema in schemas.items():
-        view = ident(f"{schema}.{name}")
-        wh.create_site_view(conn, view, f"select {cols} from {base} where site_code = {sql_literal(code)}")
+    site_views(conn, wh, schemas, base, name, columns)
 
 
 def _text(v) -> str | None:

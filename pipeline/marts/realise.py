@@ -6,7 +6,10 @@ Writes, from the measures layer (never from another mart):
   views of the site's own rows (all of its benefits and signals);
 * `national.fact_benefit`, `.fact_benefit_spc`: national-scope benefits only, with the values of
   months whose counts are small withheld (the national mart's suppression rule);
-  `national.fact_unplanned_change`: signals on national measures.
+  `national.fact_unplanned_change`: signals on national measures;
+* `local_<ods>.benefit_investment_return` (through `measures.benefit_investment_return_all`):
+  evidenced value against the register's investment, per project and for the trust;
+* the kept triage rows of this run's signals (`pipeline/marts/triage.py`).
 
 Local measures come through `measures.measure_monthly` too (for their own site only); their
 metadata through `pipeline.marts.build.measure_lookup(site)`.
@@ -33,18 +36,21 @@ from benefits.evaluate import (
     fact_frame,
     spc_frame,
 )
+from benefits.investment import return_frame
 from benefits.pooled import programme_effects
 from benefits.scan import ScanSettings, scan_unplanned
 from benefits.tables import (
     FACT_BENEFIT,
     FACT_BENEFIT_SPC,
     FACT_UNPLANNED_CHANGE,
+    INVESTMENT_RETURN,
     PROGRAMME_EFFECT,
     VALUE_SUMMARY,
     MartTable,
 )
 from benefits.value import summary_frame
 from pipeline.marts import build as marts
+from pipeline.marts import observed, triage
 from pipeline.marts.publication import record_register_versions, refresh_restatements
 from pipeline.config.register_checks import target_warning
 from pipeline.config.sites import SiteConfig
@@ -61,6 +67,7 @@ class RealiseResult:
     rows: int = 0
     spc_rows: int = 0
     unplanned: int = 0
+    new_signals: int = 0  # signals first detected or reopened by this run (the triage list's `new`)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     by_site: dict[str, int] = field(default_factory=dict)
@@ -182,7 +189,9 @@ def realise(
     t0 = time.perf_counter()
     series = load_series(wh)
     result.seconds["load"] = time.perf_counter() - t0
-    trusts = [s for s in sites if s.role == "trust"]
+    # Accepted signals join the registers before anything reads them: they are then evaluated,
+    # versioned and restated like any other benefit, and the scan leaves their months alone.
+    trusts = triage.with_accepted([s for s in sites if s.role == "trust"], triage.accepted_benefits(wh))
     by_key = {k: g for k, g in series.groupby(["site_code", "measure_code"], sort=False)}
     national_codes = set(marts.measure_lookup())
     versions = record_register_versions(wh, trusts)
@@ -248,6 +257,7 @@ def realise(
         for spec, frame in (
             (FACT_BENEFIT, fact), (FACT_BENEFIT_SPC, spc), (FACT_UNPLANNED_CHANGE, unplanned),
             (VALUE_SUMMARY, summary_frame(fact)),
+            (INVESTMENT_RETURN, return_frame(fact, [(s.ods_code, s.benefit_list, s.projects) for s in trusts])),
         ):  # fmt: skip
             _write_all_sites(wh, conn, spec, frame, schemas)
         wh.replace_table(conn, "national.benefit_value_summary", summary_frame(nat_fact), VALUE_SUMMARY.types)
@@ -256,6 +266,8 @@ def realise(
         wh.replace_table(conn, "national.fact_benefit_spc", nat_spc, FACT_BENEFIT_SPC_COLUMNS)
         wh.replace_table(conn, "national.fact_unplanned_change", nat_unplanned, UNPLANNED_COLUMNS)
     result.restatements = refresh_restatements(wh, trusts, schemas)
+    result.new_signals = triage.sync(wh, unplanned, sorted(codes), schemas)
+    observed.ensure(wh, schemas)
     result.rows, result.spc_rows = len(fact), len(spc)
     result.seconds["write"] = time.perf_counter() - t3
     for p in result.problems:

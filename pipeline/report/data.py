@@ -100,6 +100,9 @@ class SiteData:
     dq_batches: list[dict]
     notes: list[str]
     restatements: list[dict] = field(default_factory=list)  # published figures the latest run states differently
+    triage: list[dict] = field(default_factory=list)  # signal_triage rows: what was decided about each signal
+    observed: list[dict] = field(default_factory=list)  # observed benefits no measure captures
+    returns: list[dict] = field(default_factory=list)  # benefit_investment_return: per project, then the trust
 
     @property
     def as_of(self) -> dt.date | None:
@@ -154,9 +157,15 @@ def load_site(wh: Warehouse, site: SiteConfig) -> SiteData:
     dq_batches = records(r.read(schema, "dq_batch", order="dataset, loaded_at"))
     restated = records(r.read(schema, "benefit_restatement", order="as_of_month, benefit_id, field")) if r.exists(
         schema, "benefit_restatement") else []  # fmt: skip
+    triage = records(r.read(schema, "signal_triage", order="first_month, measure_code")) if r.exists(
+        schema, "signal_triage") else []  # fmt: skip
+    observed = records(r.read(schema, "observed_benefit", order="observed_from, observation_id")) if r.exists(
+        schema, "observed_benefit") else []  # fmt: skip
+    returns = records(r.read(schema, "benefit_investment_return", order="level, project")) if r.exists(
+        schema, "benefit_investment_return") else []  # fmt: skip
     return SiteData(
         site, measures, benefits, timeline, spc, unplanned, dq_pass, dq_quarantine, dq_new, dq_batches, r.notes,
-        restated,
+        restated, triage, observed, returns,
     )
 
 

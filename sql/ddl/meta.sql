@@ -107,3 +107,17 @@ create table if not exists meta.publication (
     local_rows bigint,
     national_rows bigint
 );
+
+-- grain: one row per triage event on an unplanned-change signal (detected, accepted, rejected,
+-- reopened): the decisions' history, never rewritten; key: signal_id, event_at, event
+create table if not exists meta.signal_triage_history (
+    signal_id varchar not null,
+    site_code varchar not null,
+    event_at timestamp not null,
+    event varchar not null,
+    state varchar,
+    reason varchar,
+    note varchar,
+    decided_by varchar,
+    detail varchar
+);

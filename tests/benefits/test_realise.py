@@ -42,7 +42,7 @@ def table(wh: Warehouse, name: str, order: str) -> pd.DataFrame:
 
 def check_marts(wh: Warehouse, sites) -> None:
     for spec in MART_TABLES:
-        for schema in ("national", sites[0].schema)[: 1 if spec.scopes == ("national",) else 2]:
+        for schema in (["national"] if "national" in spec.scopes else []) + ([sites[0].schema] if "local" in spec.scopes else []):
             assert wh.columns(schema, spec.name) == list(spec.columns), (schema, spec.name)
     programme = table(wh, "national.fact_programme_effect", "measure_code, system")
     epma = programme[programme["system"] == "Closed-loop ePMA"].iloc[0]

@@ -128,7 +128,7 @@ def test_run_wait_waits_for_the_process_holding_the_duckdb_warehouse(tmp_path):
 
 @pytest.mark.parametrize(
     "command",
-    [("report",), ("quarantine", "list"), ("publish", "--as-of", "2024-01"),
+    [("report",), ("quarantine", "list"), ("publish", "--as-of", "2024-01"), ("signals", "list"),
      ("backfill", "--site", "RAA", "--from", "2024-01", "--to", "2024-02"), ("sql", "-c", "select 1")],
 )  # fmt: skip
 def test_other_commands_name_an_unreachable_warehouse_in_one_line(tmp_path, command):

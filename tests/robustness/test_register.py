@@ -70,3 +70,29 @@ def test_its_errors_quote_the_intervention_the_user_gave(tmp_path, given, says):
         "--output", str(tmp_path / "out.json"), env=clean_env(tmp_path),
     )  # fmt: skip
     assert_one_line_error(result, "--intervention", says, str(data), code=2)
+
+
+def test_a_register_file_carries_investment_and_projects(tmp_path):
+    benefit = _BENEFIT.format(start="2023-07").replace("- id", "  - id").replace("\n  ", "\n    ")
+    (tmp_path / "register.yaml").write_text(
+        "benefits:\n" + benefit + "    project: ePMA\n    who_gains: patients\n"
+        "    investment: {one_off_gbp: 1000, source: invoice 42}\n"
+        "projects:\n  - {name: ePMA, investment: {one_off_gbp: 250000, recurring_gbp_per_year: 40000, "
+        "source: business case}, who_bears_cost: pharmacy}\n"
+    )
+    path = tmp_path / "RAA.yaml"
+    path.write_text(_SITE + "benefits: register.yaml\n")
+    site = load_site(path)
+    (b,) = site.benefit_list
+    assert b.investment.one_off_gbp == 1000 and b.investment.start is None and b.who_gains == "patients"
+    (p,) = site.projects
+    assert p.investment.recurring_gbp_per_year == 40000 and p.who_bears_cost == "pharmacy"
+
+
+def test_a_project_investment_with_no_start_and_no_benefit_is_named(tmp_path):
+    from pipeline.config.sites import ConfigError
+
+    path = tmp_path / "RAA.yaml"
+    path.write_text(_SITE + "projects:\n  - {name: e-Obs, investment: {one_off_gbp: 5, source: x}}\n")
+    with pytest.raises(ConfigError, match="project 'e-Obs': investment.start is needed when no benefit names the project"):
+        load_site(path)

@@ -57,3 +57,17 @@ def test_variation_icon_says_high_or_low_from_the_direction(variation, direction
 def test_assurance_icons_differ_by_letter_not_only_colour():
     letters = {a: assurance_info(a).letter for a in ("consistent_pass", "consistent_fail", "inconsistent", None)}
     assert len(set(letters.values())) == 4
+
+
+def test_a_negative_return_is_shown_as_a_net_cost_and_payback_as_not_yet():
+    from pipeline.report.views import return_row
+
+    row = return_row({
+        "level": "project", "project": "e-Obs", "investment_to_date_gbp": 5_000, "investment_recurring_gbp_per_year": 0,
+        "value_evidenced_gbp": 0, "net_return_gbp": -5_000, "roi": -1, "roi_low": -1, "roi_high": -1,
+        "payback_month": None, "who_bears_cost": "ward nurses",
+    })  # fmt: skip
+    assert row["net"] == "net cost £5,000" and row["roi"] == "-100% (-100% to -100%)" and row["payback"] == "not yet"
+    assert row["who"] == "bears the cost: ward nurses" and not row["trust"]
+    trust = return_row({"level": "trust", "investment_to_date_gbp": 0, "net_return_gbp": 1_200, "payback_month": None})
+    assert trust["name"] == "Whole trust" and trust["investment"] == "none recorded" and trust["net"] == "£1,200"

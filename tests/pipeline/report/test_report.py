@@ -173,6 +173,16 @@ def test_site_page_has_unplanned_changes_and_data_quality(report_dir: Path, repo
     table = doc.find("table", cls="unplanned-table")
     if len(unplanned):
         assert len(table.find("tbody").find_all("tr")) == len(unplanned)
+        # each signal with the id `benefits signals accept|reject` takes, and its triage state
+        assert all("sig-" in row.text() and "new: to triage" in row.text() for row in table.find("tbody").find_all("tr"))
+    assert "None recorded." in doc.find("section", aria_labelledby="observed").text()
+    # Investment and return: the demo register's ePMA investment, per project and for the whole trust
+    returns = report_wh.query("select * from local_rf4.benefit_investment_return order by level, project")
+    rows = doc.find("table", cls="return-table").find("tbody").find_all("tr")
+    assert len(rows) == len(returns) == 4 and "Whole trust" in rows[-1].text()
+    epma = next(r for r in rows if "Closed-loop ePMA" in r.text())
+    spent = returns.loc[returns["project"] == "Closed-loop ePMA", "investment_to_date_gbp"].iloc[0]
+    assert f"£{spent:,.0f}" in epma.text() and "illustrative figures for a demo" in epma.text()
     dq = doc.find("section", aria_labelledby="dq")
     text = dq.text()
     batches = report_wh.query("select dataset, rows_quarantined from local_rf4.dq_batch")
