@@ -9,6 +9,7 @@ local codes pass through unchanged so the value-set and mapping rules can name t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import duckdb
 
 from dataset_contracts.contracts import Contract
 from dataset_contracts.lineage import LINEAGE_FILE, LINEAGE_PERIOD
+from dataset_contracts.malformed import MalformedLine, append_malformed
 from dataset_contracts.sql import quote_ident, sql_literal
 
 # Source types that carry a contract type without loss.
@@ -48,6 +50,8 @@ class Harmonised:
     rows: int
     months: list = field(default_factory=list)
     drift: list[DriftFinding] = field(default_factory=list)
+    # lines the reader could not split into a row; they are rows of the batch too (counted in `rows`)
+    malformed: list[MalformedLine] = field(default_factory=list)
 
     @property
     def held_by_drift(self) -> list[DriftFinding]:
@@ -225,7 +229,12 @@ def harmonise(
     file_columns: dict[str, list[str]],
     out_path: Path,
     formats: dict[str, str] | None = None,
+    malformed: Callable[[duckdb.DuckDBPyConnection], list[MalformedLine]] | None = None,
 ) -> Harmonised:
+    """Write the batch as typed Parquet at `out_path`. `malformed` (a connector's
+    `malformed_lines`) is asked, once the extract has been read, for the lines it could not
+    split into rows; they are added to the batch as rows of their own
+    (dataset_contracts/malformed.py)."""
     columns = {c: str(t) for c, t in zip(rel.columns, rel.types)}
     fill = {"site_code"} if contract.site_column == "site_code" else set()
     drift = detect_drift(contract, columns, file_columns, fill)
@@ -237,6 +246,8 @@ def harmonise(
             drift += detect_text_retyping(con, contract, columns, mappings, site_code, formats)
         sql = conform_sql(contract, columns, mappings, site_code, formats)
         con.execute(f"copy ({sql}) to {sql_literal(str(tmp))} (format parquet)")
+        bad = malformed(con) if malformed is not None else []
+        append_malformed(con, tmp, contract, bad)
     finally:
         con.unregister("src")
     tmp.replace(out_path)
@@ -248,4 +259,4 @@ def harmonise(
             f"select distinct {LINEAGE_PERIOD} from read_parquet({path}) where {LINEAGE_PERIOD} is not null order by 1"
         ).fetchall()
     ]
-    return Harmonised(out_path, rows, months, drift)
+    return Harmonised(out_path, rows, months, drift, bad)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dataset_contracts.contracts import Contract
+from dataset_contracts.malformed import PREDICATE as MALFORMED_PREDICATE, RULE as MALFORMED
 from dataset_contracts.sql import sql_literal
 
 DEFAULT_HOLD_PERCENT = 5.0
@@ -123,6 +124,17 @@ def build_rules(
             {"column": "_conform_errors"},
             unexpected="_conform_errors is not null",
             threshold=hold_percent,
+        ),
+        row_rule(
+            MALFORMED,
+            "conformance",
+            "error",
+            "every line of a text extract could be read as a row (not too many or too few fields, no "
+            "unterminated quote, no bytes outside the file's encoding); a malformed line is kept with its "
+            "file, line number and reason",
+            MALFORMED_PREDICATE,
+            batch_table,
+            hold_percent,
         ),
     ]
     key_cols = tuple(k.strip() for k in contract.key.split(","))

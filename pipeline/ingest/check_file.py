@@ -185,6 +185,7 @@ class FileValidator:
                 file_columns=connector.file_columns,
                 out_path=work / "batch.parquet",
                 formats=connector.config.formats,
+                malformed=connector.malformed_lines,
             )
         finally:
             con.close()
