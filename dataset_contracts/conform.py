@@ -18,6 +18,7 @@ import duckdb
 from dataset_contracts.contracts import Contract
 from dataset_contracts.lineage import LINEAGE_FILE, LINEAGE_PERIOD
 from dataset_contracts.malformed import MalformedLine, append_malformed
+from dataset_contracts.safe_text import NUL_SHOWN_AS
 from dataset_contracts.sql import quote_ident, sql_literal
 
 # Source types that carry a contract type without loss.
@@ -127,7 +128,14 @@ def _raw_expr(col, src_type: str | None, mappings: dict, site_code: str, contrac
     """The delivered value of a contract column, trimmed and mapped to national codes, untyped."""
     if src_type is None:
         return sql_literal(site_code) if (col.name == "site_code" and contract.site_column == "site_code") else "null"
-    expr = f"nullif(trim({quote_ident(col.name)}), '')" if src_type == "VARCHAR" else quote_ident(col.name)
+    # A NUL byte cannot be stored in PostgreSQL (its COPY would fail the batch): shown as ␀, which the
+    # `_is_safe_text` rule then quarantines (dataset_contracts/safe_text.py).
+    nul = f"chr({ord(NUL_SHOWN_AS)})"
+    expr = (
+        f"nullif(trim(replace({quote_ident(col.name)}, chr(0), {nul})), '')"
+        if src_type == "VARCHAR"
+        else quote_ident(col.name)
+    )
     mapping = mappings.get(col.name)
     if isinstance(mapping, dict) and mapping:
         expr = _mapping_case(f"cast({expr} as varchar)", mapping)

@@ -23,6 +23,7 @@ from typing import Any
 
 from dataset_contracts.contracts import Contract
 from dataset_contracts.malformed import PREDICATE as MALFORMED_PREDICATE, RULE as MALFORMED
+from dataset_contracts.safe_text import CODE_MAX_LENGTH, NUL_SHOWN_AS, unsafe_text
 from dataset_contracts.sql import sql_literal
 
 DEFAULT_HOLD_PERCENT = 5.0
@@ -178,6 +179,21 @@ def build_rules(
                     {"column": col.name, "value_set": targets},
                     unexpected=f"{col.name} is not null and {col.name} not in ({_values(targets)})",
                     threshold=hold_percent,
+                )
+            )
+        if col.free_text:
+            limit = col.max_length or CODE_MAX_LENGTH
+            rules.append(
+                row_rule(
+                    f"{col.name}_is_safe_text",
+                    "conformance",
+                    "error",
+                    f"{col.name} is plain text of at most {limit} characters: no control characters or escape "
+                    f"sequences (a NUL byte shows as {NUL_SHOWN_AS}), and it does not start like a spreadsheet "
+                    "formula (=, @, or + or - before anything but a number)",
+                    unsafe_text(col.name, limit),
+                    batch_table,
+                    hold_percent,
                 )
             )
         if col.digits is not None:
