@@ -345,8 +345,9 @@ class FilesConnector(Connector):
         return text[:1].lower() + text[1:]
 
     def diagnose(self, exc: BaseException) -> ConnectorError | None:
-        """DuckDB found bytes that are not UTF-8: re-read the files for the exact line and byte
-        (a full pass over each file, so only once DuckDB has said one is bad)."""
+        """DuckDB raised about bytes that are not UTF-8 (a line with them is normally set aside as a
+        malformed line; this covers what store_rejects does not): re-read the files for the exact
+        line and byte (a full pass over each file, so only once DuckDB has said one is bad)."""
         if "unicode" not in str(exc).lower() or self.config.encoding not in ("utf-8", "utf-8-sig"):
             return None
         for original in getattr(self, "_read_as", {}).values():

@@ -100,3 +100,23 @@ def test_an_empty_file_is_zero_rows_and_a_warning(home, tmp_path, caplog):
     assert any(path.name in r.getMessage() and "empty" in r.getMessage() for r in caplog.records)
     again, _ = _ingest(sites, "epma")
     assert again.status == "up_to_date"  # remembered: not read, warned about or held again
+
+
+def test_quarantine_show_names_the_line_and_shows_escapes_not_obeys_them(home, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import _console, _register, app
+
+    def edit(lines):
+        lines[5] += b",surplus"  # line 6
+        lines[7] = lines[7].replace(b",P000", b",\x1b[2JP000", 1)  # MA00006's patient_ref clears the screen
+
+    sites, path = _site(tmp_path, edit)
+    outcome, _ = _ingest(sites, "epma")
+    _register()
+    monkeypatch.setattr(_console.console, "width", 200)
+    shown = CliRunner().invoke(app, ["quarantine", "show", outcome.batch_id])
+    assert shown.exit_code == 0, shown.output
+    assert f"malformed line 6 of {path.name}: expected 12 columns, found 13" in shown.output
+    assert "malformed_line" in shown.output and "patient_ref_is_safe_text" in shown.output
+    assert "\\x1b[2JP000" in shown.output and "\x1b" not in shown.output
