@@ -101,6 +101,17 @@ def test_unterminated_quote_is_one_malformed_line(tmp_path):
     assert "unterminated quote" in malformed(result)[6]
 
 
+def test_a_line_over_the_readers_maximum_is_one_malformed_line(tmp_path):
+    path = write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(4))
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace("INC00002", "INC" + "9" * 3_000_000, 1)  # 3 MB: past DuckDB's 2 MB per line
+    path.write_text("\n".join(lines) + "\n")
+    result = run(tmp_path, {"path": "d/*.csv"})
+    assert result.rows == 4 and list(malformed(result)) == [3]
+    text = malformed(result)[3]
+    assert "maximum line size of 2000000 bytes exceeded" in text and len(text) < 500  # the line is not copied whole
+
+
 @pytest.mark.parametrize("content", [b"", b"\n", ",".join(INCIDENT_COLUMNS).encode() + b"\n"], ids=["0 bytes", "blank", "header only"])
 def test_empty_file_is_zero_rows_and_named(tmp_path, content):
     (tmp_path / "d").mkdir()
