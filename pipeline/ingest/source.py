@@ -21,10 +21,9 @@ from connectors.state import read_state
 from dataset_contracts.contracts import get_contract
 from expectations.docs import save_validation
 from expectations.rules import build_rules
-from expectations.runner import GXValidator
+from expectations.runner import GXValidator, hold_reasons
 from pipeline.config.sites import SiteConfig, Source
 from dataset_contracts.conform import harmonise
-from dataset_contracts.malformed import RULE as MALFORMED
 from pipeline.ingest.load import (
     BatchRecord,
     commit_batch,
@@ -220,11 +219,7 @@ def ingest_source(
         t1 = time.perf_counter()
         create_landing(wh, rec.batch_id, parquet, contract)
         results = validator.validate("landing", table.split(".")[1], rules, rec.rows_in)
-        holds = [d.message for d in harmonised.held_by_drift] + [
-            r.describe() + (f" (first: {harmonised.malformed[0].where})" if r.rule.name == MALFORMED and harmonised.malformed else "")
-            for r in results
-            if r.holds_batch
-        ]
+        holds = [d.message for d in harmonised.held_by_drift] + hold_reasons(results, harmonised.malformed)
         if holds:
             rec.status, rec.reason = "held", "; ".join(holds)[:4000]
         t2 = time.perf_counter()

@@ -71,11 +71,27 @@ def test_a_mostly_malformed_file_is_held_naming_the_first_line(home, tmp_path):
     sites, path = _site(tmp_path, edit)
     outcome, wh = _ingest(sites, "epma")
     assert outcome.status == "held"
-    assert "malformed_line: 13 of 100 rows" in outcome.reason
+    assert outcome.reason.startswith("malformed_line: 13 of 100 rows")
     assert f"(first: line 3 of {path.name}: expected 12 columns, found 13)" in outcome.reason
+    # the rules a line with no values fails as well are not reasons of their own
+    assert "_not_null" not in outcome.reason and "values_parse" not in outcome.reason
     assert "MA000" not in outcome.reason  # a reason (and an alert) never carries the line's values
     assert outcome.rows_in == outcome.rows_quarantined == 100
     assert wh.scalar("select count(*) from staging.medication_administrations") == 0
+
+
+def test_a_few_malformed_lines_do_not_push_another_rule_over_the_threshold(home, tmp_path):
+    def edit(lines):
+        for i in (2, 12, 22, 32):  # 4 malformed lines of 100 ...
+            lines[i] += b",surplus"
+        for i in (42, 52):  # ... and 2 rows without a ward: 6 rows fail ward_code_not_null, 2% of its own
+            fields = lines[i].split(b",")
+            fields[3] = b""
+            lines[i] = b",".join(fields)
+
+    sites, _ = _site(tmp_path, edit)
+    outcome, _ = _ingest(sites, "epma")
+    assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 94, 6), outcome.reason
 
 
 def test_undecodable_bytes_quarantine_their_line(home, tmp_path):
