@@ -308,8 +308,9 @@ class FilesConnector(Connector):
         return con.sql(" union all by name ".join(scans))
 
     def _empty(self, path: Path, what: str) -> None:
+        # ingest and `benefits extract` name it in their warnings; this says what it held
         self.empty_files.append(path.name)
-        log.warning("%s: %s: the file is empty (%s); nothing to load from it", self.describe(), path.name, what)
+        log.debug("%s: %s: the file is empty (%s)", self.describe(), path.name, what)
 
     def malformed_lines(self, con: duckdb.DuckDBPyConnection) -> list[MalformedLine]:
         """The lines DuckDB could not split into rows, one per line, once the relation has been read.

@@ -192,6 +192,8 @@ def ingest_source(
         outcome.status, outcome.reason, outcome.batch_id = rec.status, rec.reason, rec.batch_id
         outcome.seconds = time.perf_counter() - t0
         return outcome
+    # A loaded batch keeps the names of its empty files as its reason (a hold replaces it).
+    rec.reason = "; ".join(empty)[:4000] or None
     table = landing_table(rec.batch_id)
     rules = build_rules(
         contract,

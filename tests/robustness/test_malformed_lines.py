@@ -118,6 +118,15 @@ def test_an_empty_file_is_zero_rows_and_a_warning(home, tmp_path, caplog):
     assert again.status == "up_to_date"  # remembered: not read, warned about or held again
 
 
+def test_an_empty_file_beside_others_is_named_in_the_batch_reason(home, tmp_path):
+    sites, path = _site(tmp_path)
+    (path.parent / "medication_administrations_2018-07.csv").write_bytes(b"")
+    outcome, wh = _ingest(sites, "epma")
+    assert (outcome.status, outcome.rows_loaded) == ("loaded", 100)
+    reason = wh.scalar("select reason from meta.load_batch where batch_id = :b", {"b": outcome.batch_id})
+    assert reason == "medication_administrations_2018-07.csv: the file is empty; nothing to load from it"
+
+
 def test_quarantine_show_names_the_line_and_shows_escapes_not_obeys_them(home, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
