@@ -330,9 +330,11 @@ class FilesConnector(Connector):
             period = self._period(original)
             for line, position, kind, message, raw in found:
                 raw = (raw or "").strip("\r\n")
-                out.append(
-                    MalformedLine(original.name, int(line), self._reject_reason(kind, message, readable, position), raw, period)
-                )
+                reason = self._reject_reason(kind, message, readable, position)
+                if spans := raw.count("\n"):
+                    # an open quote takes the next lines into its value: say which lines became one row
+                    reason += f" (read as one row with the next {spans} line{'s' if spans > 1 else ''}, to line {line + spans})"
+                out.append(MalformedLine(original.name, int(line), reason, raw, period))
         return out
 
     def _reject_reason(self, kind: str, message: str, readable: Path, position: int | None) -> str:

@@ -101,6 +101,19 @@ def test_unterminated_quote_is_one_malformed_line(tmp_path):
     assert "unterminated quote" in malformed(result)[6]
 
 
+def test_an_open_quote_mid_file_names_the_lines_it_swallowed(tmp_path):
+    # An open quote takes the following lines into its value until a quote closes it (here the
+    # first quote of line 5): lines 3 to 5 become one malformed row, said so in its reason.
+    path = write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(6))
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace(",", ',"', 1)
+    lines[4] = lines[4].replace(",", ',"x",', 1)
+    path.write_text("\n".join(lines) + "\n")
+    result = run(tmp_path, {"path": "d/*.csv"})
+    assert result.rows == 4 and list(malformed(result)) == [3]
+    assert "(read as one row with the next 2 lines, to line 5)" in malformed(result)[3]
+
+
 def test_a_line_over_the_readers_maximum_is_one_malformed_line(tmp_path):
     path = write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(4))
     lines = path.read_text().splitlines()
