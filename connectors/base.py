@@ -207,6 +207,9 @@ class ExtractContext:
     period: tuple[dt.date, dt.date] | None = None
     # Stop after this many rows (trying a config out); a truncated extract never advances state.
     limit: int | None = None
+    # Re-extract everything already loaded that is still there (every file, whatever its state):
+    # the configuration that shapes its rows changed. Only connectors with `reprocesses` honour it.
+    reprocess: bool = False
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -392,6 +395,14 @@ class Connector(ABC):
     handles_period: ClassVar[bool] = False
     #: how a second run knows what is new, for `benefits connectors list` (default: the replication key)
     incremental_by: ClassVar[str | None] = None
+    #: True when the connector can re-extract all it loaded before (files it still has), so a
+    #: change to the configuration that shapes its rows is applied to history (ctx.reprocess)
+    reprocesses: ClassVar[bool] = False
+    #: options that say where or how to fetch, not what a row becomes: changing them does not
+    #: make loaded rows stale (pipeline/ingest/config_hash.py). Secret options are never hashed.
+    fetch_options: ClassVar[frozenset[str]] = frozenset(
+        {"batch_size", "retries", "backoff_seconds", "timeout_seconds", "max_runtime_seconds"}
+    )
 
     def __init__(self, config: ConnectorConfig | dict, ctx: ExtractContext):
         self.ctx = ctx

@@ -141,6 +141,8 @@ class FhirConfig(ConnectorConfig):
 class FhirConnector(Connector):
     name = "fhir"
     config_model = FhirConfig
+    # server, credentials and paging fetch the resources; they do not shape them
+    fetch_options = Connector.fetch_options | {"base_url", "auth", "page_size", "max_pages", "verify_tls"}
     replication_key = LAST_UPDATED
     incremental_by = "_lastUpdated (meta.lastUpdated)"
     description = "a FHIR R4 search following Bundle next links, flattened onto the contract, incremental by _lastUpdated"

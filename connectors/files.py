@@ -166,6 +166,9 @@ class FilesConnector(Connector):
     description = "CSV, Parquet or XLSX files from a drop folder, remembered by content hash"
     handles_period = True
     incremental_by = "content hash of each file"
+    reprocesses = True
+    # where the files are is not what their rows become; a moved drop folder reloads nothing
+    fetch_options = Connector.fetch_options | {"path"}
     config: FilesConfig
 
     def source_label(self) -> str:
@@ -204,7 +207,7 @@ class FilesConnector(Connector):
 
     def pending(self) -> list[tuple[Path, str]]:
         """Files not yet loaded with their current content; in a backfill, every file of the period."""
-        loaded: dict = self.ctx.state.get("files", {})
+        loaded: dict = {} if self.ctx.reprocess else self.ctx.state.get("files", {})
         out = []
         for path in self._files():
             if self.ctx.period is not None:

@@ -68,6 +68,8 @@ class NhsStatisticsConnector(Connector):
     description = "NHS England's monthly A&E attendances and emergency admissions CSV, from a URL or files"
     handles_period = True
     incremental_by = "content hash of each file"
+    reprocesses = True
+    fetch_options = Connector.fetch_options | {"path", "url"}
     config: NhsStatisticsConfig
 
     def source_label(self) -> str:
@@ -128,7 +130,7 @@ class NhsStatisticsConnector(Connector):
         return header, period, org, found
 
     def open_relation(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation | None:
-        loaded = self.state.get("files", {}) if self.ctx.period is None else {}
+        loaded = self.state.get("files", {}) if self.ctx.period is None and not self.ctx.reprocess else {}
         pending = []
         for path, name in self._files():
             digest = self.call(file_sha256, path, what=f"read {name}")

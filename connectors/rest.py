@@ -93,6 +93,8 @@ def flatten(record: dict, prefix: str = "") -> dict:
 class RestConnector(Connector):
     name = "rest"
     config_model = RestConfig
+    # endpoint, credentials and paging fetch the records; they do not shape them
+    fetch_options = Connector.fetch_options | {"url", "headers", "auth", "paginator", "max_pages", "verify_tls"}
     description = "a JSON HTTP API: API key, bearer or OAuth2 auth; offset, page, next-link or Link-header paging"
     config: RestConfig
 

@@ -138,6 +138,8 @@ def _text(v: Any) -> str:
 class SqlConnector(Connector):
     name = "sql"
     config_model = SqlConfig
+    # the server and driver are where rows come from, not what they become
+    fetch_options = Connector.fetch_options | {"url", "password", "driver", "allow_empty"}
     description = "a table or query from any SQLAlchemy database, streamed with a server-side cursor"
     handles_period = True
     config: SqlConfig

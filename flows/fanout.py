@@ -26,6 +26,8 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
+from pipeline.config.settings import debug_enabled
+
 log = logging.getLogger(__name__)
 
 SITE_DEPLOYMENT = "ingest-site/site-daily"
@@ -122,7 +124,7 @@ def fan_out(
             try:
                 handle = launcher.start(job)
             except Exception as exc:  # noqa: BLE001  one site that cannot start must not stop the others
-                log.exception("site %s could not be started", job.code)
+                log.error("site %s could not be started: %s: %s", job.code, type(exc).__name__, exc, exc_info=debug_enabled())
                 done[job.code] = SiteRun(job.code, "failed", reason=f"could not start: {type(exc).__name__}: {exc}")
                 emit("site_finished", site=job.code, failed=True, status="failed")
                 continue
@@ -318,8 +320,8 @@ class DeploymentLauncher:
 
         try:
             self.client.set_flow_run_state(str(handle), Cancelling(message=reason), force=True)
-        except Exception:  # noqa: BLE001  reporting the timeout matters more than the cancel
-            log.exception("site %s: could not cancel flow run %s", code, handle)
+        except Exception as exc:  # noqa: BLE001  reporting the timeout matters more than the cancel
+            log.error("site %s: could not cancel flow run %s: %s", code, handle, exc, exc_info=debug_enabled())
 
     def wait(self, handles: dict[str, object], seconds: float) -> None:
         time.sleep(seconds)

@@ -27,8 +27,9 @@ from pipeline.alerts import alerts_for_outcomes
 from pipeline.ingest.source import SourceOutcome, ingest_source
 from pipeline.warehouse.locks import load_lock, schema_lock
 from pipeline.runtime import warehouse
-from pipeline.config.settings import load_settings
+from pipeline.config.settings import debug_enabled, load_settings
 from pipeline.warehouse.ddl import ensure_schema
+from pipeline.warehouse.duckdb_lock import WarehouseInUse
 
 
 class SourceUnavailable(ConnectionError):
@@ -68,9 +69,11 @@ def ingest_source_task(
             )
     except IO_ERRORS:
         raise  # the warehouse or a lock: retried by Prefect with backoff
+    except WarehouseInUse:
+        raise  # another process holds the DuckDB file: the run stops and says which, not per source
     except Exception as exc:  # a bug in one source must not stop the others
         outcome = SourceOutcome(site_code, source_name, source.dataset, "failed", reason=f"{type(exc).__name__}: {exc}")
-        get_run_logger().exception("%s/%s failed", site_code, source_name)
+        get_run_logger().error("%s/%s failed: %s", site_code, source_name, outcome.reason, exc_info=debug_enabled())
     docs_started = time.perf_counter()
     # The data-quality artifact and the batch's Data Docs page; the flow renders the index once.
     publish_batch_artifact(outcome, settings=settings, wh=wh, index=False)

@@ -40,6 +40,7 @@ OUTCOME_COLUMNS = (
     "dq_passed",
     "batch_id",
     "reason",
+    "note",
     "seconds",
     "docs_seconds",
 )

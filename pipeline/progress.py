@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from pipeline.warehouse.faults import on_event
+
 _listeners: list[Callable[..., None]] = []
 _lock = threading.Lock()
 
@@ -25,6 +27,7 @@ def subscribe(listener: Callable[..., None]) -> Callable[[], None]:
 
 
 def emit(event: str, **data) -> None:
+    on_event(event, data)  # a crash drill may end the process here (BENEFITS_FAULT)
     with _lock:
         listeners = list(_listeners)
     for listener in listeners:

@@ -39,7 +39,10 @@ def validator(wh: Warehouse) -> GXValidator:
 
 def reset() -> None:
     """Close and forget cached engines (tests switch warehouses within one process; the command
-    closes them before it exits)."""
+    closes them before it exits), and a command's choice to wait for a held DuckDB file."""
+    from pipeline.warehouse.duckdb_lock import set_wait
+
+    set_wait(None)
     with _lock:
         for wh in _warehouses.values():
             wh.dispose()

@@ -80,6 +80,14 @@ def pg_url():
     _drop_pg_database(admin, name)
 
 
+@pytest.fixture
+def pg_url_2():
+    """A second new, empty PostgreSQL database for a test that compares two warehouses."""
+    admin, name, url = _fresh_pg_database("benefits_test")
+    yield url
+    _drop_pg_database(admin, name)
+
+
 @pytest.fixture(scope="module")
 def pg_url_module():
     admin, name, url = _fresh_pg_database("benefits_mod")

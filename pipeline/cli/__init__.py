@@ -34,6 +34,15 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _options(
+    debug: bool = typer.Option(False, "--debug", help="show the traceback of an unexpected error (also BENEFITS_DEBUG=1)"),
+) -> None:
+    if debug:
+        # An environment variable, so that flows, tasks and worker subprocesses see it too.
+        os.environ["BENEFITS_DEBUG"] = "1"
+
+
 def _register() -> None:
     from pipeline.cli import backfill, connectors, docs, extract, publish, quarantine, report, run, simulate, sql, stats, validate, warehouse  # noqa: F401  (modules attach their commands to `app`)
 
@@ -52,6 +61,39 @@ def freeze_heap() -> None:
         gc.freeze()
 
 
+def _unexpected(exc: Exception) -> int:
+    """An exception no command handled (click has already dealt with usage errors, exits and
+    Ctrl-C): one line naming what failed and where; the traceback only with --debug."""
+    from pipeline.cli._console import error
+
+    from pipeline.config.settings import debug_enabled
+
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exception(exc)
+    else:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        where = _innermost_project_frame(exc)
+        error(f"{type(exc).__name__}: {first}{where} (run again with --debug for the traceback)", "unexpected error")
+    return 1
+
+
+def _innermost_project_frame(exc: BaseException) -> str:
+    """' at pipeline/ingest/load.py:123' for the deepest frame in this project's code, so a bug
+    report from a one-line error still says where."""
+    import traceback
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    last = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(root) and "site-packages" not in path.parts:
+            last = f" at {path.relative_to(root)}:{frame.lineno}"
+    return last
+
+
 def main() -> None:
     global _owns_process
     _owns_process = True
@@ -65,6 +107,16 @@ def main() -> None:
 
         error(e, "setting error")
         sys.exit(2)
+    except Exception as e:  # noqa: BLE001  (the one place every unhandled failure ends up)
+        # A DuckDB warehouse another process took after the command's own check: one line naming
+        # that process. Looked up, not imported: the module is loaded only if a warehouse was.
+        lock = sys.modules.get("pipeline.warehouse.duckdb_lock")
+        if lock is not None and isinstance(e, lock.WarehouseInUse):
+            from pipeline.cli._console import error
+
+            error(e, "cannot open the warehouse")
+            sys.exit(2)
+        sys.exit(_unexpected(e))
     finally:
         # Close the warehouse cleanly rather than leave it to the collector; a failure to close
         # must not change how the command ended.

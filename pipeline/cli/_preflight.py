@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from pathlib import Path
 # Long enough for a slow VPN, short enough that a wrong host is reported while the user waits.
 CONNECT_TIMEOUT_S = 5
 LOCK_POLL_S = 1.0
-_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
 
 class PreflightError(Exception):
@@ -106,6 +104,8 @@ def _check_duckdb(database: str | None, shown: str, on_wait: Callable[[str], Non
         return
     import duckdb
 
+    from pipeline.warehouse.duckdb_lock import holder
+
     waiting = False
     while True:
         try:
@@ -114,25 +114,20 @@ def _check_duckdb(database: str | None, shown: str, on_wait: Callable[[str], Non
         except duckdb.Error as e:
             if "different configuration than existing connections" in str(e):
                 return  # this process has it open already (a test calling the command in-process)
-            held = _LOCK_HOLDER.search(_one_line(e))
+            held = holder(e)
             if on_wait is None or not held:
                 raise PreflightError(f"{shown}: cannot open: {duckdb_problem(e)}") from None
             if not waiting:
-                on_wait(f"{path} is in use by process {held.group(2)}; waiting for it to finish (Ctrl-C to stop)")
+                on_wait(f"{path} is in use by process {held[1]}; waiting for it to finish (Ctrl-C to stop)")
                 waiting = True
         time.sleep(LOCK_POLL_S)
 
 
 def duckdb_problem(error: Exception) -> str:
     """DuckDB's error in one line; a lock held elsewhere is said plainly, with the holder's PID."""
-    text = _one_line(error)
-    held = _LOCK_HOLDER.search(text)
-    if held:
-        return (
-            f"the file is in use by process {held.group(2)} ({held.group(1)}); "
-            "wait for it to finish or stop it, then rerun (or rerun with --wait)"
-        )
-    return text.split(" See also ")[0]
+    from pipeline.warehouse.duckdb_lock import describe
+
+    return describe(error)
 
 
 def _check_postgresql(parsed, shown: str) -> None:

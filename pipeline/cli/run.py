@@ -160,6 +160,27 @@ def _preflight(warehouse: str | None, summary_json: Path | None, wait: bool = Fa
     return settings
 
 
+def _hold_warehouse(settings, name: str, wait: bool) -> None:
+    """Open the warehouse before any flow does, and keep it open to the end of the run (the
+    engine's pool keeps the connection). Another process could otherwise take a DuckDB file
+    between the preflight and a flow's first open, or between stages, and the run met it there
+    as a minute of retries and three tracebacks (issue 15 #6). Opening here obeys the same
+    policy as every later open: --wait waits with a message, otherwise one line and exit 2."""
+    from pipeline.runtime import warehouse as get_warehouse
+    from pipeline.warehouse.duckdb_lock import WarehouseInUse, set_wait
+
+    set_wait(warn if wait else None)
+    try:
+        with get_warehouse(settings).connect():
+            pass
+    except WarehouseInUse as e:
+        from pipeline.warehouse.core import redact_url
+
+        # worded as the preflight words it: the user cannot tell (or care) which open met the lock
+        error(f"{name} {redact_url(settings.warehouse_url)}: cannot open: {e.problem}", "cannot run")
+        raise typer.Exit(2) from None
+
+
 class _LineView:
     """Progress as one plain line per step, for output that is not a terminal (CI logs, files),
     where the progress bars show nothing."""
@@ -215,6 +236,7 @@ def run(
     for config in configs:
         for w in baseline_warnings(config):
             warn(w)
+    _hold_warehouse(settings, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", wait)
     console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
     t0 = time.perf_counter()
     import great_expectations  # noqa: F401  every batch needs it; imported while the API boots
@@ -234,6 +256,11 @@ def run(
     if summary_json:
         summary_json.write_text(json.dumps({**result, "seconds": time.perf_counter() - t0}, indent=2, default=str))
     console.print(_summary_table(result))
+    # Under the table, where a run's outcome is read, and for sites run by a worker too (whose
+    # progress events never reach this process): what a config change did, or did not do.
+    for o in result["outcomes"]:
+        if o.get("note"):
+            console.print(o["note"], highlight=False, markup=False, soft_wrap=True)
     from pipeline.runtime import warehouse as get_warehouse
 
     try:

@@ -23,7 +23,7 @@ WarehouseOption = Annotated[
     str | None, typer.Option("--warehouse", help="SQLAlchemy URL of the PostgreSQL warehouse (an admin login)")
 ]
 PrefixOption = Annotated[
-    str | None, typer.Option("--prefix", help="role name prefix (default BENEFITS_ROLE_PREFIX or none)")
+    str | None, typer.Option("--prefix", help="role name prefix (default BENEFITS_ROLE_PREFIX, else the database name and _)")
 ]
 LoginOption = Annotated[
     bool, typer.Option("--login/--no-login", help="roles can log in (else group roles to grant to users)")

@@ -34,6 +34,11 @@ class Settings:
         return self.home / "data_docs"
 
 
+def debug_enabled() -> bool:
+    """`benefits --debug ...` (or BENEFITS_DEBUG=1): tracebacks instead of one-line errors."""
+    return os.environ.get("BENEFITS_DEBUG", "").lower() in ("1", "true", "yes")
+
+
 def benefits_home() -> Path:
     return Path(os.environ.get("BENEFITS_HOME", "warehouse")).expanduser().resolve()
 

@@ -41,6 +41,7 @@ class BatchRecord:
     status: str = "pending"
     reason: str | None = None
     flow_run_id: str | None = None
+    config_hash: str | None = None
 
     @property
     def period_start(self) -> dt.date | None:
@@ -296,9 +297,9 @@ def insert_batch_record(conn: Connection, rec: BatchRecord, supersede: bool = Tr
         sa.text(
             "insert into meta.load_batch (batch_id, site_code, dataset, source_name, connector, period_start, "
             "period_end, months, extracted_at, loaded_at, rows_in, rows_loaded, rows_quarantined, checksum, status, "
-            "reason, flow_run_id) values (:batch_id, :site_code, :dataset, :source_name, :connector, :period_start, "
-            ":period_end, :months, :extracted_at, current_timestamp, :rows_in, :rows_loaded, :rows_quarantined, "
-            ":checksum, :status, :reason, :flow_run_id)"
+            "reason, flow_run_id, config_hash) values (:batch_id, :site_code, :dataset, :source_name, :connector, "
+            ":period_start, :period_end, :months, :extracted_at, current_timestamp, :rows_in, :rows_loaded, "
+            ":rows_quarantined, :checksum, :status, :reason, :flow_run_id, :config_hash)"
         ),
         {
             "batch_id": rec.batch_id,
@@ -317,6 +318,7 @@ def insert_batch_record(conn: Connection, rec: BatchRecord, supersede: bool = Tr
             "status": rec.status,
             "reason": rec.reason,
             "flow_run_id": rec.flow_run_id,
+            "config_hash": rec.config_hash,
         },
     )
     if supersede and rec.status == "loaded" and rec.months:

@@ -24,6 +24,7 @@ from expectations.rules import build_rules
 from expectations.runner import GXValidator, hold_reasons
 from pipeline.config.sites import SiteConfig, Source
 from dataset_contracts.conform import harmonise
+from pipeline.ingest.config_hash import changed_parts, config_hash, loaded_config, loaded_months
 from pipeline.ingest.load import (
     BatchRecord,
     commit_batch,
@@ -50,6 +51,8 @@ class SourceOutcome:
     rows_quarantined: int = 0
     reason: str | None = None
     batch_id: str | None = None
+    # something the user must know although nothing failed (a config change and what became of it)
+    note: str | None = None
     seconds: float = 0.0
     # seconds per stage: extract (connector + harmonise to Parquet), validate (landing + GX), load
     timings: dict[str, float] = field(default_factory=dict)
@@ -94,8 +97,43 @@ def describe_error(exc: BaseException, source: str, file_names: dict[str, str] |
     return f"{source}: {where}{first}{extra}"[:1500]
 
 
-def batch_id_for(site: str, source: str, checksum: str) -> str:
-    return hashlib.sha256(f"{site}|{source}|{checksum}".encode()).hexdigest()[:20]
+def batch_id_for(site: str, source: str, checksum: str, config: str | None = None) -> str:
+    """The same extract loaded under the same configuration always gets the same id (a rerun
+    after a crash rewrites the same rows); under another configuration it is another batch, so
+    lineage keeps the batch its rows replaced."""
+    key = f"{site}|{source}|{checksum}" + (f"|{config}" if config else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def config_change(
+    wh: Warehouse, site: SiteConfig, source: Source, connector, current: str, period
+) -> tuple[bool, str | None]:
+    """(reprocess what was loaded before, a note for the run's output) when the configuration
+    that shapes this source's rows is not the one its latest load recorded (issue 15 #3)."""
+    if period is not None:
+        return False, None  # a backfill reloads its months under the current configuration anyway
+    loaded, previous = loaded_config(wh, site.ods_code, source.name)
+    if not loaded or previous == current:
+        return False, None
+    label = f"{site.ods_code}/{source.name}"
+    if previous is None:
+        # Loaded before batches recorded their configuration: it may have changed since, and
+        # only a reprocess can tell. Watermark sources cannot, and say nothing.
+        if connector.reprocesses:
+            return True, f"config not recorded for the rows of source {label} loaded so far"
+        return False, None
+    what = ", ".join(changed_parts(previous, current)) or "configuration"
+    if connector.reprocesses:
+        return True, f"config changed: {what} of source {label}"
+    if not connector.incremental:
+        return False, f"config changed: {what} of source {label}; applied by this full extract"
+    months = loaded_months(wh, site.ods_code, source.name)
+    span = f"--from {months[0]} --to {months[1]}" if months else "--from YYYY-MM --to YYYY-MM"
+    return False, (
+        f"config changed: {what} of source {label}; it applies to new rows only (the source is "
+        f"incremental). To apply it to rows loaded before, run: benefits backfill --site {site.ods_code} "
+        f"--source {source.name} {span}"
+    )
 
 
 def ingest_source(
@@ -137,12 +175,19 @@ def ingest_source(
     connector = None
     try:
         connector = get_connector(source.connector)(source.options, ctx)
+        rec.config_hash = config_hash(connector, site.mapping(source.dataset))
+        ctx.reprocess, outcome.note = config_change(wh, site, source, connector, rec.config_hash, period)
         rel = connector.relation(con)
+        if ctx.reprocess and rel is not None:
+            n = len(connector.sources)
+            outcome.note = f"{outcome.note}; reprocessing {n} file{'s' if n != 1 else ''}"
+        if outcome.note:
+            log.info("%s", outcome.note)
         if rel is None:
             outcome.status = "up_to_date"
             return outcome
         rec.checksum = connector.checksum
-        rec.batch_id = batch_id_for(site.ods_code, source.name, connector.checksum)
+        rec.batch_id = batch_id_for(site.ods_code, source.name, connector.checksum, rec.config_hash)
         parquet = work / f"{rec.batch_id}.parquet"
         harmonised = harmonise(
             con,
@@ -161,7 +206,7 @@ def ingest_source(
         transient = isinstance(exc, TransientError)
         names = getattr(connector, "_read_as", {}) if connector else {}
         rec.batch_id = rec.batch_id or batch_id_for(
-            site.ods_code, source.name, (connector.checksum if connector else "") + "|failed"
+            site.ods_code, source.name, (connector.checksum if connector else "") + "|failed", rec.config_hash
         )
         # Bad data is held for a person to look at; an unreachable source just failed this time.
         rec.status = "failed" if transient else "held"

@@ -195,7 +195,7 @@ def render(tables: list[Table], local_root: Path | None = None) -> str:
     )
     add("")
     add(
-        "Connect with `psql` (PostgreSQL, as `national_reader` or `site_<ods>_reader`) or the DuckDB CLI "
+        "Connect with `psql` (PostgreSQL, as `<database>_national_reader` or `<database>_site_<ods>_reader`) or the DuckDB CLI "
         "(`duckdb warehouse/benefits.duckdb`). Fact tables join their dimensions on `site_code`, `measure_code` "
         "and `month`. Worked queries: [analyst-queries.md](analyst-queries.md)."
     )

@@ -485,6 +485,25 @@ def _bool_col(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].fillna(False).astype(bool) if column in frame else pd.Series(False, index=frame.index)
 
 
+def is_count(measure: dict) -> bool:
+    """A plain count (no denominator): its quarters add up to its year."""
+    den = measure.get("denominator_definition")
+    return is_missing(den) or str(den).strip().lower() in ("", "none")
+
+
+def _year_per_quarter(quarterly: pd.DataFrame, yearly: pd.DataFrame) -> pd.DataFrame:
+    """Each site's financial-year count divided by the quarters it has in that year."""
+    if yearly.empty:
+        return yearly
+    n = quarterly.groupby(["site_code", "financial_year"]).size() if not quarterly.empty else pd.Series(dtype=float)
+    out = yearly.copy()
+    out["value"] = [
+        (as_float(v) / n.get((sc, fy), 4)) if not is_missing(v) else v
+        for sc, fy, v in zip(out["site_code"], out["financial_year"], out["value"], strict=True)
+    ]
+    return out
+
+
 def national_view(data: NationalData, *, index_link: str, site_links: dict[str, str]) -> dict:
     site_names = {s["site_code"]: s.get("site_name") or s["site_code"] for s in data.sites}
     sections = []
@@ -496,9 +515,10 @@ def national_view(data: NationalData, *, index_link: str, site_links: dict[str, 
             continue
         fmt = measure_format(measure)
         periods = _periods(mq, "quarter_start") if not mq.empty else []
+        per_quarter = _year_per_quarter(mq, my) if is_count(measure) else None
         values = [
             v
-            for part in (mq, my)
+            for part in (mq, my if per_quarter is None else per_quarter)
             if not part.empty
             for v, hidden in zip(part["value"], _bool_col(part, "suppressed"), strict=True)
             if not hidden and not is_missing(v)
@@ -532,6 +552,16 @@ def national_view(data: NationalData, *, index_link: str, site_links: dict[str, 
                 }
                 for r in sy.to_dict("records")
             ]
+            chart_fys = fys
+            if per_quarter is not None:
+                # A count's year is four quarters' worth: drawn beside the quarters it would read as
+                # a jump, so the chart shows the year's average quarter and says so (the table keeps
+                # the year's total).
+                pq = per_quarter[per_quarter["site_code"] == sc].set_index("financial_year")["value"]
+                chart_fys = [
+                    dict(fy, value=pq.get(fy["label"]), label=f"{fy['label']} average quarter (year {fmt(fy['value'])})")
+                    for fy in fys
+                ]
             name = site_names.get(sc, sc)
             multiples.append(
                 {
@@ -540,7 +570,7 @@ def national_view(data: NationalData, *, index_link: str, site_links: dict[str, 
                     "link": site_links.get(sc),
                     "chart": charts.small_multiple(
                         quarters,
-                        fys,
+                        chart_fys,
                         fmt,
                         (lo, hi),
                         periods,
@@ -577,6 +607,7 @@ def national_view(data: NationalData, *, index_link: str, site_links: dict[str, 
                 "unit": measure.get("unit"),
                 "direction": measure.get("improvement_direction"),
                 "description": measure.get("description"),
+                "year_per_quarter": per_quarter is not None,
                 "multiples": multiples,
                 "years": years,
                 "table": table,

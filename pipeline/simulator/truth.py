@@ -2,7 +2,7 @@
 
 Per measure and month it records the model's expected rate and effect multiplier, the
 month's underlying rate (with its noise), and the numerator and denominator counted from
-the clean rows actually written (rows without a defect, each duplicated row once), with
+the clean rows actually written (rows without a defect; a duplicated row is a defect), with
 the conventions of DESIGN.md: bed days are midnights, length of stay is discharge date
 minus admission date in days, readmissions are emergency admissions of the same
 patient_ref within 30 days (all simulated ones fall within 28) of a live discharge.

@@ -44,6 +44,10 @@ class Warehouse:
             # GX opens its own engine on the same file; DuckDB requires identical config for that.
             self.engine_kwargs = {"connect_args": {"config": {"memory_limit": duckdb_memory}}}
             self.engine: Engine = sa.create_engine(url, **self.engine_kwargs)
+            if db and db != ":memory:":
+                from pipeline.warehouse.duckdb_lock import install as install_lock_policy
+
+                install_lock_policy(self.engine, db)
         else:
             if parsed.drivername == "postgresql":
                 url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)

@@ -16,6 +16,12 @@ from pipeline.warehouse.core import Warehouse, ident
 
 BASE_SCHEMAS = ("meta", "landing", "quarantine", "staging", "measures", "national")
 
+# Columns added to meta tables after warehouses were made without them: (schema, table, column,
+# type). ensure_schema adds any that is missing, so an existing warehouse upgrades on its next
+# run. Checked first, not `add column if not exists`: PostgreSQL takes an exclusive table lock for
+# the statement even when the column is there, and concurrent loads would queue behind it.
+ADDED_COLUMNS = (("meta", "load_batch", "config_hash", "varchar"),)
+
 def sql_text(*parts: str) -> str:
     return resources.files("sql").joinpath(*parts).read_text(encoding="utf-8")
 
@@ -44,6 +50,7 @@ def ensure_schema(wh: Warehouse, extra_schemas: list[str] | tuple[str, ...] = ()
             conn.execute(sa.text(f"create schema if not exists {ident(schema)}"))
         for stmt in split_statements(sql_text("ddl", "meta.sql")):
             conn.execute(sa.text(stmt))
+        add_missing_columns(conn)
         for contract in CONTRACTS.values():
             conn.execute(sa.text(loaded_table_ddl(wh, "staging", contract, quarantine=False)))
             conn.execute(sa.text(loaded_table_ddl(wh, "quarantine", contract, quarantine=True)))
@@ -65,3 +72,16 @@ def loaded_table_indexes(schema: str, contract: Contract) -> list[str]:
         f"create index if not exists {contract.name}_batch on {table} (_batch_id)",
         f"create index if not exists {contract.name}_key on {table} ({keys})",
     ]
+
+
+def add_missing_columns(conn) -> None:
+    for schema, table, column, type_ in ADDED_COLUMNS:
+        present = conn.execute(
+            sa.text(
+                "select count(*) from information_schema.columns "
+                "where table_schema = :s and table_name = :t and column_name = :c"
+            ),
+            {"s": schema, "t": table, "c": column},
+        ).scalar()
+        if not present:
+            conn.execute(sa.text(f"alter table {ident(schema)}.{ident(table)} add column {ident(column)} {type_}"))

@@ -1,14 +1,17 @@
 """PostgreSQL roles for the warehouse: a loader, a national reader, and one reader per site.
 
-    <prefix>benefits_loader       owns the pipeline's schemas and everything in them (runs the pipeline)
+    <prefix>loader                owns the pipeline's schemas and everything in them (runs the pipeline)
     <prefix>national_reader       reads the national schema only
     <prefix>site_<ods>_reader     reads its own local_<ods> schema, and national (member of national_reader)
+
+The prefix defaults to the database's name and `_` (database `benefits`: `benefits_loader`,
+`benefits_national_reader`, `benefits_site_rf4_reader`); `--prefix` or BENEFITS_ROLE_PREFIX set it.
 
 No reader can use staging, quarantine, landing, measures or meta, nor another site's local mart.
 Marts are rebuilt on every run (drop and create), so privileges on tables that do not exist yet
 come from default privileges, set for the loader and for the role that runs `grant` (whichever
 of them runs the pipeline). Roles are cluster-wide in PostgreSQL: the prefix keeps the roles of
-different warehouses on one server apart (BENEFITS_ROLE_PREFIX, default none), and `grant` reports
+different warehouses on one server apart, and `grant` reports
 roles of its plan that other databases on the server already use (RolePlan.used_elsewhere).
 
 `grant` is idempotent: run it after adding a site, and it brings every role back to this plan.
@@ -63,18 +66,25 @@ class RolePlan:
         return out
 
 
-def role_prefix(value: str | None = None) -> str:
-    prefix = (value if value is not None else os.environ.get("BENEFITS_ROLE_PREFIX", "")).lower()
+def role_prefix(value: str | None = None, database: str | None = None) -> str:
+    """The prefix given, else BENEFITS_ROLE_PREFIX, else the database's name and `_`: roles are
+    server-wide, so two warehouses on one server get apart roles without anyone choosing."""
+    if value is None:
+        value = os.environ.get("BENEFITS_ROLE_PREFIX")
+    if value is None and database:
+        value = re.sub(r"[^a-z0-9_]", "_", database.lower()) + "_"
+        value = value if value[0].isalpha() or value[0] == "_" else f"_{value}"
+    prefix = (value or "").lower()
     if not _PREFIX.match(prefix):
         raise GrantError(f"role prefix {prefix!r}: use lower-case letters, digits and _ (starting with a letter or _)")
     return prefix
 
 
-def plan_roles(sites: list[SiteConfig], prefix: str | None = None) -> RolePlan:
-    p = role_prefix(prefix)
+def plan_roles(sites: list[SiteConfig], prefix: str | None = None, database: str | None = None) -> RolePlan:
+    p = role_prefix(prefix, database)
     trusts = [s for s in sites if s.role == "trust"]
     return RolePlan(
-        loader=f"{p}benefits_loader",
+        loader=f"{p}loader",
         national_reader=f"{p}national_reader",
         site_readers={s.ods_code: f"{p}site_{s.ods_code.lower()}_reader" for s in trusts},
         site_schemas={s.ods_code: s.schema for s in trusts},
@@ -105,14 +115,15 @@ def grant(wh: Warehouse, sites: list[SiteConfig], *, prefix: str | None = None, 
     """
     if wh.dialect != "postgresql":
         raise GrantError("roles and grants need a PostgreSQL warehouse; an embedded DuckDB file has no access control")
-    plan = plan_roles(sites, prefix)
+    with wh.connect() as conn:
+        database = conn.execute(sa.text("select current_database()")).scalar()
+    plan = plan_roles(sites, prefix, database)
     local = list(plan.site_schemas.values())
     ensure_schema(wh, local)
     schemas = [*BASE_SCHEMAS, *local]
     with wh.begin() as conn:
         me = conn.execute(sa.text("select current_user")).scalar()
         superuser = bool(conn.execute(sa.text("select rolsuper from pg_roles where rolname = current_user")).scalar())
-        database = conn.execute(sa.text("select current_database()")).scalar()
 
         def run(sql: str) -> None:
             conn.execute(sa.text(sql))

@@ -19,7 +19,9 @@ create table if not exists meta.load_batch (
     status varchar not null,
     reason varchar,
     flow_run_id varchar,
-    superseded_by varchar
+    superseded_by varchar,
+    -- the row-shaping configuration the batch was loaded with (pipeline/ingest/config_hash.py)
+    config_hash varchar
 );
 
 -- grain: one row per rule evaluated on a batch; key: batch_id, expectation

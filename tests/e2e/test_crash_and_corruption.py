@@ -1,86 +1,18 @@
-"""`benefits run` as a user runs it: killed mid-load and rerun; corrupt extracts held or their bad lines
-quarantined, others complete."""
+"""`benefits run` as a user runs it: corrupt extracts held or their bad lines quarantined, others
+complete (kills at every stage: test_crash_matrix.py)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from tests.support import demo
-from tests.support.warehouse import RUN_TIME_COLUMNS, mart_checksums, schema_tables, table_checksum
+from tests.support.runs import run_cli
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def prefect_home(tmp_path_factory) -> Path:
-    # Child processes get their own Prefect home so they never share a SQLite file with
-    # anything else running on the machine.
-    return tmp_path_factory.mktemp("prefect_home")
-
-
-def run_cli(sites: Path, home: Path, prefect_home: Path, **env) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, "BENEFITS_HOME": str(home), "PREFECT_HOME": str(prefect_home), **env}
-    for inherited in ("BENEFITS_WAREHOUSE_URL", "PREFECT_API_URL"):
-        full_env.pop(inherited, None)
-    cmd = [sys.executable, "-m", "pipeline", "run", "--sites", str(sites)]
-    # Its own session, so a killed run's children (Prefect's temporary server) can be reaped
-    # and do not hold our pipes open.
-    proc = subprocess.Popen(
-        cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        proc.wait(timeout=600)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    out, err = proc.communicate(timeout=60)
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-
-
-def warehouse_state(home: Path) -> dict[str, str]:
-    engine = sa.create_engine(f"duckdb:///{home / 'benefits.duckdb'}")
-    try:
-        sums = mart_checksums(engine, exclude=RUN_TIME_COLUMNS)
-        for t in schema_tables(engine, ["staging", "quarantine"]):
-            if not t.split(".")[1].startswith("stg_"):
-                sums[t] = table_checksum(engine, t)
-        sums["meta.load_batch"] = table_checksum(engine, "meta.load_batch", exclude=RUN_TIME_COLUMNS)
-        return sums
-    finally:
-        engine.dispose()
-
-
-def test_killed_during_a_load_then_rerun_equals_an_uninterrupted_run(tmp_path, simulated_root, prefect_home):
-    sites = demo.write_sites(tmp_path / "sites", simulated_root, only=["RF4", "RJ1"])
-    reference = run_cli(sites, tmp_path / "reference", prefect_home)
-    assert reference.returncode == 0, reference.stderr[-3000:]
-    # The terminal shows progress and the summary, not library chatter or shutdown tracebacks.
-    noise = [
-        line
-        for line in (reference.stdout + reference.stderr).splitlines()
-        if any(word in line for word in ("| INFO", " INFO ", "Traceback", "Failed to initialize", "Exception ignored"))
-    ]
-    assert noise == []
-
-    crashed_home = tmp_path / "crashed"
-    killed = run_cli(
-        sites, crashed_home, prefect_home, BENEFITS_FAULT="kill_during_load:staging.medication_administrations"
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
-
-    rerun = run_cli(sites, crashed_home, prefect_home)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert warehouse_state(crashed_home) == warehouse_state(tmp_path / "reference")
 
 
 def corrupt_copy(simulated_root: Path, target: Path) -> Path:

@@ -107,7 +107,7 @@ def test_privileges_survive_rebuilds_by_the_loader_and_the_admin(pg, roles):
 
 
 def test_grant_is_idempotent_and_needs_postgres(pg, roles, duck):
-    again = grant(pg.wh, pg.sites, prefix=roles.loader.split("benefits_loader")[0], login=True)
+    again = grant(pg.wh, pg.sites, prefix=roles.loader.removesuffix("loader"), login=True)
     assert again == roles
     check_plan(pg, roles)
     with pytest.raises(GrantError, match="PostgreSQL"):

@@ -105,3 +105,38 @@ def test_site_page_in_headless_chromium(chromium_binary, report_dir: Path, repor
         shutil.copy(shot, keep / "RF4.png")
         shutil.copy(pdf, keep / "RF4.pdf")
         (keep / "RF4.json").write_text(json.dumps(dom, indent=2))
+
+
+# Every page at a phone's, a laptop's and a wide screen's width: nothing runs off the right edge.
+# A table may scroll inside its own wrapper (overflow-x: auto), never push the page wider, and the
+# benefit tables' last column (the value) must be on screen at laptop width and wider.
+LAYOUT_CHECK = """
+(() => {
+  const vw = document.documentElement.clientWidth;
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (el.closest(".table-wrap") && el.closest(".table-wrap") !== el) continue;  // scrolls in its wrapper
+    if (getComputedStyle(el).position === "fixed" || el.closest("[hidden]")) continue;
+    if (r.right > vw + 1) out.push(`${el.tagName.toLowerCase()}.${el.className.baseVal ?? el.className}: right ${Math.round(r.right)} > ${vw}`);
+  }
+  const cut = [...document.querySelectorAll(".table-wrap")].filter(w => w.scrollWidth > w.clientWidth + 1)
+    .map(w => `${(w.querySelector("caption") || w).textContent.trim().slice(0, 60)}: ${w.scrollWidth} in ${w.clientWidth}`);
+  return {page: document.documentElement.scrollWidth, vw, overflowing: out.slice(0, 10), scrolled: cut};
+})()
+"""
+
+
+@pytest.mark.parametrize("width", [390, 1400, 1920])
+def test_pages_fit_phone_laptop_and_wide_screens(chromium_binary, report_dir: Path, width: int):
+    pages = [report_dir / "index.html", report_dir / "national.html", *sorted((report_dir / "sites").glob("*.html"))]
+    with Chromium(chromium_binary, width=max(width, 800), height=900) as browser:
+        # Headless windows have a minimum width; the device metrics give the exact one.
+        browser.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+        for page in pages:
+            assert browser.open(page.as_uri()).errors == []
+            layout = browser.evaluate(LAYOUT_CHECK)
+            assert layout["page"] <= layout["vw"] + 1 and layout["overflowing"] == [], (page.name, width, layout)
+            if width >= 1400:  # a laptop shows every table whole; a phone may scroll one sideways
+                assert layout["scrolled"] == [], (page.name, width, layout)

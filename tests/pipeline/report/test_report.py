@@ -228,6 +228,26 @@ def test_national_page_shows_suppressed_cells_as_suppressed(report_dir: Path, re
     assert sites == {"RF4", "RRK"}
 
 
+def test_national_charts_draw_a_counts_year_as_its_average_quarter(report_dir: Path, report_wh):
+    """Quarterly sums of a count (bed days) and its yearly sums on one axis read as a fall: the
+    chart's year level is the year's total over its quarters; a rate's year level is the year's rate."""
+    doc = parse(report_dir / "national.html")
+    yearly = report_wh.query(
+        "select y.site_code, y.measure_code, y.financial_year, y.value, count(q.value) as quarters "
+        "from national.measure_financial_year y join national.measure_quarterly q using (site_code, measure_code, financial_year) "
+        "where y.site_code in ('RF4', 'RRK') and not coalesce(y.suppressed, false) and y.measure_code in "
+        "('bed_days', 'omitted_critical_doses_rate') group by all"
+    )
+    assert set(yearly["measure_code"]) == {"bed_days", "omitted_critical_doses_rate"}
+    for r in yearly.itertuples():
+        fig = doc.find("section", data_measure=r.measure_code).find("figure", data_site=r.site_code)
+        level = next(p for p in fig.find_all("path", cls="fy") if p.get("data-period").startswith(r.financial_year))
+        expected = float(r.value) / r.quarters if r.measure_code == "bed_days" else float(r.value)
+        assert float(level.get("data-value")) == pytest.approx(expected, rel=1e-9), (r, level.get("data-period"))
+    key = doc.find("section", data_measure="bed_days").find("p", cls="chart-key").text()
+    assert "average quarter" in key
+
+
 def test_national_only_build_reads_only_the_national_mart(report_wh, report_site_configs, tmp_path: Path):
     out = tmp_path / "national"
     result = build(report_wh, report_site_configs, out, site_pages=False)

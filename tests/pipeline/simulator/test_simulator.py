@@ -79,8 +79,9 @@ def defect_masks(df: pd.DataFrame, dataset: str) -> dict[str, pd.Series]:
 
 def clean_rows(df: pd.DataFrame, dataset: str) -> pd.DataFrame:
     m = defect_masks(df, dataset)
-    bad = m["null_key"] | m["impossible_time"] | m["unknown_code"] | m.get("negative_dose", False)
-    return df[~bad].drop_duplicates(KEYS[dataset]).reset_index(drop=True)
+    # Every row of a repeated key is quarantined by the pipeline, so no copy of it counts.
+    bad = m["null_key"] | m["duplicate"] | m["impossible_time"] | m["unknown_code"] | m.get("negative_dose", False)
+    return df[~bad].reset_index(drop=True)
 
 
 def recount_measures(root: Path, flavour: str, months: list[str]) -> dict[str, dict[str, tuple[int, int | None]]]:
