@@ -424,6 +424,8 @@ class Connector(ABC):
         self.sources: list[str] = []
         # per source file, the columns it delivered (after renaming), for schema-drift reports
         self.file_columns: dict[str, list[str]] = {}
+        # files of the extract that held no rows (named in a warning; an all-empty batch loads 0 rows)
+        self.empty_files: list[str] = []
         self.retries_done = 0
         self.io_calls = 0
         self.rows_extracted = 0
@@ -627,6 +629,12 @@ class Connector(ABC):
         connector can find one (the files connector re-reads a file DuckDB found bad bytes in,
         for the exact line and a hint); None leaves DuckDB's own message."""
         return None
+
+    def malformed_lines(self, con: duckdb.DuckDBPyConnection) -> list:
+        """Lines of the extract that could not be read as rows (dataset_contracts.malformed
+        .MalformedLine), asked once the relation has been read; they are quarantined, not dropped.
+        Only connectors that read text files find any."""
+        return []
 
     @classmethod
     def info(cls) -> dict:

@@ -6,11 +6,14 @@ month comes from its name (`period_pattern`), so each row can be checked against
 its extract claims to cover.
 
 DuckDB reads CSV and Parquet itself (parallel, no Python per row). Each CSV is read with the
-header this module parsed and DuckDB's strict mode, so a malformed row fails with the file's
-name and the row's line number rather than a guess about the dialect. Encodings: UTF-8 (a BOM
-is fine), cp1252 and latin-1 (re-encoded to UTF-8 in scratch space first, in chunks); a new
-UTF-8 file is checked before DuckDB sees it, so bytes in another encoding are reported with
-their line and a hint.
+header this module parsed (no dialect guessing), and a line DuckDB cannot split into a row (too
+many or too few fields, an unterminated quote, bytes that are not UTF-8) is set aside in a
+rejects table instead of failing the file: the good rows flow on, and `malformed_lines` hands
+the bad ones, with file, line and reason, to harmonise, which makes them rows of the batch for
+the `malformed_line` rule to quarantine (dataset_contracts/malformed.py). Encodings: UTF-8 (a BOM
+is fine), cp1252 and latin-1 (re-encoded to UTF-8 in scratch space first, in chunks); a line of
+a UTF-8 file with bytes in another encoding is named with the byte and a hint. An empty file (0
+bytes, or a header and no rows) adds nothing and is named in a warning (`empty_files`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import datetime as dt
 import glob
 import hashlib
 import io
+import logging
 import re
+import uuid
 from pathlib import Path
 from typing import Literal
 
@@ -38,9 +43,13 @@ from connectors.base import (
     Spool,
     normalise_batch,
 )
+from dataset_contracts.malformed import MalformedLine
 from dataset_contracts.sql import sql_literal
 
+log = logging.getLogger(__name__)
+
 CHUNK = 1 << 20
+ENCODING_HINT = "the file may be cp1252 (as Excel saves CSV): set `encoding: cp1252`"
 
 
 class FilesConfig(ConnectorConfig):
@@ -79,8 +88,7 @@ def check_utf8(path: Path) -> None:
                 line = lines + chunk.count(b"\n", 0, e.start) + 1
                 bad = chunk[e.start : e.start + 1].hex()
                 raise ConnectorError(
-                    f"{path.name}: line {line}: bytes not valid utf-8 (0x{bad} at byte {offset + e.start}); "
-                    "the file may be cp1252 (as Excel saves CSV): set `encoding: cp1252`"
+                    f"{path.name}: line {line}: bytes not valid utf-8 (0x{bad} at byte {offset + e.start}); {ENCODING_HINT}"
                 ) from None
             lines += chunk.count(b"\n")
             offset += len(chunk)
@@ -115,6 +123,41 @@ def read_header(path: Path, encoding: str, delimiter: str, quote: str, header: b
     if dupes:
         raise ConnectorError(f"{path.name}: line 1: the header repeats {', '.join(repr(d) for d in dupes)}")
     return names
+
+
+def _blank(path: Path) -> bool:
+    """0 bytes, or nothing but blank space (and perhaps a byte-order mark)."""
+    size = path.stat().st_size
+    if size > 4096:
+        return False
+    return not path.read_bytes().removeprefix(codecs.BOM_UTF8).strip()
+
+
+def _header_only(path: Path) -> bool:
+    """A file with a header line and nothing but blank space after it."""
+    with open(path, "rb") as f:
+        f.readline()
+        rest = f.read(4096)
+        return not rest.strip() and not f.read(1)
+
+
+def _bad_byte(path: Path, position: int | None) -> str:
+    """` (0xe9 at byte N)`: the first byte that is not UTF-8 on the line DuckDB rejected; '' if not found."""
+    if position is None:
+        return ""
+    # DuckDB's offset of the line is sometimes one byte past its start: read from one byte before.
+    start = max(0, int(position) - 1)
+    with open(path, "rb") as f:
+        f.seek(start)
+        window = f.read(64 * 1024)
+    if window[:1] == b"\n":
+        start, window = start + 1, window[1:]
+    window = window.split(b"\n", 1)[0]
+    try:
+        window.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f" (0x{window[e.start:e.start + 1].hex()} at byte {start + e.start})"
+    return ""
 
 
 class FilesConnector(Connector):
@@ -226,31 +269,91 @@ class FilesConnector(Connector):
     def _csv(self, con: duckdb.DuckDBPyConnection, paths: list[Path]) -> duckdb.DuckDBPyRelation:
         cfg = self.config
         self._read_as: dict[str, Path] = {}
+        # rejects table -> (the file as delivered, the file DuckDB read)
+        self._rejects: dict[str, tuple[Path, Path]] = {}
+        self.empty_files = []
+        tag = uuid.uuid4().hex[:8]
         scans = []
-        for p in paths:
-            if p.stat().st_size == 0:
-                raise ConnectorError(f"{p.name}: the file is empty (0 bytes)")
+        for i, p in enumerate(paths):
+            if _blank(p):
+                self._empty(p, "0 bytes" if p.stat().st_size == 0 else "no header, only blank space")
+                continue
             if cfg.encoding in ("utf-8", "utf-8-sig"):
-                # DuckDB rejects bytes that are not UTF-8 as it reads; `diagnose` then finds them.
+                # Lines with bytes that are not UTF-8 are DuckDB's rejects; `malformed_lines` names them.
                 readable = p
             else:
                 readable = self._transcoded(p)
             header = read_header(readable, "utf-8-sig", cfg.delimiter, cfg.quote, cfg.header)
+            if cfg.header and _header_only(readable):
+                self._empty(p, "a header and no rows")
+                continue
             self.file_columns[p.name] = [cfg.columns.get(c, c) for c in header]
             self._read_as[str(readable)] = p
+            rejects = f"_rejects_{tag}_{i}"
+            self._rejects[rejects] = (p, readable)
             columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in header) + "}"
-            # The header is parsed here, so DuckDB need not sniff: strict mode then reports a
-            # malformed row with its line number instead of failing to detect a dialect.
+            # The header is parsed here, so DuckDB need not sniff; a line it cannot split goes to
+            # this file's rejects table (with its line number) and the rest of the file is read.
             scans.append(
                 f"select * from read_csv({sql_literal(str(readable))}, header={str(cfg.header).lower()}, "
                 f"auto_detect=false, columns={columns}, delim={sql_literal(cfg.delimiter)}, "
-                f"quote={sql_literal(cfg.quote)}, escape={sql_literal(cfg.quote)}, filename=true)"
+                f"quote={sql_literal(cfg.quote)}, escape={sql_literal(cfg.quote)}, filename=true, "
+                f"store_rejects=true, rejects_table={sql_literal(rejects)}, rejects_scan={sql_literal(rejects + '_scan')})"
             )
+        if not scans:
+            # Every file was empty: a relation of no rows with the contract's columns, so the batch
+            # goes on (and is recorded) as 0 rows instead of failing.
+            names = [c.name for c in self.contract.columns]
+            cols = ", ".join(f'null::varchar as "{c}"' for c in names)
+            for p in paths:
+                self.file_columns[p.name] = names
+            return con.sql(f"select {cols}, null::varchar as filename where false")
         return con.sql(" union all by name ".join(scans))
 
+    def _empty(self, path: Path, what: str) -> None:
+        # ingest and `benefits extract` name it in their warnings; this says what it held
+        self.empty_files.append(path.name)
+        log.debug("%s: %s: the file is empty (%s)", self.describe(), path.name, what)
+
+    def malformed_lines(self, con: duckdb.DuckDBPyConnection) -> list[MalformedLine]:
+        """The lines DuckDB could not split into rows, one per line, once the relation has been read.
+
+        A rejects table gathers every scan of the file (harmonise samples it before the full
+        read), so a line can be listed more than once; it is one malformed line."""
+        out: list[MalformedLine] = []
+        for table, (original, readable) in getattr(self, "_rejects", {}).items():
+            try:
+                found = con.execute(
+                    f"select line, min(line_byte_position), first(error_type order by column_idx), "
+                    f"first(error_message order by column_idx), first(csv_line order by column_idx) "
+                    f"from {table} group by line order by line"
+                ).fetchall()
+            except duckdb.CatalogException:
+                continue  # the file was never scanned (nothing read from the relation)
+            period = self._period(original)
+            for line, position, kind, message, raw in found:
+                raw = (raw or "").strip("\r\n")
+                reason = self._reject_reason(kind, message, readable, position)
+                if spans := raw.count("\n"):
+                    # an open quote takes the next lines into its value: say which lines became one row
+                    reason += f" (read as one row with the next {spans} line{'s' if spans > 1 else ''}, to line {line + spans})"
+                out.append(MalformedLine(original.name, int(line), reason, raw, period))
+        return out
+
+    def _reject_reason(self, kind: str, message: str, readable: Path, position: int | None) -> str:
+        """DuckDB's reason for rejecting a line, in the words the connector used when it failed the file."""
+        m = re.search(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)", message or "")
+        if m:
+            return f"expected {m.group(1)} columns, found {m.group(2)}"
+        if "ENCODING" in (kind or "").upper() or "unicode" in (message or "").lower():
+            return f"bytes not valid utf-8{_bad_byte(readable, position)}; {ENCODING_HINT}"
+        text = (message or kind or "cannot be read").strip().splitlines()[0].rstrip(".")
+        return text[:1].lower() + text[1:]
+
     def diagnose(self, exc: BaseException) -> ConnectorError | None:
-        """DuckDB found bytes that are not UTF-8: re-read the files for the exact line and byte
-        (a full pass over each file, so only once DuckDB has said one is bad)."""
+        """DuckDB raised about bytes that are not UTF-8 (a line with them is normally set aside as a
+        malformed line; this covers what store_rejects does not): re-read the files for the exact
+        line and byte (a full pass over each file, so only once DuckDB has said one is bad)."""
         if "unicode" not in str(exc).lower() or self.config.encoding not in ("utf-8", "utf-8-sig"):
             return None
         for original in getattr(self, "_read_as", {}).values():

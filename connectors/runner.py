@@ -32,8 +32,9 @@ class ExtractRun:
     rows: int = 0
     output: Path | None = None
     table: pa.Table | None = None  # conformed rows (contract columns + _conform_errors, lineage)
-    conform_errors: int = 0
+    conform_errors: int = 0  # rows with a value that did not parse, malformed lines included
     warnings: list[str] = field(default_factory=list)
+    malformed: list = field(default_factory=list)  # dataset_contracts.malformed.MalformedLine, one per line
 
     @property
     def new_state(self) -> dict:
@@ -137,6 +138,7 @@ def run_connector(
 
 def _run(conn, con, run, output, collect, mappings, site_code, tmp: Path) -> ExtractRun:
     from dataset_contracts.conform import conform_sql, detect_drift
+    from dataset_contracts.malformed import append_malformed
 
     rel = conn.relation(con)
     contract = conn.contract
@@ -157,10 +159,15 @@ def _run(conn, con, run, output, collect, mappings, site_code, tmp: Path) -> Ext
     staged = tmp / "conformed.parquet"
     try:
         con.execute(f"copy ({sql}) to {sql_literal(str(staged))} (format parquet)")
+        malformed = conn.malformed_lines(con)
+        append_malformed(con, staged, contract, malformed)
     except duckdb.Error as exc:
         raise explain_duckdb_error(exc, conn) from None
     finally:
         con.unregister("src")
+    run.malformed = malformed
+    run.warnings += [m.text for m in malformed]
+    run.warnings += [f"{name}: the file is empty; nothing to load from it" for name in conn.empty_files]
     src = f"read_parquet({sql_literal(str(staged))})"
     run.rows, run.conform_errors = con.execute(
         f"select count(*), count(_conform_errors) from {src}"

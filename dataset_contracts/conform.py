@@ -9,6 +9,7 @@ local codes pass through unchanged so the value-set and mapping rules can name t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import duckdb
 
 from dataset_contracts.contracts import Contract
 from dataset_contracts.lineage import LINEAGE_FILE, LINEAGE_PERIOD
+from dataset_contracts.malformed import MalformedLine, append_malformed
+from dataset_contracts.safe_text import NUL_SHOWN_AS
 from dataset_contracts.sql import quote_ident, sql_literal
 
 # Source types that carry a contract type without loss.
@@ -48,6 +51,8 @@ class Harmonised:
     rows: int
     months: list = field(default_factory=list)
     drift: list[DriftFinding] = field(default_factory=list)
+    # lines the reader could not split into a row; they are rows of the batch too (counted in `rows`)
+    malformed: list[MalformedLine] = field(default_factory=list)
 
     @property
     def held_by_drift(self) -> list[DriftFinding]:
@@ -123,7 +128,14 @@ def _raw_expr(col, src_type: str | None, mappings: dict, site_code: str, contrac
     """The delivered value of a contract column, trimmed and mapped to national codes, untyped."""
     if src_type is None:
         return sql_literal(site_code) if (col.name == "site_code" and contract.site_column == "site_code") else "null"
-    expr = f"nullif(trim({quote_ident(col.name)}), '')" if src_type == "VARCHAR" else quote_ident(col.name)
+    # A NUL byte cannot be stored in PostgreSQL (its COPY would fail the batch): shown as ␀, which the
+    # `_is_safe_text` rule then quarantines (dataset_contracts/safe_text.py).
+    nul = f"chr({ord(NUL_SHOWN_AS)})"
+    expr = (
+        f"nullif(trim(replace({quote_ident(col.name)}, chr(0), {nul})), '')"
+        if src_type == "VARCHAR"
+        else quote_ident(col.name)
+    )
     mapping = mappings.get(col.name)
     if isinstance(mapping, dict) and mapping:
         expr = _mapping_case(f"cast({expr} as varchar)", mapping)
@@ -225,7 +237,12 @@ def harmonise(
     file_columns: dict[str, list[str]],
     out_path: Path,
     formats: dict[str, str] | None = None,
+    malformed: Callable[[duckdb.DuckDBPyConnection], list[MalformedLine]] | None = None,
 ) -> Harmonised:
+    """Write the batch as typed Parquet at `out_path`. `malformed` (a connector's
+    `malformed_lines`) is asked, once the extract has been read, for the lines it could not
+    split into rows; they are added to the batch as rows of their own
+    (dataset_contracts/malformed.py)."""
     columns = {c: str(t) for c, t in zip(rel.columns, rel.types)}
     fill = {"site_code"} if contract.site_column == "site_code" else set()
     drift = detect_drift(contract, columns, file_columns, fill)
@@ -237,6 +254,8 @@ def harmonise(
             drift += detect_text_retyping(con, contract, columns, mappings, site_code, formats)
         sql = conform_sql(contract, columns, mappings, site_code, formats)
         con.execute(f"copy ({sql}) to {sql_literal(str(tmp))} (format parquet)")
+        bad = malformed(con) if malformed is not None else []
+        append_malformed(con, tmp, contract, bad)
     finally:
         con.unregister("src")
     tmp.replace(out_path)
@@ -248,4 +267,4 @@ def harmonise(
             f"select distinct {LINEAGE_PERIOD} from read_parquet({path}) where {LINEAGE_PERIOD} is not null order by 1"
         ).fetchall()
     ]
-    return Harmonised(out_path, rows, months, drift)
+    return Harmonised(out_path, rows, months, drift, bad)

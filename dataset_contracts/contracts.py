@@ -33,6 +33,8 @@ class Column:
     description: str = ""
     # a code made of digits only, (shortest, longest) characters long, e.g. (3, 3) for specialties
     digits: tuple[int, int] | None = None
+    # longest value of a text column; default dataset_contracts.safe_text.CODE_MAX_LENGTH
+    max_length: int | None = None
 
     def sql_type(self, dialect: str) -> str:
         duck, pg, _ = TYPES[self.type]
@@ -41,6 +43,11 @@ class Column:
     @property
     def arrow_type(self) -> pa.DataType:
         return TYPES[self.type][2]
+
+    @property
+    def free_text(self) -> bool:
+        """Text that no code list or digit format already constrains (ids, codes, references)."""
+        return self.type == "varchar" and self.values is None and self.digits is None
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,9 @@ class Contract:
     def arrow_schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns])
 
+
+# Identifiers and pseudonymised references: room for a hash or GUID with a prefix.
+ID_MAX_LENGTH = 128
 
 DOSE_STATUSES = ("given", "omitted", "refused", "not_required")
 DOSE_UNITS = ("mg", "g", "microgram", "ml", "unit", "dose")
@@ -119,16 +129,16 @@ MEDICATION_ADMINISTRATIONS = Contract(
     key="administration_id",
     period_column="scheduled_at",
     columns=(
-        Column("administration_id", "varchar", description="unique id of the scheduled dose"),
+        Column("administration_id", "varchar", max_length=ID_MAX_LENGTH, description="unique id of the scheduled dose"),
         Column("site_code", "varchar", description="ODS code of the trust"),
-        Column("patient_ref", "varchar", description="pseudonymised patient reference"),
+        Column("patient_ref", "varchar", max_length=ID_MAX_LENGTH, description="pseudonymised patient reference"),
         Column("ward_code", "varchar", description="site ward code"),
         Column("drug_code", "varchar", digits=(6, 18), description="dm+d code of the medicine"),
         Column("critical_medicine", "boolean", description="on the trust's critical medicines list"),
         Column("scheduled_at", "timestamp", description="when the dose was due"),
         Column("administered_at", "timestamp", required=False, description="when given; null unless given"),
         Column("status", "varchar", values=DOSE_STATUSES, description="what happened to the dose"),
-        Column("omission_reason", "varchar", required=False, description="reason code when not given"),
+        Column("omission_reason", "varchar", required=False, max_length=255, description="reason code when not given"),
         Column("dose_value", "double", min_value=0, description="dose amount"),
         Column("dose_unit", "varchar", values=DOSE_UNITS, description="unit of dose_value"),
     ),
@@ -142,7 +152,7 @@ PATIENT_SAFETY_INCIDENTS = Contract(
     key="incident_id",
     period_column="occurred_at",
     columns=(
-        Column("incident_id", "varchar", description="unique incident reference"),
+        Column("incident_id", "varchar", max_length=ID_MAX_LENGTH, description="unique incident reference"),
         Column("site_code", "varchar", description="ODS code of the trust"),
         Column("ward_code", "varchar", description="site ward code where it occurred"),
         Column("occurred_at", "timestamp", description="when the incident happened"),
@@ -167,9 +177,9 @@ INPATIENT_SPELLS = Contract(
     key="spell_id",
     period_column="admitted_at",
     columns=(
-        Column("spell_id", "varchar", description="unique spell id"),
+        Column("spell_id", "varchar", max_length=ID_MAX_LENGTH, description="unique spell id"),
         Column("site_code", "varchar", description="ODS code of the trust"),
-        Column("patient_ref", "varchar", description="pseudonymised patient reference"),
+        Column("patient_ref", "varchar", max_length=ID_MAX_LENGTH, description="pseudonymised patient reference"),
         Column("ward_code", "varchar", description="site ward code of admission"),
         Column("admitted_at", "timestamp", description="admission date and time"),
         Column("discharged_at", "timestamp", required=False, description="discharge; null while in hospital"),

@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 from dataset_contracts.contracts import CONTRACTS, TYPES, Column, Contract
+from dataset_contracts.safe_text import CODE_MAX_LENGTH
 from expectations.rules import DEFAULT_HOLD_PERCENT, build_rules
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "contracts.md"
@@ -42,6 +43,8 @@ def _constraints(contract: Contract, col: Column) -> list[str]:
     if col.digits is not None:
         low, high = col.digits
         out.append(f"digits only, {low} characters" if low == high else f"digits only, {low} to {high} characters")
+    if col.free_text:
+        out.append(f"plain text, at most {col.max_length or CODE_MAX_LENGTH} characters")
     if col.name in contract.month_columns:
         out.append("the first day of a month")
     if col.name in contract.not_future:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dataset_contracts.contracts import Contract
+from dataset_contracts.malformed import PREDICATE as MALFORMED_PREDICATE, RULE as MALFORMED
+from dataset_contracts.safe_text import CODE_MAX_LENGTH, NUL_SHOWN_AS, unsafe_text
 from dataset_contracts.sql import sql_literal
 
 DEFAULT_HOLD_PERCENT = 5.0
@@ -124,6 +126,17 @@ def build_rules(
             unexpected="_conform_errors is not null",
             threshold=hold_percent,
         ),
+        row_rule(
+            MALFORMED,
+            "conformance",
+            "error",
+            "every line of a text extract could be read as a row (not too many or too few fields, no "
+            "unterminated quote, no bytes outside the file's encoding); a malformed line is kept with its "
+            "file, line number and reason",
+            MALFORMED_PREDICATE,
+            batch_table,
+            hold_percent,
+        ),
     ]
     key_cols = tuple(k.strip() for k in contract.key.split(","))
     for col in contract.columns:
@@ -166,6 +179,21 @@ def build_rules(
                     {"column": col.name, "value_set": targets},
                     unexpected=f"{col.name} is not null and {col.name} not in ({_values(targets)})",
                     threshold=hold_percent,
+                )
+            )
+        if col.free_text:
+            limit = col.max_length or CODE_MAX_LENGTH
+            rules.append(
+                row_rule(
+                    f"{col.name}_is_safe_text",
+                    "conformance",
+                    "error",
+                    f"{col.name} is plain text of at most {limit} characters: no control characters or escape "
+                    f"sequences (a NUL byte shows as {NUL_SHOWN_AS}), and it does not start like a spreadsheet "
+                    "formula (=, @, or + or - before anything but a number)",
+                    unsafe_text(col.name, limit),
+                    batch_table,
+                    hold_percent,
                 )
             )
         if col.digits is not None:

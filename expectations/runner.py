@@ -85,6 +85,31 @@ class RuleResult:
         )
 
 
+def hold_reasons(results: list[RuleResult], malformed: list | None = None) -> list[str]:
+    """Why the batch is held, one sentence per rule that holds it; malformed lines first.
+
+    `malformed` (dataset_contracts.malformed.MalformedLine) are rows with no values: they also
+    fail `values_parse_as_contract_types` and every not-null rule, so those rules hold the batch
+    only when they would without them: 4% malformed lines plus 2% missing ward codes is not a
+    ward-code problem over the threshold. The first line is named (file and line, no values)."""
+    m = len(malformed or [])
+    out = []
+    for r in results:
+        if m and not r.exception and r.rule.threshold is not None and r.unexpected_count is not None and (
+            r.rule.name == "values_parse_as_contract_types" or r.rule.gx_type == "ExpectColumnValuesToNotBeNull"
+        ):
+            if r.element_count and 100.0 * (r.unexpected_count - m) / r.element_count > r.rule.threshold:
+                out.append(r.describe())
+            continue
+        if not r.holds_batch:
+            continue
+        if m and r.rule.name == "malformed_line":
+            out.insert(0, f"{r.describe()} (first: {malformed[0].where})")
+        else:
+            out.append(r.describe())
+    return out
+
+
 def quiet_gx_logging() -> None:
     """GX logs at INFO for every batch and context it touches (the pipeline records results
     itself), and pins some of its module loggers at INFO when imported, so a command's own

@@ -90,6 +90,7 @@ def show(
 ):
     """A batch's quarantined rows: original values, the rules each failed, values that did not parse."""
     setup_logging(False)
+    from dataset_contracts.safe_text import visible
     from pipeline.ingest import quarantine
 
     _, wh = _warehouse(warehouse)
@@ -108,8 +109,9 @@ def show(
     if frame.empty:
         console.print("no quarantined rows match", highlight=False)
         return
-    # quarantined values are the source's own text: brackets in them are not markup
-    cells = [["" if v is None or (isinstance(v, float) and v != v) else escape(str(v)) for v in row]
+    # quarantined values are the source's own text: brackets in them are not markup, escape
+    # sequences in them are not obeyed, and a megabyte value is not printed whole
+    cells = [["" if v is None or (isinstance(v, float) and v != v) else escape(visible(str(v))) for v in row]
              for row in frame.itertuples(index=False)]  # fmt: skip
     names = [col.lstrip("_") for col in frame.columns]
     if _fits_as_table(names, cells, console.width):

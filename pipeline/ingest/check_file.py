@@ -21,7 +21,7 @@ from connectors.base import ExtractContext
 from connectors.registry import get_connector
 from dataset_contracts.contracts import get_contract
 from expectations.rules import DEFAULT_HOLD_PERCENT, build_rules
-from expectations.runner import GXValidator, RuleResult
+from expectations.runner import GXValidator, RuleResult, hold_reasons
 
 REPORT_KEYS = ("total_rows", "valid_rows", "quarantined_rows", "expectations")
 
@@ -134,7 +134,7 @@ class FileValidator:
             failing = count_failing(wh, table, rules, contract)
         finally:
             drop_landing(wh, tag)
-        holds = [d.message for d in harmonised.held_by_drift] + [r.describe() for r in results if r.holds_batch]
+        holds = [d.message for d in harmonised.held_by_drift] + hold_reasons(results, harmonised.malformed)
         return FileReport(
             dataset=contract.name,
             input=path.name,
@@ -185,6 +185,7 @@ class FileValidator:
                 file_columns=connector.file_columns,
                 out_path=work / "batch.parquet",
                 formats=connector.config.formats,
+                malformed=connector.malformed_lines,
             )
         finally:
             con.close()

@@ -20,6 +20,7 @@ from expectations.rules import Rule
 from expectations.runner import RuleResult
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 from dataset_contracts.lineage import LINEAGE_COLUMNS
+from dataset_contracts.malformed import RULE as MALFORMED
 
 LINEAGE_COLS = list(LINEAGE_COLUMNS)
 
@@ -161,6 +162,11 @@ def flagged_select(
     joins, cases, conds = _failure_parts(rules, dups)
     cols = contract.column_names + ["_source_file", "_period", "_conform_errors"]
     failed = f"concat_ws(';', {', '.join(cases)})" if cases else "''"
+    malformed = next((r for r in _row_rules(rules) if r.name == MALFORMED), None)
+    if malformed is not None:
+        # A malformed line has no values, so it also "fails" every rule that wants one; the
+        # reason a person needs is that the line could not be read.
+        failed = f"case when {_pred(malformed)} then {sql_literal(MALFORMED)} else {failed} end"
     where = f" where {' or '.join(conds)}" if only_failed else ""
     if only_failed and not conds:
         where = " where false"
@@ -460,4 +466,16 @@ def record_failed_extract(wh: Warehouse, rec: BatchRecord, extra_dq: list[dict] 
     with wh.begin() as conn:
         insert_batch_record(conn, rec)
         insert_dq_results(conn, rec, [], extra_dq or [])
+    return rec
+
+
+def record_empty_extract(wh: Warehouse, rec: BatchRecord, state: dict | None) -> BatchRecord:
+    """An extract of empty files: 0 rows loaded, the reason says which files, and the state
+    advances past them (nothing in them to retry)."""
+    rec.rows_in = rec.rows_loaded = rec.rows_quarantined = 0
+    with wh.begin() as conn:
+        if state is not None:
+            write_state(conn, rec.site_code, rec.source_name, state, rec.batch_id)
+        insert_batch_record(conn, rec, supersede=False)
+        insert_dq_results(conn, rec, [], [])
     return rec

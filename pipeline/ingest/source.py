@@ -21,11 +21,19 @@ from connectors.state import read_state
 from dataset_contracts.contracts import get_contract
 from expectations.docs import save_validation
 from expectations.rules import build_rules
-from expectations.runner import GXValidator
+from expectations.runner import GXValidator, hold_reasons
 from pipeline.config.sites import SiteConfig, Source
 from dataset_contracts.conform import harmonise
 from pipeline.ingest.config_hash import changed_parts, config_hash, loaded_config, loaded_months
-from pipeline.ingest.load import BatchRecord, commit_batch, create_landing, drop_landing, landing_table, record_failed_extract
+from pipeline.ingest.load import (
+    BatchRecord,
+    commit_batch,
+    create_landing,
+    drop_landing,
+    landing_table,
+    record_empty_extract,
+    record_failed_extract,
+)
 from pipeline.config.settings import Settings
 from pipeline.warehouse.core import Warehouse
 
@@ -190,6 +198,7 @@ def ingest_source(
             file_columns=connector.file_columns,
             out_path=parquet,
             formats=connector.config.formats,
+            malformed=connector.malformed_lines,
         )
     except (ConnectorError, duckdb.Error, OSError, UnicodeError, ValueError) as exc:
         if isinstance(exc, duckdb.Error) and connector is not None:
@@ -214,6 +223,22 @@ def ingest_source(
 
     outcome.timings["extract"] = time.perf_counter() - t0
     rec.rows_in, rec.months = harmonised.rows, harmonised.months
+    empty = [f"{name}: the file is empty; nothing to load from it" for name in connector.empty_files]
+    for warning in empty:
+        log.warning("%s: %s", label, warning)
+    for line in harmonised.malformed:
+        log.warning("%s: malformed %s (quarantined)", label, line.where)
+    if rec.rows_in == 0 and empty:
+        # Nothing but empty files: a clear 0-row outcome, and the files are remembered so the
+        # next run does not warn again; an empty extract is not a broken one.
+        rec.status, rec.reason = "loaded", "; ".join(empty)[:4000]
+        record_empty_extract(wh, rec, connector.new_state)
+        parquet.unlink(missing_ok=True)
+        outcome.status, outcome.reason, outcome.batch_id = rec.status, rec.reason, rec.batch_id
+        outcome.seconds = time.perf_counter() - t0
+        return outcome
+    # A loaded batch keeps the names of its empty files as its reason (a hold replaces it).
+    rec.reason = "; ".join(empty)[:4000] or None
     table = landing_table(rec.batch_id)
     rules = build_rules(
         contract,
@@ -241,7 +266,7 @@ def ingest_source(
         t1 = time.perf_counter()
         create_landing(wh, rec.batch_id, parquet, contract)
         results = validator.validate("landing", table.split(".")[1], rules, rec.rows_in)
-        holds = [d.message for d in harmonised.held_by_drift] + [r.describe() for r in results if r.holds_batch]
+        holds = [d.message for d in harmonised.held_by_drift] + hold_reasons(results, harmonised.malformed)
         if holds:
             rec.status, rec.reason = "held", "; ".join(holds)[:4000]
         t2 = time.perf_counter()

@@ -43,13 +43,20 @@ def test_delimiter_as_configured(tmp_path):
     assert result.rows == 4 and result.conform_errors == 0
 
 
+def malformed(result) -> dict[int, str]:
+    """line number -> the text the malformed line carries in _conform_errors."""
+    return {m.line: m.text for m in result.malformed}
+
+
 def test_wrong_encoding_names_file_and_line(tmp_path):
+    # Every line with a byte outside UTF-8 is set aside (named, with the hint), not the whole file.
     write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(), encoding="cp1252")
-    with pytest.raises(ConnectorError) as e:
-        run(tmp_path, {"path": "d/*.csv"})
-    msg = str(e.value)
-    assert "files:extract" in msg and "inc_2024-03.csv" in msg and "line 2" in msg
+    result = run(tmp_path, {"path": "d/*.csv"})
+    assert result.rows == 4 and list(malformed(result)) == [2]
+    msg = malformed(result)[2]
+    assert msg.startswith("malformed line 2 of inc_2024-03.csv: bytes not valid utf-8 (0xe9 at byte ")
     assert "cp1252" in msg  # the hint
+    assert result.table.column("incident_id").to_pylist()[:3] == ["INC00002", "INC00003", "INC00004"]
 
 
 def test_bad_bytes_far_down_a_large_file_name_their_line(tmp_path):
@@ -58,35 +65,84 @@ def test_bad_bytes_far_down_a_large_file_name_their_line(tmp_path):
     path = write_csv(tmp_path / "d" / "inc_2024-03.csv", incident_rows(1, 40_000, dt.datetime(2024, 3, 1, 8)))
     lines = path.read_bytes().split(b"\n")
     lines[31_337] = lines[31_337].replace(b"W", b"\xe9", 1)  # line 31,338 of the file (the header is line 1)
+    byte = len(b"\n".join(lines[:31_337])) + 1 + lines[31_337].index(b"\xe9")
     path.write_bytes(b"\n".join(lines))
-    with pytest.raises(ConnectorError) as e:
-        run(tmp_path, {"path": "d/*.csv"})
-    msg = str(e.value)
-    assert "inc_2024-03.csv" in msg and "line 31338" in msg and "0xe9" in msg and "cp1252" in msg
+    result = run(tmp_path, {"path": "d/*.csv"})
+    assert result.rows == 40_000 and result.conform_errors == 1
+    msg = malformed(result)[31_338]
+    assert "inc_2024-03.csv" in msg and f"(0xe9 at byte {byte})" in msg and "cp1252" in msg
 
 
 def test_malformed_row_names_file_and_line(tmp_path):
     path = write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(6))
     lines = path.read_text().splitlines()
     lines[4] = "INC99999,RF4,W01"  # line 5: three fields instead of eight
+    lines[2] += ",extra"  # line 3: nine
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(ConnectorError) as e:
-        run(tmp_path, {"path": "d/*.csv"})
-    msg = str(e.value)
-    assert "inc_2024-03.csv" in msg and "line 5" in msg and "expected 8 columns, found 3" in msg
+    result = run(tmp_path, {"path": "d/*.csv"})
+    # the good rows flow on; each bad line is a row of its own, with no values and the file's lineage
+    assert result.rows == 6
+    assert malformed(result) == {
+        3: f"malformed line 3 of inc_2024-03.csv: expected 8 columns, found 9: {lines[2]!r}",
+        5: "malformed line 5 of inc_2024-03.csv: expected 8 columns, found 3: 'INC99999,RF4,W01'",
+    }
+    bad = [r for r in result.table.to_pylist() if r["_conform_errors"]]
+    assert [r["incident_id"] for r in bad] == [None, None]
+    assert {(r["_source_file"], r["_period"]) for r in bad} == {("inc_2024-03.csv", dt.date(2024, 3, 1))}
 
 
-def test_empty_file(tmp_path):
+def test_unterminated_quote_is_one_malformed_line(tmp_path):
+    path = write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(5))
+    lines = path.read_text().splitlines()
+    lines[-1] = lines[-1].replace(",", ',"', 1)  # the last line opens a quote it never closes
+    path.write_text("\n".join(lines) + "\n")
+    result = run(tmp_path, {"path": "d/*.csv"})
+    assert result.rows == 5 and list(malformed(result)) == [6]
+    assert "unterminated quote" in malformed(result)[6]
+
+
+def test_an_open_quote_mid_file_names_the_lines_it_swallowed(tmp_path):
+    # An open quote takes the following lines into its value until a quote closes it (here the
+    # first quote of line 5): lines 3 to 5 become one malformed row, said so in its reason.
+    path = write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(6))
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace(",", ',"', 1)
+    lines[4] = lines[4].replace(",", ',"x",', 1)
+    path.write_text("\n".join(lines) + "\n")
+    result = run(tmp_path, {"path": "d/*.csv"})
+    assert result.rows == 4 and list(malformed(result)) == [3]
+    assert "(read as one row with the next 2 lines, to line 5)" in malformed(result)[3]
+
+
+def test_a_line_over_the_readers_maximum_is_one_malformed_line(tmp_path):
+    path = write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(4))
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace("INC00002", "INC" + "9" * 3_000_000, 1)  # 3 MB: past DuckDB's 2 MB per line
+    path.write_text("\n".join(lines) + "\n")
+    result = run(tmp_path, {"path": "d/*.csv"})
+    assert result.rows == 4 and list(malformed(result)) == [3]
+    text = malformed(result)[3]
+    assert "maximum line size of 2000000 bytes exceeded" in text and len(text) < 500  # the line is not copied whole
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", ",".join(INCIDENT_COLUMNS).encode() + b"\n"], ids=["0 bytes", "blank", "header only"])
+def test_empty_file_is_zero_rows_and_named(tmp_path, content):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "inc_2024-03.csv").write_bytes(content)
+    write_csv(tmp_path / "d" / "inc_2024-04.csv", rows(3, dt.datetime(2024, 4, 2)))
+    result = run(tmp_path, {"path": "d/*.csv"})
+    assert result.rows == 3  # the other file is read
+    assert result.connector.empty_files == ["inc_2024-03.csv"]
+    assert "inc_2024-03.csv: the file is empty; nothing to load from it" in result.warnings
+    assert set(result.new_state["files"]) == {"inc_2024-03.csv", "inc_2024-04.csv"}
+
+
+def test_only_empty_files_are_zero_rows_not_an_error(tmp_path):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "inc_2024-03.csv").write_bytes(b"")
-    with pytest.raises(ConnectorError, match=r"files:extract: .*inc_2024-03.csv: the file is empty"):
-        run(tmp_path, {"path": "d/*.csv"})
-
-
-def test_header_only_file_is_zero_rows_not_an_error(tmp_path):
-    (tmp_path / "d").mkdir()
-    (tmp_path / "d" / "inc_2024-03.csv").write_text(",".join(INCIDENT_COLUMNS) + "\n")
-    assert run(tmp_path, {"path": "d/*.csv"}).rows == 0
+    (tmp_path / "d" / "inc_2024-04.csv").write_text(",".join(INCIDENT_COLUMNS) + "\n")
+    result = run(tmp_path, {"path": "d/*.csv"})
+    assert result.rows == 0 and result.connector.empty_files == ["inc_2024-03.csv", "inc_2024-04.csv"]
 
 
 def test_missing_column_names_file_and_column(tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import _drop_pg_database, _fresh_pg_database
-from tests.flows.sites import derived_site, truncate_last_row
+from tests.flows.sites import break_header, derived_site
 
 # ODS code -> (bundled site it copies, simulation seed)
 TINY = {"TA1": ("RF4", 911), "TA2": ("RF4", 912), "TB1": ("RJ1", 921), "TC1": ("RRK", 931), "TC2": ("RRK", 932)}
@@ -83,11 +83,11 @@ def tiny_sites(target: Path, tiny_root: Path, codes: list[str] | None = None) ->
 
 @pytest.fixture(scope="module")
 def six_sites(tmp_path_factory, tiny_root) -> Path:
-    """Five small sites plus a sixth whose ePMA extract was cut off mid-row."""
+    """Five small sites plus a sixth whose ePMA extract lost a column from its header."""
     root = tmp_path_factory.mktemp("six")
     sites = tiny_sites(root / "sites", tiny_root)
     derived_site("RJ1", BROKEN, root / "simulated", sites, seed=929, **TINY_SPEC)
-    truncate_last_row(sorted((root / "simulated" / BROKEN / "medication_administrations").glob("*.csv"))[-1])
+    break_header(sorted((root / "simulated" / BROKEN / "medication_administrations").glob("*.csv"))[-1])
     return sites
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from pipeline.alerts import Alert, alerts_for_outcomes, scrub, send_alerts
 from tests.flows.conftest import TINY, TINY_SPEC, Webhook
-from tests.flows.sites import derived_site, truncate_last_row
+from tests.flows.sites import break_header, derived_site
 
 
 def test_reasons_are_scrubbed_before_they_leave():
@@ -80,7 +80,7 @@ def test_held_batch_alerts_the_webhook_without_secrets(prefect_server, home, tmp
     from pipeline import runtime
 
     sites, folder = one_source_site(tmp_path, tiny_root, "incidents")
-    truncate_last_row(sorted(folder.glob("*.csv"))[-1])
+    break_header(sorted(folder.glob("*.csv"))[-1])
     # Trust auth ignores the password, so it can stand in for a real secret in the URL.
     url = sa.engine.make_url(pg_url).set(password="s3cr3t-pw").render_as_string(hide_password=False)
     monkeypatch.setenv("BENEFITS_WAREHOUSE_URL", url)
