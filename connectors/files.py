@@ -269,12 +269,12 @@ class FilesConnector(Connector):
     def _csv(self, con: duckdb.DuckDBPyConnection, paths: list[Path]) -> duckdb.DuckDBPyRelation:
         cfg = self.config
         self._read_as: dict[str, Path] = {}
-        # rejects table -> (the file as delivered, the file DuckDB read)
-        self._rejects: dict[str, tuple[Path, Path]] = {}
+        # rejects table -> {the file DuckDB read: (the file as delivered, the file DuckDB read)}
+        self._rejects: dict[str, dict[str, tuple[Path, Path]]] = {}
         self.empty_files = []
         tag = uuid.uuid4().hex[:8]
-        scans = []
-        for i, p in enumerate(paths):
+        by_header: dict[tuple[str, ...], list[tuple[Path, Path]]] = {}
+        for p in paths:
             if _blank(p):
                 self._empty(p, "0 bytes" if p.stat().st_size == 0 else "no header, only blank space")
                 continue
@@ -289,13 +289,19 @@ class FilesConnector(Connector):
                 continue
             self.file_columns[p.name] = [cfg.columns.get(c, c) for c in header]
             self._read_as[str(readable)] = p
+            by_header.setdefault(tuple(header), []).append((p, readable))
+        scans = []
+        for i, (header, files) in enumerate(by_header.items()):
             rejects = f"_rejects_{tag}_{i}"
-            self._rejects[rejects] = (p, readable)
+            self._rejects[rejects] = {str(readable): (p, readable) for p, readable in files}
             columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in header) + "}"
-            # The header is parsed here, so DuckDB need not sniff; a line it cannot split goes to
-            # this file's rejects table (with its line number) and the rest of the file is read.
+            listed = "[" + ", ".join(sql_literal(str(readable)) for _, readable in files) + "]"
+            # One scan per header, not one per file: DuckDB gives every scan its own read buffers,
+            # and a union of a few dozen monthly files ran out of the 1 GB memory limit (and read
+            # at half the speed). The header is parsed here, so DuckDB need not sniff; a line it
+            # cannot split goes to the rejects table (file and line number) and the rest is read.
             scans.append(
-                f"select * from read_csv({sql_literal(str(readable))}, header={str(cfg.header).lower()}, "
+                f"select * from read_csv({listed}, header={str(cfg.header).lower()}, "
                 f"auto_detect=false, columns={columns}, delim={sql_literal(cfg.delimiter)}, "
                 f"quote={sql_literal(cfg.quote)}, escape={sql_literal(cfg.quote)}, filename=true, "
                 f"store_rejects=true, rejects_table={sql_literal(rejects)}, rejects_scan={sql_literal(rejects + '_scan')})"
@@ -321,17 +327,19 @@ class FilesConnector(Connector):
         A rejects table gathers every scan of the file (harmonise samples it before the full
         read), so a line can be listed more than once; it is one malformed line."""
         out: list[MalformedLine] = []
-        for table, (original, readable) in getattr(self, "_rejects", {}).items():
+        for table, files in getattr(self, "_rejects", {}).items():
             try:
                 found = con.execute(
-                    f"select line, min(line_byte_position), first(error_type order by column_idx), "
-                    f"first(error_message order by column_idx), first(csv_line order by column_idx) "
-                    f"from {table} group by line order by line"
+                    f"select s.file_path, e.line, min(e.line_byte_position), first(e.error_type order by e.column_idx), "
+                    f"first(e.error_message order by e.column_idx), first(e.csv_line order by e.column_idx) "
+                    f"from {table} e join {table}_scan s using (scan_id, file_id) "
+                    f"group by s.file_path, e.line order by s.file_path, e.line"
                 ).fetchall()
             except duckdb.CatalogException:
-                continue  # the file was never scanned (nothing read from the relation)
-            period = self._period(original)
-            for line, position, kind, message, raw in found:
+                continue  # the files were never scanned (nothing read from the relation)
+            for path, line, position, kind, message, raw in found:
+                original, readable = files[path]
+                period = self._period(original)
                 raw = (raw or "").strip("\r\n")
                 reason = self._reject_reason(kind, message, readable, position)
                 if spans := raw.count("\n"):

@@ -198,3 +198,32 @@ def test_limit_does_not_save_state(tmp_path):
     write_csv(tmp_path / "d" / "inc_2024-03.csv", rows(6))
     result = run(tmp_path, {"path": "d/*.csv"}, limit=2)
     assert result.rows == 2 and result.truncated and result.new_state == {}
+
+
+def test_many_monthly_files_are_one_scan_within_a_small_memory_limit(tmp_path):
+    """DuckDB gives every CSV scan its own read buffers: a trust's 40 monthly files read as 40
+    scans ran out of a 64 MB limit before the first rows came (and out of the default 1 GB on a
+    large trust's ePMA extract); one scan over the files reads them within it."""
+    import duckdb
+
+    from connectors.base import ExtractContext
+    from connectors.registry import get_connector
+
+    header = ",".join(INCIDENT_COLUMNS)
+    line = ",".join(["INC1", "RF4", "W01", "2024-03-01 08:00:00", "2024-03-01 09:00:00", "MED", "LOW", "ADMIN"]) + "\n"
+    for i in range(40):
+        month = f"{2016 + i // 12}-{i % 12 + 1:02d}"
+        (tmp_path / "d").mkdir(exist_ok=True)
+        (tmp_path / "d" / f"inc_{month}.csv").write_text(header + "\n" + line * 45_000)  # ~3 MB
+    ctx = ExtractContext(site_code="RF4", dataset=DS, source_name="inc", base_dir=tmp_path, work_dir=tmp_path / "w")
+    connector = get_connector("files")({"path": "d/*.csv", "columns": dict(INCIDENT_COLUMNS)}, ctx)
+    # One thread: the buffers a scan holds at once are then the same on every machine.
+    con = duckdb.connect(config={"memory_limit": "64MB", "preserve_insertion_order": True, "threads": 1})
+    try:
+        rel = connector.relation(con)
+        con.register("src", rel)
+        assert con.execute("select count(*) from (select * from src limit 1000)").fetchone() == (1000,)
+        assert con.execute("select count(distinct _source_file), count(*) from src").fetchone() == (40, 40 * 45_000)
+    finally:
+        con.close()
+        connector.close()
