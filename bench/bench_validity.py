@@ -91,6 +91,7 @@ def write_sites(sites: list[dict], folder: Path) -> None:
         cfg = yaml.safe_load((ROOT / "deploy" / "sites" / f"{template}.yaml").read_text())
         text = json.dumps(cfg["sources"]).replace(f"/simulated/{template}/", f"/simulated/{s['ods']}/")
         cfg.update(ods_code=s["ods"], name=f"Calibration trust {s['ods']}", sources=json.loads(text))
+        cfg.pop("projects", None)  # the template's investments belong to its own benefits
         cfg["benefits"] = [
             {
                 "id": f"{s['ods']}-{b['id']}", "title": f"{b['measure']} benefit", "project": "calibration",
