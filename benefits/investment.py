@@ -119,7 +119,9 @@ def return_rows(site: str, fact: pd.DataFrame, benefits: list[Benefit], projects
         p = by_name.get(name)
         if p is not None:
             if p.investment is not None:
-                invest.append((p.investment, p.investment.start or min(b.go_live for b in group)))
+                # The register requires a start when no benefit names the project; a site assembled
+                # in code may not have one, and then the investment counts from the latest month.
+                invest.append((p.investment, p.investment.start or min((b.go_live for b in group), default=as_of)))
             who.insert(0, (p.who_gains, p.who_bears_cost))
         every_investment += invest
         every_who += who

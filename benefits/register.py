@@ -147,6 +147,33 @@ class Analysis(BaseModel):
     )
 
 
+class EvidenceItem(BaseModel):
+    """A dated piece of qualitative evidence behind a benefit: a narrative, a quote, a document, a
+    survey result, with who wrote or gave it. Shown beside the figures in the site report; `share`
+    marks what the site lets travel with a Blueprint."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date
+    kind: Literal["narrative", "quote", "document", "survey"]
+    text: str = Field(min_length=1, max_length=2000)
+    author: str = Field(min_length=1, max_length=200)
+    reference: str | None = Field(default=None, max_length=500, description="document reference, link or survey name")
+    share: bool = Field(default=False, description="may travel with a Blueprint to other trusts")
+
+    @model_validator(mode="after")
+    def _no_patient_identifiers(self):
+        from benefits.identifiers import patient_identifiers
+
+        found = patient_identifiers(" ".join(t for t in (self.text, self.author, self.reference or "") if t))
+        if found:
+            raise ValueError(
+                f"evidence of {self.date:%Y-%m-%d} holds what looks like {' and '.join(found)}: evidence sits beside "
+                "published figures, so remove patient identifiers (write a number that is not an NHS number with "
+                "other spacing)"
+            )
+        return self
+
+
 class Benefit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -171,6 +198,7 @@ class Benefit(BaseModel):
                                           "investment goes under `projects:`)")
     who_gains: str | None = Field(default=None, description="patients, a staff group, the trust, the wider system")
     who_bears_cost: str | None = Field(default=None, description="who pays or carries the burden")
+    evidence: list[EvidenceItem] = Field(default_factory=list, description="qualitative evidence, dated, with its author")
 
     @field_validator("go_live", mode="before")
     @classmethod

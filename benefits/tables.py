@@ -433,7 +433,31 @@ OBSERVED_BENEFIT = MartTable(
     scopes=("local",),
 )
 
+BENEFIT_EVIDENCE = MartTable(
+    name="benefit_evidence",
+    grain="evidence item of a benefit",
+    key="site_code, benefit_id, item",
+    description=(
+        "Qualitative evidence behind each benefit, from the register (`evidence:` on a benefit): narratives, quotes, "
+        "document references and survey results, dated and with their author. Shown beside the figures in the site "
+        "report. The register refuses text that looks like a patient identifier (an NHS number that passes the "
+        "Modulus 11 check, a date of birth)."
+    ),
+    columns={
+        "site_code": ("varchar", "ODS code of the trust"),
+        "benefit_id": ("varchar", "the benefit the evidence is for"),
+        "item": ("bigint", "position of the item in the benefit's register entry (1 = first)"),
+        "evidence_date": ("date", "when the evidence was gathered or written"),
+        "kind": ("varchar", "narrative, quote, document or survey"),
+        "text": ("varchar", "the evidence in words"),
+        "author": ("varchar", "who wrote or gave it"),
+        "reference": ("varchar", "document reference, link or survey name"),
+        "shared": ("boolean", "the site lets it travel with a Blueprint to other trusts"),
+    },
+    scopes=("local",),
+)
+
 MART_TABLES: tuple[MartTable, ...] = (
     FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, VALUE_SUMMARY, PUBLISHED_BENEFIT, BENEFIT_RESTATEMENT,
-    PROGRAMME_EFFECT, INVESTMENT_RETURN, SIGNAL_TRIAGE, OBSERVED_BENEFIT,
+    PROGRAMME_EFFECT, INVESTMENT_RETURN, SIGNAL_TRIAGE, OBSERVED_BENEFIT, BENEFIT_EVIDENCE,
 )

@@ -43,6 +43,7 @@ from benefits.tables import (
     FACT_BENEFIT,
     FACT_BENEFIT_SPC,
     FACT_UNPLANNED_CHANGE,
+    BENEFIT_EVIDENCE,
     INVESTMENT_RETURN,
     PROGRAMME_EFFECT,
     VALUE_SUMMARY,
@@ -258,6 +259,7 @@ def realise(
             (FACT_BENEFIT, fact), (FACT_BENEFIT_SPC, spc), (FACT_UNPLANNED_CHANGE, unplanned),
             (VALUE_SUMMARY, summary_frame(fact)),
             (INVESTMENT_RETURN, return_frame(fact, [(s.ods_code, s.benefit_list, s.projects) for s in trusts])),
+            (BENEFIT_EVIDENCE, evidence_frame(trusts)),
         ):  # fmt: skip
             _write_all_sites(wh, conn, spec, frame, schemas)
         wh.replace_table(conn, "national.benefit_value_summary", summary_frame(nat_fact), VALUE_SUMMARY.types)
@@ -275,6 +277,15 @@ def realise(
     for w in result.warnings:
         log.info(w)
     return result
+
+
+def evidence_frame(trusts: list[SiteConfig]) -> pd.DataFrame:
+    """Every benefit's evidence items, in register order."""
+    rows = [
+        (s.ods_code, b.id, i, e.date, e.kind, e.text, e.author, e.reference, e.share)
+        for s in trusts for b in s.benefit_list for i, e in enumerate(b.evidence, start=1)
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=list(BENEFIT_EVIDENCE.columns))
 
 
 def all_sites_table(spec: MartTable) -> str:

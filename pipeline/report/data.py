@@ -103,6 +103,7 @@ class SiteData:
     triage: list[dict] = field(default_factory=list)  # signal_triage rows: what was decided about each signal
     observed: list[dict] = field(default_factory=list)  # observed benefits no measure captures
     returns: list[dict] = field(default_factory=list)  # benefit_investment_return: per project, then the trust
+    evidence: dict[str, list[dict]] = field(default_factory=dict)  # benefit_id -> its qualitative evidence items
 
     @property
     def as_of(self) -> dt.date | None:
@@ -163,9 +164,13 @@ def load_site(wh: Warehouse, site: SiteConfig) -> SiteData:
         schema, "observed_benefit") else []  # fmt: skip
     returns = records(r.read(schema, "benefit_investment_return", order="level, project")) if r.exists(
         schema, "benefit_investment_return") else []  # fmt: skip
+    evidence: dict[str, list[dict]] = {}
+    if r.exists(schema, "benefit_evidence"):
+        for e in records(r.read(schema, "benefit_evidence", order="benefit_id, item")):
+            evidence.setdefault(e["benefit_id"], []).append(e)
     return SiteData(
         site, measures, benefits, timeline, spc, unplanned, dq_pass, dq_quarantine, dq_new, dq_batches, r.notes,
-        restated, triage, observed, returns,
+        restated, triage, observed, returns, evidence,
     )
 
 

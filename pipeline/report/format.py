@@ -55,6 +55,11 @@ def month_label(value: Any) -> str:
     return d.strftime("%b %Y") if d else MISSING
 
 
+def day_label(value: Any) -> str:
+    d = as_date(value)
+    return f"{d.day} {d:%b %Y}" if d else MISSING
+
+
 def month_key(value: Any) -> str:
     d = as_date(value)
     return d.strftime("%Y-%m") if d else ""

@@ -28,6 +28,7 @@ from pipeline.report.format import (
     as_date,
     as_float,
     count,
+    day_label,
     gbp,
     is_missing,
     month_label,
@@ -346,6 +347,12 @@ def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> 
         )
         for b in data.benefits
     ]
+    for c in cards:
+        c["evidence"] = [
+            {"date": day_label(e.get("evidence_date")), "kind": e.get("kind"), "text": e.get("text"),
+             "author": e.get("author"), "reference": e.get("reference")}
+            for e in data.evidence.get(c["id"], [])
+        ]  # fmt: skip
     rows = [
         benefit_row(b, data.measures.get(b.get("measure_code")), link=f"#benefit-{slug(b['benefit_id'])}")
         for b in data.benefits

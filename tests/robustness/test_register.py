@@ -96,3 +96,16 @@ def test_a_project_investment_with_no_start_and_no_benefit_is_named(tmp_path):
     path.write_text(_SITE + "projects:\n  - {name: e-Obs, investment: {one_off_gbp: 5, source: x}}\n")
     with pytest.raises(ConfigError, match="project 'e-Obs': investment.start is needed when no benefit names the project"):
         load_site(path)
+
+
+def test_an_nhs_number_in_an_evidence_item_stops_the_run_naming_file_and_field(tmp_path):
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    path = sites / "RAA.yaml"
+    path.write_text(
+        _SITE + "benefits:\n" + _BENEFIT.format(start="2023-07")
+        + "  evidence:\n  - {date: 2024-09-02, kind: quote, text: 'Mrs A (943 476 5919) says thanks', author: PALS}\n"
+    )  # fmt: skip
+    result = benefits("run", "--sites", str(sites), env=clean_env(tmp_path))
+    out = assert_one_line_error(result, "RAA.yaml", "benefits.0.evidence.0", "NHS number", code=2)
+    assert "5919" not in out  # the identifier itself is not echoed to logs

@@ -167,6 +167,21 @@ def test_spc_chart_has_every_point_and_its_limits(report_dir: Path, report_wh, c
         assert card.find("svg", data_icon="assurance") is not None
 
 
+def test_benefit_cards_show_their_evidence_items(report_dir: Path, report_wh):
+    """Each benefit's qualitative evidence (register `evidence:`) sits in its card, dated, with its author."""
+    items = report_wh.query("select benefit_id, evidence_date, kind, text, author from local_rf4.benefit_evidence order by item")
+    assert len(items) >= 2, "the demo register has evidence for RF4-EPMA-01"
+    doc = parse(report_dir / "sites" / "RF4.html")
+    for bid, group in items.groupby("benefit_id"):
+        card = doc.find("article", data_benefit_id=bid)
+        shown = card.find("section", cls="evidence").find_all("li")
+        assert [li.get("data-kind") for li in shown] == list(group["kind"])
+        for li, text, author in zip(shown, group["text"], group["author"], strict=True):
+            assert text in li.text() and author in li.text()
+    others = [c for c in doc.find_all("article", cls="benefit-card") if c.get("data-benefit-id") not in set(items["benefit_id"])]
+    assert others and all(c.find("section", cls="evidence") is None for c in others)
+
+
 def test_site_page_has_unplanned_changes_and_data_quality(report_dir: Path, report_wh):
     doc = parse(report_dir / "sites" / "RF4.html")
     unplanned = report_wh.query("select * from local_rf4.fact_unplanned_change")
