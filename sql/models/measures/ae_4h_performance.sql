@@ -8,8 +8,6 @@
 -- denominator: attendances, all department types
 -- period: month
 -- breakdowns: none
--- grain: site_code x month
--- key: site_code, month
 -- description: share of A&E attendances admitted, transferred or discharged within 4 hours (a monthly
 -- publication, so there is no weekly, ward or specialty detail)
 select
@@ -17,5 +15,5 @@ select
     period as month,
     sum(attendances) - sum(breaches_4h) as numerator,
     sum(attendances) as denominator
-from staging.stg_ae_monthly
+from {{ ref('stg_ae_monthly') }}
 group by org_code, period

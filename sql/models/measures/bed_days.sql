@@ -9,13 +9,11 @@
 -- denominator: none
 -- period: day
 -- breakdowns: ward, specialty
--- grain: site_code x ward_code x specialty_code x day
--- key: site_code, ward_code, specialty_code, day
 -- description: midnights in hospital, each counted on the day that ends at it; a spell still open counts
 -- up to the end of the site's latest admission month
 with horizon as (
     select site_code, max(cast(date_trunc('month', admitted_at) as date)) as last_month
-    from staging.stg_inpatient_spells
+    from {{ ref('stg_inpatient_spells') }}
     group by site_code
 ),
 stays as (
@@ -25,9 +23,9 @@ stays as (
         s.main_specialty_code as specialty_code,
         cast(s.admitted_at as date) as admitted_on,
         least(coalesce(cast(s.discharged_at as date), c.next_month), c.next_month) as left_on
-    from staging.stg_inpatient_spells s
+    from {{ ref('stg_inpatient_spells') }} s
     join horizon h on h.site_code = s.site_code
-    join measures.calendar_month c on c.month = h.last_month
+    join {{ ref('calendar_month') }} c on c.month = h.last_month
 )
 select
     s.site_code,

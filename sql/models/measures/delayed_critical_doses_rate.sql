@@ -8,8 +8,6 @@
 -- denominator: critical medicine doses given
 -- period: day
 -- breakdowns: ward
--- grain: site_code x ward_code x day the dose was due
--- key: site_code, ward_code, day
 -- description: share of given critical medicine doses that were given more than 30 minutes late
 select
     site_code,
@@ -17,6 +15,6 @@ select
     cast(scheduled_at as date) as day,
     sum(case when administered_at > scheduled_at + interval '30 minutes' then 1 else 0 end) as numerator,
     count(*) as denominator
-from staging.stg_medication_administrations
+from {{ ref('stg_medication_administrations') }}
 where critical_medicine and status = 'given'
 group by site_code, ward_code, cast(scheduled_at as date)

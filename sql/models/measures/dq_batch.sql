@@ -1,9 +1,4 @@
--- grain: batch
--- key: batch_id
--- materialized: view
--- description: every batch of every site with its data-quality outcome (rows in, loaded, quarantined; checks failed
---   by severity; when it was recorded and why it was held). One definition for the national and local dq_batch marts,
---   which choose their columns and rows from it.
+{{ config(materialized='view') }}
 with checks as (
     select
         batch_id,
@@ -12,7 +7,7 @@ with checks as (
         count(*) filter (where not passed and severity = 'fatal') as fatal_failed,
         count(*) filter (where not passed and severity = 'error') as error_failed,
         count(*) filter (where not passed and severity = 'warning') as warning_failed
-    from meta.dq_result
+    from {{ source('meta', 'dq_result') }}
     group by batch_id
 )
 select
@@ -36,5 +31,5 @@ select
     b.loaded_at,
     b.reason,
     b.superseded_by
-from meta.load_batch b
+from {{ source('meta', 'load_batch') }} b
 left join checks c on c.batch_id = b.batch_id

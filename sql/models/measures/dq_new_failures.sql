@@ -1,9 +1,4 @@
--- grain: batch x check that failed in that batch but passed (or was not evaluated) in the previous batch of the
---   same site and dataset
--- key: batch_id, expectation
--- materialized: view
--- description: data-quality failures new since the previous batch, for every site and dataset (quarantine releases
---   left out). One definition for the national and local dq_new_failures marts.
+{{ config(materialized='view') }}
 with batches as (
     select
         b.batch_id,
@@ -13,9 +8,9 @@ with batches as (
         b.loaded_at,
         lag(b.batch_id) over (partition by b.site_code, b.dataset order by b.loaded_at, b.batch_id) as previous_batch_id,
         row_number() over (partition by b.site_code, b.dataset order by b.loaded_at desc, b.batch_id desc) = 1 as is_latest
-    from meta.load_batch b
+    from {{ source('meta', 'load_batch') }} b
     where b.connector <> 'quarantine-release'
-        and exists (select 1 from meta.dq_result r where r.batch_id = b.batch_id)
+        and exists (select 1 from {{ source('meta', 'dq_result') }} r where r.batch_id = b.batch_id)
 )
 select
     bt.site_code,
@@ -32,7 +27,7 @@ select
     r.unexpected_percent,
     case when p.batch_id is null then 'not evaluated' else 'passed' end as previous_result
 from batches bt
-join meta.dq_result r on r.batch_id = bt.batch_id and not r.passed
-left join meta.dq_result p on p.batch_id = bt.previous_batch_id and p.expectation = r.expectation
+join {{ source('meta', 'dq_result') }} r on r.batch_id = bt.batch_id and not r.passed
+left join {{ source('meta', 'dq_result') }} p on p.batch_id = bt.previous_batch_id and p.expectation = r.expectation
 where bt.previous_batch_id is not null
     and (p.batch_id is null or p.passed)

@@ -1,8 +1,4 @@
--- grain: site x dataset x Kahn category x month in which the batches were validated
--- key: site_code, dataset, category, month
--- materialized: view
--- description: data-quality pass rate per site, dataset, Kahn category and month (OHDSI Data Quality Dashboard style;
---   quarantine releases left out). One definition for the national and local dq_pass_rate_monthly marts.
+{{ config(materialized='view') }}
 with results as (
     select
         r.site_code,
@@ -12,8 +8,8 @@ with results as (
         r.passed,
         r.batch_id,
         cast(date_trunc('month', coalesce(r.validated_at, b.loaded_at)) as date) as month
-    from meta.dq_result r
-    join meta.load_batch b on b.batch_id = r.batch_id
+    from {{ source('meta', 'dq_result') }} r
+    join {{ source('meta', 'load_batch') }} b on b.batch_id = r.batch_id
     where b.connector <> 'quarantine-release'
 )
 select

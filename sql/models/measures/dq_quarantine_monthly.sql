@@ -1,14 +1,9 @@
--- grain: site x dataset x source file x data month x rule
--- key: site_code, dataset, source_file, month, rule
--- materialized: view
--- description: rows held in quarantine per site, dataset, source file, month of the data and rule they failed (a row
---   that failed two rules counts under both; every row of a held batch under batch_held). One definition for
---   the national (which sums the files) and local dq_quarantine_monthly marts.
+{{ config(materialized='view') }}
 {% set datasets = ['ae_monthly', 'medication_administrations', 'patient_safety_incidents', 'inpatient_spells'] %}
 with grouped as (
 {% for d in datasets %}
     select _site as site_code, '{{ d }}' as dataset, _source_file as source_file, _period as month, _failed_rules, count(*) as n
-    from quarantine.{{ d }}
+    from {{ source('quarantine', d) }}
     group by _site, _source_file, _period, _failed_rules
 {% if not loop.last %}
     union all

@@ -10,18 +10,16 @@
 -- denominator: live discharges
 -- period: day
 -- breakdowns: ward, specialty
--- grain: site_code x ward_code x specialty_code x day of discharge
--- key: site_code, ward_code, specialty_code, day
 -- description: share of live discharges with an emergency readmission to the same trust within 30 days
 -- (ward and specialty are those of the spell the patient was discharged from)
 with discharges as (
     select site_code, spell_id, patient_ref, ward_code, main_specialty_code, discharged_at
-    from staging.stg_inpatient_spells
+    from {{ ref('stg_inpatient_spells') }}
     where discharged_at is not null and coalesce(discharge_destination, 'other') <> 'died'
 ),
 emergency as (
     select site_code, patient_ref, admitted_at
-    from staging.stg_inpatient_spells
+    from {{ ref('stg_inpatient_spells') }}
     where admission_method = 'emergency'
 ),
 flagged as (

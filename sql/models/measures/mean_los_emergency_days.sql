@@ -9,8 +9,6 @@
 -- denominator: emergency spells discharged
 -- period: day
 -- breakdowns: ward, specialty
--- grain: site_code x ward_code x specialty_code x day of discharge
--- key: site_code, ward_code, specialty_code, day
 -- description: mean length of stay of emergency spells, by day of discharge
 select
     site_code,
@@ -19,6 +17,6 @@ select
     cast(discharged_at as date) as day,
     sum(cast(discharged_at as date) - cast(admitted_at as date)) as numerator,
     count(*) as denominator
-from staging.stg_inpatient_spells
+from {{ ref('stg_inpatient_spells') }}
 where admission_method = 'emergency' and discharged_at is not null
 group by site_code, ward_code, main_specialty_code, cast(discharged_at as date)

@@ -10,19 +10,17 @@
 -- denominator_measure: bed_days
 -- period: day
 -- breakdowns: ward
--- grain: site_code x ward_code x day
--- key: site_code, ward_code, day
 -- description: patient identification incidents x 1000 / occupied bed days, for sites that send incident data
 with incidents as (
     select site_code, ward_code, cast(occurred_at as date) as day, count(*) as n
-    from staging.stg_patient_safety_incidents
+    from {{ ref('stg_patient_safety_incidents') }}
     where category = 'patient_identification'
     group by site_code, ward_code, cast(occurred_at as date)
 ),
 beds as (
     select site_code, ward_code, day, sum(numerator) as bed_days
-    from measures.bed_days
-    where site_code in (select distinct site_code from staging.stg_patient_safety_incidents)
+    from {{ ref('bed_days') }}
+    where site_code in (select distinct site_code from {{ ref('stg_patient_safety_incidents') }})
     group by site_code, ward_code, day
 )
 select

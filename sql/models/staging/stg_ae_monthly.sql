@@ -1,6 +1,3 @@
--- grain: org_code x month x department type
--- key: org_code, period, dept_type
--- description: validated A&E monthly activity, one row per organisation, month and department type
 select
     org_code,
     cast(period as date) as period,
@@ -10,4 +7,4 @@ select
     emergency_admissions,
     _batch_id as batch_id,
     _site as loaded_by_site
-from staging.ae_monthly
+from {{ source('staging', 'ae_monthly') }}

@@ -1,6 +1,3 @@
--- grain: one hospital provider spell
--- key: spell_id
--- description: validated inpatient spells with national admission method and discharge destination groups
 select
     spell_id,
     site_code,
@@ -12,4 +9,4 @@ select
     main_specialty_code,
     discharge_destination,
     _batch_id as batch_id
-from staging.inpatient_spells
+from {{ source('staging', 'inpatient_spells') }}

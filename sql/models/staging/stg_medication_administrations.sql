@@ -1,6 +1,3 @@
--- grain: one scheduled dose
--- key: administration_id
--- description: validated medication administrations (one scheduled dose each) in national codes
 select
     administration_id,
     site_code,
@@ -15,4 +12,4 @@ select
     dose_value,
     dose_unit,
     _batch_id as batch_id
-from staging.medication_administrations
+from {{ source('staging', 'medication_administrations') }}

@@ -1,6 +1,3 @@
--- grain: one reported incident
--- key: incident_id
--- description: validated patient safety incidents in national categories and harm levels
 select
     incident_id,
     site_code,
@@ -11,4 +8,4 @@ select
     harm_level,
     medication_stage,
     _batch_id as batch_id
-from staging.patient_safety_incidents
+from {{ source('staging', 'patient_safety_incidents') }}

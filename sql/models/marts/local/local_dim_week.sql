@@ -1,19 +1,9 @@
--- grain: ISO week
--- key: week_start
--- description: the ISO weeks (Monday to Sunday) covered by this site's weekly facts
--- column week_start: Monday the week starts on
--- column week_end: Sunday the week ends on
--- column iso_year: ISO 8601 week-numbering year
--- column iso_week: ISO 8601 week number, 1 to 53
--- column week_label: e.g. 2024-W07
--- column month: calendar month the week starts in (first day)
--- column financial_year: NHS financial year the week starts in, as 2024/25
 with span as (
     select
         cast(date_trunc('week', cast(min(day) as timestamp)) as date) as first_week,
         cast(date_trunc('week', cast(max(day) as timestamp)) as date) as last_week
-    from measures.measure_detail
-    where site_code = '{{ site.ods_code }}'
+    from {{ ref('measure_detail') }}
+    where site_code = '{{ var('site').ods_code }}'
 ),
 weeks as (
     select cast(g.d as date) as week_start
@@ -38,4 +28,4 @@ select
     n.month,
     c.financial_year
 from numbered n
-join measures.calendar_month c on c.month = n.month
+join {{ ref('calendar_month') }} c on c.month = n.month

@@ -1,14 +1,4 @@
--- grain: site x dataset x data month x rule
--- key: site_code, dataset, month, rule
--- materialized: view
--- description: rows held in quarantine per site, dataset, month of the data and rule they failed; a row that
---   failed two rules counts under both, and every row of a held batch counts under batch_held. Counts only, no
---   patient-level data (the rows themselves are in quarantine.<dataset>).
--- column site_code: ODS code of the site (or publisher) the rows came from
--- column dataset: dataset contract
--- column month: the reporting month the rows belong to (null when it could not be told)
--- column rule: the rule the rows failed, or batch_held
--- column rows_quarantined: quarantined rows that failed the rule
+{{ config(materialized='view') }}
 select site_code, dataset, month, rule, cast(sum(rows_quarantined) as bigint) as rows_quarantined
-from measures.dq_quarantine_monthly
+from {{ ref('dq_quarantine_monthly') }}
 group by site_code, dataset, month, rule

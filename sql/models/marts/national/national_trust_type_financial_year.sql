@@ -1,19 +1,2 @@
--- grain: trust type x measure x financial year
--- key: trust_type, measure_code, financial_year
--- materialized: view
--- description: national measures per trust type and financial year, summed over the organisations of that type
--- column trust_type: trust type (as in dim_site; unknown groups organisations not configured here)
--- column measure_code: the measure (see dim_measure)
--- column financial_year: NHS financial year, as 2024/25
--- column financial_year_start: first day of the financial year (1 April)
--- column months: number of months with data in the financial year
--- column sites: number of organisations with data in the group and period
--- column numerator: the measure's numerator summed over the organisations of the type and the year's months; null when suppressed
--- column denominator: the measure's denominator summed over the organisations of the type and the year's months (null for counts); null when suppressed
--- column value: numerator x multiplier / denominator (the numerator for counts); null when suppressed or the
--- denominator is 0
--- column suppressed: true when the figures are withheld
--- column suppression_reason: null when published; small_count, complementary or shared_count when withheld
-{% set grouping = 'trust_type' %}
-{% set period_type = 'year' %}
-{% include "macros/national_rollup.sql" %}
+{{ config(materialized='view') }}
+{{ national_rollup(grouping='trust_type', period_type='year') }}
