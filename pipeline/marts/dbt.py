@@ -143,16 +143,18 @@ def _relations(results: list) -> list[str]:
 
 
 def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_threshold: int, local: bool = False,
-                   on_node: Callable[[str, str], None] | None = None, target_path: Path | None = None) -> DbtRun:
+                   on_node: Callable[[str, str], None] | None = None, target_path: Path | None = None,
+                   command: str = "build") -> DbtRun:
     """dbt build up to the suppression step, the step (Python, one transaction), dbt build of the
-    national tables that read it; then, with `local`, one dbt build of the local marts per trust."""
+    national tables that read it; then, with `local`, one dbt build of the local marts per trust.
+    `command` "run" leaves the key tests out (to time the models alone)."""
     env = profile_env(wh)
     vars_ = dbt_vars(wh, sites, suppression_threshold=suppression_threshold)
     run = DbtRun()
     sites = list(sites)
     wh.dispose()  # DuckDB: one process holds the file; in-process, dbt opens its own connection
     t = time.perf_counter()
-    results = invoke(["build", "--exclude", SUPPRESSED], env, vars_, on_node, target_path)
+    results = invoke([command, "--exclude", SUPPRESSED], env, vars_, on_node, target_path)
     run.seconds["dbt_before_suppression"] = time.perf_counter() - t
     t = time.perf_counter()
     step = _disclosure_model(int(suppression_threshold))
@@ -161,13 +163,13 @@ def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_thresh
     wh.dispose()
     run.seconds["suppression"] = time.perf_counter() - t
     t = time.perf_counter()
-    results += invoke(["build", "--select", SUPPRESSED], env, vars_, on_node, target_path)
+    results += invoke([command, "--select", SUPPRESSED], env, vars_, on_node, target_path)
     run.seconds["dbt_after_suppression"] = time.perf_counter() - t
     if local:
         t = time.perf_counter()
         for site in (s for s in sites if s.role == "trust"):
             site_vars = {**vars_, "site": site_context(site, local_measures(site.ods_code))}
-            results += invoke(["build", "--select", "marts.local"], env, site_vars, on_node, target_path)
+            results += invoke([command, "--select", "marts.local"], env, site_vars, on_node, target_path)
         run.seconds["dbt_local_marts"] = time.perf_counter() - t
     run.built = _relations(results)
     run.tests = sum(1 for r in results if r.node.resource_type == "test")
