@@ -53,3 +53,28 @@ def test_dbt_vars_leave_the_local_marts_off_unless_a_site_is_given(duck):
     assert {m["code"] for m in vars_["local_measures"]} == {"inpatient_falls_per_1000_bed_days"}
     rf4 = next(s for s in duck.sites if s.ods_code == "RF4")
     assert dbt_vars(duck.wh, duck.sites, suppression_threshold=THRESHOLD, site=rf4)["site"]["ods_code"] == "RF4"
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_dbt_build_on_postgres_gives_the_runners_tables(duck, tmp_path):
+    """The same with dbt-postgres, the profile's postgres target set from the warehouse URL."""
+    from tests.conftest import _drop_pg_database, _fresh_pg_database
+
+    from .conftest import clone
+
+    admin, name, url = _fresh_pg_database("benefits_dbt")
+    built = clone(duck, url, tmp_path)
+    try:
+        runner_built = built.build(benefits=False)
+        expected = mart_checksums(built.wh.engine, ("measures",))
+        oid = "select 'national.fact_measure_monthly'::regclass::oid"
+        before = built.wh.scalar(oid)
+        run = build_with_dbt(built.wh, built.sites, suppression_threshold=THRESHOLD, local=True,
+                             target_path=tmp_path / "dbt")
+        assert built.wh.scalar(oid) != before  # dbt rebuilt it here (not in some other warehouse)
+        assert set(run.built) == set(runner_built) - {"measures.disclosure_control"}
+        assert mart_checksums(built.wh.engine, ("measures",)) == expected
+    finally:
+        built.wh.dispose()
+        _drop_pg_database(admin, name)
