@@ -13,8 +13,9 @@ reads, the step writes measures.disclosure_control (a dbt source), then dbt buil
 invocation per site (var `site`), as the runner builds one per site.
 
 What this does not give, and the runner does (docs/architecture.md): one transaction around the
-whole build (dbt commits model by model, so readers can see a half refresh), the PostgreSQL
-advisory locks (the caller would hold them around all invocations), and the local marts' grants.
+whole build (dbt commits model by model, so readers can see a half refresh). The PostgreSQL
+advisory locks are the caller's, held around all invocations (`main` holds staging_snapshot_lock);
+the local marts' grants are `benefits warehouse grant`'s, as after the runner.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pipeline.marts.build import (
     site_context,
 )
 from pipeline.warehouse.core import Warehouse
+from pipeline.warehouse.locks import staging_snapshot_lock
 from pipeline.warehouse.models import sql_root
 
 os.environ.setdefault("DO_NOT_TRACK", "1")  # dbt's anonymous usage tracking off (also flags: in dbt_project.yml)
@@ -124,6 +126,13 @@ def invoke(args: list[str], env: dict[str, str], vars_: dict, on_node: Callable[
     return results
 
 
+def _release_duckdb(wh: Warehouse) -> None:
+    """DuckDB: close the pipeline's connections so dbt can open the file (one configuration per file
+    per process). PostgreSQL: nothing, so a caller's advisory lock connection stays open."""
+    if wh.is_duckdb:
+        wh.dispose()
+
+
 def _close_duckdb() -> None:
     """dbt-duckdb keeps its DuckDB instance open in the process after an invocation; DuckDB then
     refuses the pipeline's engine (another configuration of the same file). Close it, so the file
@@ -152,7 +161,7 @@ def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_thresh
     vars_ = dbt_vars(wh, sites, suppression_threshold=suppression_threshold)
     run = DbtRun()
     sites = list(sites)
-    wh.dispose()  # DuckDB: one process holds the file; in-process, dbt opens its own connection
+    _release_duckdb(wh)
     t = time.perf_counter()
     results = invoke([command, "--exclude", SUPPRESSED], env, vars_, on_node, target_path)
     run.seconds["dbt_before_suppression"] = time.perf_counter() - t
@@ -160,7 +169,7 @@ def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_thresh
     step = _disclosure_model(int(suppression_threshold))
     with wh.begin() as conn:
         step.run(wh, conn, {})
-    wh.dispose()
+    _release_duckdb(wh)
     run.seconds["suppression"] = time.perf_counter() - t
     t = time.perf_counter()
     results += invoke([command, "--select", SUPPRESSED], env, vars_, on_node, target_path)
@@ -191,8 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] == "vars":
             print(json.dumps(dbt_vars(wh, sites, suppression_threshold=settings.suppression_threshold)))
             return 0
-        run = build_with_dbt(wh, sites, suppression_threshold=settings.suppression_threshold, local="--local" in argv,
-                             on_node=lambda name, status: print(f"{status:>8} {name}"))
+        with staging_snapshot_lock(wh):  # as build-marts: loads wait, PostgreSQL advisory lock held throughout
+            run = build_with_dbt(wh, sites, suppression_threshold=settings.suppression_threshold,
+                                 local="--local" in argv, on_node=lambda name, status: print(f"{status:>8} {name}"))
         print(f"{len(run.built)} models, {run.tests} tests; " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items()))
         return 0
     finally:

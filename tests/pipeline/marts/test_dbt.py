@@ -13,6 +13,7 @@ import time
 import pytest
 
 from pipeline.marts.dbt import build_with_dbt, dbt_vars
+from pipeline.warehouse.locks import staging_snapshot_lock
 from tests.support.warehouse import mart_checksums, schema_tables
 
 from .conftest import THRESHOLD
@@ -70,8 +71,9 @@ def test_dbt_build_on_postgres_gives_the_runners_tables(duck, tmp_path):
         expected = mart_checksums(built.wh.engine, ("measures",))
         oid = "select 'national.fact_measure_monthly'::regclass::oid"
         before = built.wh.scalar(oid)
-        run = build_with_dbt(built.wh, built.sites, suppression_threshold=THRESHOLD, local=True,
-                             target_path=tmp_path / "dbt")
+        with staging_snapshot_lock(built.wh):  # the advisory lock held around all invocations, as build-marts does
+            run = build_with_dbt(built.wh, built.sites, suppression_threshold=THRESHOLD, local=True,
+                                 target_path=tmp_path / "dbt")
         assert built.wh.scalar(oid) != before  # dbt rebuilt it here (not in some other warehouse)
         assert set(run.built) == set(runner_built) - {"measures.disclosure_control"}
         assert mart_checksums(built.wh.engine, ("measures",)) == expected
