@@ -294,7 +294,23 @@ def render_all(wh_dialect: str, models: list, context: dict) -> tuple[dict[str, 
     for m in models:
         if isinstance(m, Model):
             rendered[m.fqn], deps[m.fqn] = m.render(base, resolver)
+    _refuse_bare_names(models, rendered, deps)
     return rendered, deps
+
+
+def _refuse_bare_names(models: list, rendered: dict[str, str], deps: dict[str, set[str]]) -> None:
+    """A model that names another model of the build as schema.table, not through ref(), would be
+    built in no particular order relative to it: refuse it, saying what to write instead (a site's
+    local measure written before sql/ became a dbt project does this)."""
+    nodes = {m.fqn: getattr(m, "node", m.name) for m in models}
+    for fqn, sql in rendered.items():
+        code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+        bare = set(re.findall(r"\b([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\b", code.lower())) & set(nodes)
+        bare -= deps[fqn]
+        if bare:
+            model = next(m for m in models if m.fqn == fqn)
+            fixes = ", ".join(f"{{{{ ref('{nodes[b]}') }}}} for {b}" for b in sorted(bare))
+            raise RuntimeError(f"model {fqn} ({model.path}): names other models directly; write {fixes}")
 
 
 def build(wh: Warehouse, models: list, context: dict, on_model=None) -> list[str]:
