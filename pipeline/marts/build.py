@@ -1,6 +1,6 @@
 """Build measures and marts: the measure catalogue, the NHS calendar, site dimension, SQL models.
 
-National core measures are declared once, in sql/measures/<code>.sql (a `-- key: value`
+National core measures are declared once, in sql/models/measures/<code>.sql (a `-- key: value`
 header, then the SELECT at the measure's finest grain). A site adds its own measures by
 dropping files of the same form into <local sql folder>/<ods lower>/ (default sql/local,
 or BENEFITS_LOCAL_SQL_DIR); they appear in that site's local mart only and its benefits can
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from pipeline.config.sites import SiteConfig
 from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, disclosure_control
 from pipeline.warehouse.core import Warehouse
-from pipeline.warehouse.models import Model, PythonModel, build, discover, load_model, parse_header, sql_root
+from pipeline.warehouse.models import Model, PythonModel, build, discover, load_model, models_root, parse_header, sql_root
 
 DIRECTIONS = ("higher", "lower", "neutral")
 FAMILIES = ("binomial", "poisson", "mean")
@@ -142,7 +142,7 @@ def measure_from_header(header: dict[str, str], scope: str = "national", *, path
 @lru_cache(maxsize=1)
 def national_measures() -> tuple[MeasureDef, ...]:
     out = []
-    for path in sorted((sql_root() / "measures").glob("*.sql")):
+    for path in sorted((models_root() / "measures").glob("*.sql")):
         header = parse_header(path.read_text(encoding="utf-8"))
         if "measure" in header:
             out.append(measure_from_header(header, path=path))
@@ -297,7 +297,14 @@ def site_context(site: SiteConfig | dict, local: tuple[MeasureDef, ...] = ()) ->
 
 
 def local_measure_models(measures: tuple[MeasureDef, ...]) -> list[Model]:
-    return [load_model("measures", m.path, {}, name=m.model) for m in measures]
+    """A site's local measures as models: the table measures.local_<ods>_<code>, ref()'d by its code (dbt model
+    names are global, so a local measure's code must differ from every other site's too)."""
+    codes = [m.code for m in measures]
+    shared = sorted({c for c in codes if codes.count(c) > 1})
+    if shared:
+        raise MeasureError(f"local measure code(s) {', '.join(shared)} declared by more than one site; "
+                           "give each its own code (a dbt model name is global)")
+    return [load_model("measures", m.path, {}, name=m.model, node=m.code) for m in measures]
 
 
 # -- disclosure control, a Python step inside the build --------------------------------------

@@ -1,26 +1,32 @@
-"""SQL models: one file per model under sql/, built in dependency order in one transaction.
+"""SQL models: the dbt project in sql/, built by this runner in dependency order in one transaction.
 
-A model file is a single SELECT (Jinja-templated for the few engine differences and for
-per-site marts) with a header of `-- key: value` lines stating at least grain and key, and
-one `-- column <name>: <description>` line per output column (mart models must describe
-every column; the data dictionary is generated from these lines):
+sql/ is a dbt project (sql/dbt_project.yml; `dbt build` runs it too, see docs/architecture.md).
+This runner keeps what dbt does not give us in one step (one transaction, the Python
+suppression step between the measures and the national tables, one local mart per site) and
+follows dbt's conventions, so there is one copy of every model:
 
-    -- grain: site_code x month
-    -- key: site_code, month
-    -- materialized: table            (default: table; staging models are views)
-    -- description: what the model is for; a following `--` line without a key continues it
-    -- column site_code: ODS code of the organisation
+- a model is one SELECT in sql/models/<layer>/<name>.sql; its description, `meta: {grain, key}`
+  and column descriptions are in the folder's YAML (the key is also a `unique_key` data test);
+- it names other models with `{{ ref('name') }}` and the pipeline's tables with
+  `{{ source('schema', 'table') }}` (declared in sql/models/sources.yml); the dependencies are
+  exactly the ref() and source() calls made while rendering, no text scanning;
+- shared SQL is a macro with arguments in sql/macros/ (loaded as globals, as dbt does);
+- run-time inputs are `var('name')` (measures, calendar, site, ...), given by the caller here and
+  as `--vars` to dbt (pipeline.marts.dbt);
+- `{{ config(materialized='view') }}` makes a view (default: staging views, other tables).
 
 The folder gives the schema: staging/ -> staging, measures/ -> measures, marts/national/ ->
-national, marts/local/ -> local_<ods> (once per site); a site's local measures (see
-pipeline.marts.build) build into measures as local_<ods>_<code>. Dependencies come from the
-`schema.model` names a model's SQL mentions. A few steps are Python (`PythonModel`: they
-declare their dependencies and write their table on the build's connection), so they run
-inside the same transaction as the SQL around them.
+national, marts/local/ -> local_<ods> (once per site); mart files are prefixed national_/local_
+because dbt model names are global, and the prefix is not part of the table name (dbt:
+macros/dbt/generate_alias_name.sql). A site's local measures (see pipeline.marts.build) build into
+measures as local_<ods>_<code> and are ref()'d by their code. A few steps are Python
+(`PythonModel`: they declare their dependencies and write their table on the build's
+connection), so they run inside the same transaction as the SQL around them.
 """
 
 from __future__ import annotations
 
+import contextvars
 import graphlib
 import re
 from collections.abc import Callable
@@ -31,12 +37,16 @@ from pathlib import Path
 
 import jinja2
 import sqlalchemy as sa
+import yaml
 
 from pipeline.warehouse.core import Warehouse, ident
 
 _HEADER = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*)$")
 _COLUMN = re.compile(r"^--\s*column\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
-LAYERS = ("staging", "measures", "marts/national", "marts/local")
+_MATERIALIZED = re.compile(r"\{\{\s*config\(\s*materialized\s*=\s*['\"](\w+)['\"]\s*\)\s*\}\}")
+LAYERS = {"staging": "staging", "measures": "measures", "marts/national": "national", "marts/local": "local"}
+_MART_PREFIX = {"national": "national_", "local": "local_"}
+_MISSING = object()
 
 
 def parse_model_header(text: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -71,12 +81,16 @@ def parse_header(text: str) -> dict[str, str]:
 @dataclass
 class Model:
     schema: str
-    name: str
+    name: str  # the table (dbt: alias)
     path: Path
     template: str
     header: dict[str, str] = field(default_factory=dict)
     context: dict = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
+    node: str = ""  # the dbt model name other models ref()
+
+    def __post_init__(self):
+        self.node = self.node or self.path.stem
 
     @property
     def fqn(self) -> str:
@@ -84,16 +98,74 @@ class Model:
 
     @property
     def materialized(self) -> str:
-        return self.header.get("materialized", "view" if self.schema == "staging" else "table")
+        m = _MATERIALIZED.search(self.template)
+        return m.group(1) if m else self.header.get("materialized", "view" if self.schema == "staging" else "table")
 
-    def render(self, base_context: dict) -> str:
+    def render(self, base_context: dict, resolver: "Resolver") -> tuple[str, set[str]]:
+        """The SQL, and the fqns of the models and sources it ref()s."""
         body = "\n".join(
             ln for ln in self.template.splitlines() if not (_HEADER.match(ln.strip()) or _COLUMN.match(ln.strip()))
         )
+        calls = _Calls(self, {**base_context, **self.context}, resolver)
+        token = _CURRENT.set(calls)
         try:
-            return _env().from_string(body).render(**base_context, **self.context).strip().rstrip(";")
-        except jinja2.TemplateError as e:
+            sql = _env().from_string(body).render()
+        except (jinja2.TemplateError, KeyError) as e:
             raise RuntimeError(f"model {self.fqn} ({self.path}): template error: {e}") from None
+        finally:
+            _CURRENT.reset(token)
+        return sql.strip().rstrip(";"), calls.deps
+
+
+class Resolver:
+    """dbt names -> schema-qualified names, for the models of one build and the declared sources."""
+
+    def __init__(self, models: list):
+        self.by_node: dict[str, list] = {}
+        for m in models:
+            self.by_node.setdefault(getattr(m, "node", "") or m.name, []).append(m)
+        self.sources = sources()
+
+    def ref(self, name: str, caller) -> str:
+        found = self.by_node.get(name, [])
+        if len(found) > 1:  # a per-site model: the one in the caller's schema
+            found = [m for m in found if m.schema == caller.schema]
+        if len(found) != 1:
+            raise KeyError(f"ref({name!r}): {'no' if not found else 'more than one'} model of that name")
+        return found[0].fqn
+
+    def source(self, source_name: str, table: str) -> str:
+        if (source_name, table) not in self.sources:
+            raise KeyError(f"source({source_name!r}, {table!r}) is not declared in sql/models/sources.yml")
+        return f"{self.sources[(source_name, table)]}.{table}"
+
+
+class _Calls:
+    """ref(), source(), var() and config() for one model's rendering; records what it depends on."""
+
+    def __init__(self, model: Model, context: dict, resolver: Resolver):
+        self.model, self.context, self.resolver = model, context, resolver
+        self.deps: set[str] = set()
+
+    def ref(self, name: str) -> str:
+        fqn = self.resolver.ref(name, self.model)
+        self.deps.add(fqn)
+        return fqn
+
+    def source(self, source_name: str, table: str) -> str:
+        fqn = self.resolver.source(source_name, table)
+        self.deps.add(fqn)
+        return fqn
+
+    def var(self, name: str, default=_MISSING):
+        if name in self.context:
+            return self.context[name]
+        if default is _MISSING:
+            raise KeyError(f"var({name!r}) is not set")
+        return default
+
+    def config(self, **_kwargs) -> str:
+        return ""
 
 
 @dataclass
@@ -114,24 +186,77 @@ class PythonModel:
         return f"{self.schema}.{self.name}"
 
 
+_CURRENT: contextvars.ContextVar[_Calls] = contextvars.ContextVar("model_calls")
+
+
+def _dispatch(name: str) -> Callable:
+    """ref/source/var/config as globals, so macros see them too (macros do not see a caller's context)."""
+
+    def call(*args, **kwargs):
+        return getattr(_CURRENT.get(), name)(*args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(sql_root())),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+    """Jinja as dbt configures it (the `do` statement), plus every macro under sql/macros/ as a global."""
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.do"]
     )
+    env.globals.update({name: _dispatch(name) for name in ("ref", "source", "var", "config")})
+    files = [p for p in sorted((sql_root() / "macros").rglob("*.sql")) if p.parent.name != "dbt"]  # dbt/: dbt's hooks
+    for _ in range(2):  # twice: a template copies the globals it is made with, so macros see the ones loaded after
+        for path in files:
+            module = env.from_string(path.read_text(encoding="utf-8")).module
+            env.globals.update({k: v for k, v in vars(module).items() if isinstance(v, jinja2.runtime.Macro)})
+    return env
 
 
 def sql_root() -> Path:
     return Path(str(resources.files("sql")))
 
 
-def load_model(schema: str, path: Path, context: dict | None = None, name: str | None = None) -> Model:
+def models_root() -> Path:
+    return sql_root() / "models"
+
+
+@lru_cache(maxsize=1)
+def sources() -> dict[tuple[str, str], str]:
+    """(source name, table) -> schema, from sql/models/sources.yml."""
+    doc = yaml.safe_load((models_root() / "sources.yml").read_text(encoding="utf-8"))
+    return {(s["name"], t["name"]): s.get("schema", s["name"]) for s in doc["sources"] for t in s["tables"]}
+
+
+@lru_cache(maxsize=None)
+def model_docs(folder: Path) -> dict[str, dict]:
+    """A folder's YAML model properties by model name (description, config.meta, columns)."""
+    out: dict[str, dict] = {}
+    for path in sorted(folder.glob("*.yml")):
+        for entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models", []):
+            out[entry["name"]] = entry
+    return out
+
+
+def load_model(schema: str, path: Path, context: dict | None = None, name: str | None = None,
+               node: str | None = None) -> Model:
+    """A model; its description, grain, key and columns from the folder's YAML, else from its
+    `-- key: value` header (a site's local measures keep theirs)."""
     text = path.read_text(encoding="utf-8")
     header, columns = parse_model_header(text)
-    return Model(schema, name or path.stem, path, text, header, context or {}, columns)
+    doc = model_docs(path.parent).get(path.stem)
+    if doc:
+        meta = (doc.get("config") or {}).get("meta") or doc.get("meta") or {}
+        header = {**header, **{k: str(v) for k, v in meta.items() if k in ("grain", "key")}}
+        if doc.get("description"):
+            header["description"] = " ".join(str(doc["description"]).split())
+        columns = {c["name"]: " ".join(str(c.get("description", "")).split()) for c in doc.get("columns", [])}
+    table = name or path.stem
+    prefix = _MART_PREFIX.get("local" if schema.startswith("local_") else schema)
+    if name is None and prefix and table.startswith(prefix):
+        table = table[len(prefix):]
+    return Model(schema, table, path, text, header, context or {}, columns, node or path.stem)
 
 
 def discover(sites: list[dict], extra: list[Model] | tuple[Model, ...] = ()) -> list[Model]:
@@ -139,11 +264,11 @@ def discover(sites: list[dict], extra: list[Model] | tuple[Model, ...] = ()) -> 
 
     `sites` holds dicts with at least ods_code and schema (local_<ods>).
     """
-    root = sql_root()
+    root = models_root()
     models: list[Model] = []
-    for layer, schema in (("staging", "staging"), ("measures", "measures"), ("marts/national", "national")):
+    for layer in ("staging", "measures", "marts/national"):
         for path in sorted((root / layer).glob("*.sql")):
-            models.append(load_model(schema, path))
+            models.append(load_model(LAYERS[layer], path))
     for site in sites:
         for path in sorted((root / "marts" / "local").glob("*.sql")):
             models.append(load_model(site["schema"], path, {"site": site}))
@@ -151,33 +276,52 @@ def discover(sites: list[dict], extra: list[Model] | tuple[Model, ...] = ()) -> 
     return models
 
 
-def order(models: list, rendered: dict[str, str]) -> list:
-    """Topological order by the `schema.model` names each rendered model mentions."""
+def order(models: list, deps: dict[str, set[str]]) -> list:
+    """Topological order by each model's ref() and source() calls (PythonModels declare theirs)."""
     by_fqn = {m.fqn: m for m in models}
     graph: dict[str, set[str]] = {}
     for m in models:
-        if isinstance(m, PythonModel):
-            refs = set(m.deps)
-        else:
-            refs = set(re.findall(r"\b([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\b", rendered[m.fqn].lower()))
+        refs = set(m.deps) if isinstance(m, PythonModel) else deps[m.fqn]
         graph[m.fqn] = {r for r in refs if r in by_fqn and r != m.fqn}
     return [by_fqn[f] for f in graphlib.TopologicalSorter(graph).static_order()]
 
 
-def render_all(wh_dialect: str, models: list, context: dict) -> dict[str, str]:
+def render_all(wh_dialect: str, models: list, context: dict) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Every SQL model's SQL and dependencies (fqns)."""
     base = {"dialect": wh_dialect, **context}
-    return {m.fqn: m.render(base) for m in models if isinstance(m, Model)}
+    resolver = Resolver(models)
+    rendered, deps = {}, {}
+    for m in models:
+        if isinstance(m, Model):
+            rendered[m.fqn], deps[m.fqn] = m.render(base, resolver)
+    _refuse_bare_names(models, rendered, deps)
+    return rendered, deps
+
+
+def _refuse_bare_names(models: list, rendered: dict[str, str], deps: dict[str, set[str]]) -> None:
+    """A model that names another model of the build as schema.table, not through ref(), would be
+    built in no particular order relative to it: refuse it, saying what to write instead (a site's
+    local measure written before sql/ became a dbt project does this)."""
+    nodes = {m.fqn: getattr(m, "node", m.name) for m in models}
+    for fqn, sql in rendered.items():
+        code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+        bare = set(re.findall(r"\b([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)\b", code.lower())) & set(nodes)
+        bare -= deps[fqn]
+        if bare:
+            model = next(m for m in models if m.fqn == fqn)
+            fixes = ", ".join(f"{{{{ ref('{nodes[b]}') }}}} for {b}" for b in sorted(bare))
+            raise RuntimeError(f"model {fqn} ({model.path}): names other models directly; write {fixes}")
 
 
 def build(wh: Warehouse, models: list, context: dict, on_model=None) -> list[str]:
     """Build every model in one transaction, so analysts never see half a refresh."""
-    rendered = render_all(wh.dialect, models, context)
+    rendered, deps = render_all(wh.dialect, models, context)
     base = {"dialect": wh.dialect, **context}
     built = []
     with wh.begin() as conn:
         for schema in sorted({m.schema for m in models}):
             conn.execute(sa.text(f"create schema if not exists {ident(schema)}"))
-        for model in order(models, rendered):
+        for model in order(models, deps):
             try:
                 if isinstance(model, PythonModel):
                     model.run(wh, conn, base)

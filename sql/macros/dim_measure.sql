@@ -1,4 +1,5 @@
-{# Shared by the national and local dim_measure models: one row per measure from its SQL header. #}
+{# Shared by the national and local dim_measure models: one row per measure of `measures` (from its SQL header). #}
+{% macro dim_measure(measures) %}
 {% for m in measures %}
 select
     '{{ m.code }}' as measure_code,
@@ -19,3 +20,4 @@ select
 union all
 {% endif %}
 {% endfor %}
+{% endmacro %}

@@ -1,5 +1,6 @@
 {# Shared by the national and local dim_month models: calendar months the facts cover.
-   `where` restricts the measure rows that set the range. #}
+   `where` (a predicate on measure_monthly) restricts the measure rows that set the range. #}
+{% macro dim_month(where) %}
 select
     c.month,
     c.calendar_year,
@@ -10,6 +11,7 @@ select
     c.quarter_start,
     c.financial_year_start,
     c.month_label
-from measures.calendar_month c
-where c.month between (select min(month) from measures.measure_monthly {{ where }})
-                  and (select max(month) from measures.measure_monthly {{ where }})
+from {{ ref('calendar_month') }} c
+where c.month between (select min(month) from {{ ref('measure_monthly') }} where {{ where }})
+                  and (select max(month) from {{ ref('measure_monthly') }} where {{ where }})
+{% endmacro %}

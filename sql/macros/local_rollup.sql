@@ -1,12 +1,13 @@
 {# One site's measures rolled up from the finest grain to a period (month or week: ISO weeks starting Monday)
-   and an optional breakdown (ward or specialty). Only measures that have that detail take part: weekly figures
-   need a daily source, ward and specialty figures a measure with that breakdown. Never suppressed: local marts
-   are read only by the site itself. #}
-{% from "macros/value.sql" import value %}
+   and an optional breakdown (ward or specialty). `site` is the site's context (ods_code, local_measures),
+   `measures` the national measures. Only measures that have that detail take part: weekly figures need a daily
+   source, ward and specialty figures a measure with that breakdown. Never suppressed: local marts are read only
+   by the site itself. #}
+{% macro local_rollup(site, measures, period, breakdown=none) %}
 {% set ms = [] %}
 {% for m in measures + site.local_measures %}
 {% if (period == 'month' or m.period == 'day') and (not breakdown or breakdown in m.breakdowns) %}
-{% set _ = ms.append(m) %}
+{% do ms.append(m) %}
 {% endif %}
 {% endfor %}
 {% set period_col = 'month' if period == 'month' else 'week_start' %}
@@ -19,7 +20,7 @@ select
     {{ period_col }},
     numerator,
     denominator,
-    {{ value(ms, 'numerator', 'denominator') if ms else 'cast(null as double precision)' }} as value
+    {{ measure_value(ms, 'numerator', 'denominator') if ms else 'cast(null as double precision)' }} as value
 from (
     select
         site_code,
@@ -30,7 +31,7 @@ from (
         cast(date_trunc('{{ period }}', cast(day as timestamp)) as date) as {{ period_col }},
         sum(numerator) as numerator,
         sum(denominator) as denominator
-    from measures.measure_detail
+    from {{ ref('measure_detail') }}
     where site_code = '{{ site.ods_code }}'
 {% if ms %}
       and measure_code in ({% for m in ms %}'{{ m.code }}'{{ ', ' if not loop.last }}{% endfor %})
@@ -39,3 +40,4 @@ from (
 {% endif %}
     group by site_code, measure_code,{{ ' ' ~ breakdown ~ '_code,' if breakdown else '' }} cast(date_trunc('{{ period }}', cast(day as timestamp)) as date)
 ) rolled
+{% endmacro %}

@@ -1,5 +1,7 @@
 {# The national figures at one grouping (site, region, trust_type) and period (month, quarter, year), from the
-   disclosure-controlled long table: withheld figures are published as null. #}
+   disclosure-controlled long table (written by the suppression step, pipeline.marts.build): withheld figures are
+   published as null. #}
+{% macro national_rollup(grouping, period_type) %}
 select
     group_code as {{ 'site_code' if grouping == 'site' else grouping }},
     measure_code,
@@ -24,5 +26,6 @@ select
     case when suppressed then null else value end as value,
     suppressed,
     suppression_reason
-from measures.disclosure_control
+from {{ source('suppression', 'disclosure_control') }}
 where group_type = '{{ grouping }}' and period_type = '{{ period_type }}'
+{% endmacro %}

@@ -1,4 +1,5 @@
 {# NHS main specialty codes and names (NHS Data Dictionary, main specialty code), for dim_specialty. #}
+{% macro specialty_name(column) -%}
 {% set SPECIALTIES = {
     '100': 'General surgery', '101': 'Urology', '110': 'Trauma and orthopaedics', '120': 'Ear, nose and throat',
     '130': 'Ophthalmology', '140': 'Oral surgery', '143': 'Orthodontics', '145': 'Oral and maxillofacial surgery',
@@ -12,7 +13,6 @@
     '711': 'Child and adolescent psychiatry', '712': 'Forensic psychiatry', '713': 'Medical psychotherapy',
     '715': 'Old age psychiatry', '800': 'Clinical oncology', '810': 'Radiology', '820': 'General pathology',
 } %}
-{% macro specialty_name(column) -%}
 case {{ column }}
 {% for code, name in SPECIALTIES | dictsort %}
     when '{{ code }}' then '{{ name }}'

@@ -13,13 +13,13 @@
 -- description: RF4's own falls measure, tracked by its falls-prevention work; an example of a local measure
 with falls as (
     select site_code, ward_code, cast(occurred_at as date) as day, count(*) as n
-    from staging.stg_patient_safety_incidents
+    from {{ ref('stg_patient_safety_incidents') }}
     where site_code = 'RF4' and category = 'fall'
     group by site_code, ward_code, cast(occurred_at as date)
 ),
 beds as (
     select site_code, ward_code, day, sum(numerator) as bed_days
-    from measures.bed_days
+    from {{ ref('bed_days') }}
     where site_code = 'RF4'
     group by site_code, ward_code, day
 )

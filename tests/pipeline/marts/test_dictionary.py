@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import yaml
 
 from pipeline.marts import dictionary
 from pipeline.marts.dictionary import DEFAULT_OUTPUT, DictionaryError
@@ -37,27 +38,34 @@ def test_every_mart_table_and_column_is_described(duck):
 
 @pytest.fixture
 def sql_copy(tmp_path, monkeypatch):
-    """A copy of sql/ that a test may break, used in place of the real one."""
+    """A copy of sql/ (the dbt project) that a test may break, used in place of the real one."""
     root = tmp_path / "sql"
     shutil.copytree(models.sql_root(), root)
     monkeypatch.setattr(models, "sql_root", lambda: root)
     monkeypatch.setattr(dictionary, "sql_root", lambda: root)
-    models._env.cache_clear()
+    for cached in (models._env, models.model_docs, models.sources):
+        cached.cache_clear()
     yield root
-    models._env.cache_clear()
+    for cached in (models._env, models.model_docs, models.sources):
+        cached.cache_clear()
+
+
+def _edit_yaml(path, model, edit):
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    edit(next(m for m in doc["models"] if m["name"] == model))
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
 
 
 def test_a_column_without_description_fails_generation(sql_copy):
-    path = sql_copy / "marts" / "national" / "dim_site.sql"
-    text = path.read_text()
-    path.write_text(text.replace("-- column region:", "-- note region:"), encoding="utf-8")
-    with pytest.raises(DictionaryError, match=r"dim_site.sql: column region has no `-- column region"):
+    path = sql_copy / "models" / "marts" / "national" / "_national__models.yml"
+    _edit_yaml(path, "national_dim_site", lambda m: m.update(columns=[c for c in m["columns"] if c["name"] != "region"]))
+    with pytest.raises(DictionaryError, match=r"national_dim_site.sql: column region has no description"):
         dictionary.collect()
 
 
 def test_a_description_of_no_column_fails_generation(sql_copy):
-    path = sql_copy / "marts" / "local" / "dim_ward.sql"
-    path.write_text("-- column ward_name: there is no such column\n" + path.read_text(), encoding="utf-8")
+    path = sql_copy / "models" / "marts" / "local" / "_local__models.yml"
+    _edit_yaml(path, "local_dim_ward", lambda m: m["columns"].append({"name": "ward_name", "description": "none such"}))
     with pytest.raises(DictionaryError, match="ward_name"):
         dictionary.collect()
 

@@ -89,7 +89,7 @@ select
     cast(scheduled_at as date) as day,
     sum(case when status = 'refused' then 1 else 0 end) as numerator,
     count(*) as denominator
-from staging.stg_medication_administrations
+from {{ ref('stg_medication_administrations') }}
 where critical_medicine and status <> 'not_required'
 group by site_code, ward_code, cast(scheduled_at as date)
 """
@@ -136,6 +136,17 @@ def test_a_local_measure_dropped_into_the_site_folder(duck_copy, tmp_path, monke
     rows = wh.query("select * from local_rf4.fact_benefit where benefit_id = 'RF4-REFUSED-01'")
     assert len(rows) >= 12 and set(rows["measure_code"]) == {"refused_critical_doses_rate"}
     assert rows["as_of_month"].map(pd.Timestamp).min() == pd.Timestamp("2018-01-01")
+
+
+def test_a_local_measure_naming_a_model_without_ref_is_refused(duck_copy, tmp_path):
+    """Dependencies are the ref() calls: a bare staging.stg_... would be built in no particular order."""
+    local_dir = tmp_path / "local"
+    (local_dir / "rf4").mkdir(parents=True)
+    bare = LOCAL_MEASURE.replace("{{ ref('stg_medication_administrations') }}", "staging.stg_medication_administrations")
+    (local_dir / "rf4" / "refused_critical_doses_rate.sql").write_text(bare)
+    with pytest.raises(RuntimeError, match=r"refused_critical_doses_rate.sql\): names other models directly; "
+                       r"write \{\{ ref\('stg_medication_administrations'\) \}\}"):
+        duck_copy.build(local_sql=local_dir, benefits=False)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+{{ dim_month(where="site_code = '" ~ var('site').ods_code ~ "'") }}

@@ -1,0 +1,9 @@
+select
+    site_code,
+    measure_code,
+    month,
+    numerator,
+    denominator,
+    value
+from {{ ref('measure_monthly') }}
+where site_code = '{{ var('site').ods_code }}'

@@ -1,0 +1,1 @@
+{{ local_rollup(var('site'), var('measures'), period='week', breakdown=none) }}

@@ -1,0 +1,1 @@
+{{ dim_measure(var('measures')) }}

@@ -1,0 +1,1 @@
+{{ dim_month(where="scope = 'national'") }}

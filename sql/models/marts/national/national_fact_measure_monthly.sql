@@ -1,0 +1,1 @@
+{{ national_rollup(grouping='site', period_type='month') }}

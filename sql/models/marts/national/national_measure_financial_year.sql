@@ -1,0 +1,2 @@
+{{ config(materialized='view') }}
+{{ national_rollup(grouping='site', period_type='year') }}

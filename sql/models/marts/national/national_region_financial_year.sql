@@ -1,0 +1,2 @@
+{{ config(materialized='view') }}
+{{ national_rollup(grouping='region', period_type='year') }}

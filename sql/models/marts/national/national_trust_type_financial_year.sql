@@ -1,0 +1,2 @@
+{{ config(materialized='view') }}
+{{ national_rollup(grouping='trust_type', period_type='year') }}

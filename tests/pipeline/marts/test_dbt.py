@@ -1,0 +1,82 @@
+"""`dbt build` over sql/ (the same files the runner builds) gives the runner's tables, and the key tests pass.
+
+Issue 16 #2: sql/ is a dbt project; the runner keeps its guarantees (one transaction, suppression
+inside it) and dbt must build the same marts from the same files. pipeline.marts.dbt runs dbt
+in-process: everything up to the suppression step, the step in Python, then the national tables
+that read it, then one invocation per site's local mart.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pipeline.marts.dbt import build_with_dbt, dbt_vars
+from pipeline.warehouse.locks import staging_snapshot_lock
+from tests.support.warehouse import mart_checksums, schema_tables
+
+from .conftest import THRESHOLD
+
+
+def _kinds(wh) -> dict[str, str]:
+    rows = wh.query(
+        "select table_schema || '.' || table_name as t, table_type from information_schema.tables "
+        "where table_schema in ('staging', 'measures', 'national') or table_schema like 'local\\_%' escape '\\'"
+    )
+    return dict(zip(rows["t"], rows["table_type"]))
+
+
+@pytest.mark.slow
+def test_dbt_build_gives_the_runners_tables(duck_copy, tmp_path):
+    wh = duck_copy.wh
+    t = time.perf_counter()
+    runner_built = duck_copy.build(benefits=False)
+    runner_seconds = time.perf_counter() - t
+    expected = mart_checksums(wh.engine, ("measures",))
+    kinds = _kinds(wh)
+    wh.dispose()
+
+    run = build_with_dbt(wh, duck_copy.sites, suppression_threshold=THRESHOLD, local=True,
+                         target_path=tmp_path / "dbt")
+
+    assert run.tests >= 45  # one unique_key test per model with a key; any failure raises
+    assert set(run.built) == set(runner_built) - {"measures.disclosure_control"}
+    assert mart_checksums(wh.engine, ("measures",)) == expected
+    assert _kinds(wh) == kinds  # views stay views, tables tables
+    assert set(schema_tables(wh.engine, ["national"])) >= {"national.fact_measure_monthly", "national.dim_site"}
+    print(f"runner {runner_seconds:.1f} s, dbt {sum(run.seconds.values()):.1f} s ({run.seconds})")
+
+
+def test_dbt_vars_leave_the_local_marts_off_unless_a_site_is_given(duck):
+    vars_ = dbt_vars(duck.wh, duck.sites, suppression_threshold=THRESHOLD)
+    assert "site" not in vars_  # dbt_project.yml: local marts disabled without var('site')
+    assert {m["code"] for m in vars_["local_measures"]} == {"inpatient_falls_per_1000_bed_days"}
+    rf4 = next(s for s in duck.sites if s.ods_code == "RF4")
+    assert dbt_vars(duck.wh, duck.sites, suppression_threshold=THRESHOLD, site=rf4)["site"]["ods_code"] == "RF4"
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_dbt_build_on_postgres_gives_the_runners_tables(duck, tmp_path):
+    """The same with dbt-postgres, the profile's postgres target set from the warehouse URL."""
+    from tests.conftest import _drop_pg_database, _fresh_pg_database
+
+    from .conftest import clone
+
+    admin, name, url = _fresh_pg_database("benefits_dbt")
+    built = clone(duck, url, tmp_path)
+    try:
+        runner_built = built.build(benefits=False)
+        expected = mart_checksums(built.wh.engine, ("measures",))
+        oid = "select 'national.fact_measure_monthly'::regclass::oid"
+        before = built.wh.scalar(oid)
+        with staging_snapshot_lock(built.wh):  # the advisory lock held around all invocations, as build-marts does
+            run = build_with_dbt(built.wh, built.sites, suppression_threshold=THRESHOLD, local=True,
+                                 target_path=tmp_path / "dbt")
+        assert built.wh.scalar(oid) != before  # dbt rebuilt it here (not in some other warehouse)
+        assert set(run.built) == set(runner_built) - {"measures.disclosure_control"}
+        assert mart_checksums(built.wh.engine, ("measures",)) == expected
+    finally:
+        built.wh.dispose()
+        _drop_pg_database(admin, name)
