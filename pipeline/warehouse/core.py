@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,10 @@ class Warehouse:
             self.engine_kwargs = {"pool_pre_ping": True}
             self.engine = sa.create_engine(url, **self.engine_kwargs)
         from pipeline.warehouse.faults import install as install_faults
+        from pipeline.warehouse.profile import install as install_profile
 
         install_faults(self.engine)
+        install_profile(self.engine)
         # DuckDB allows one writer transaction at a time per table; serialise our own writers.
         self.write_lock = threading.RLock() if self.dialect == "duckdb" else contextlib.nullcontext()
 
@@ -154,15 +157,22 @@ class Warehouse:
 
     @staticmethod
     def _pg_copy_batches(conn: Connection, table: str, columns: list[str], batches) -> int:
+        from pipeline.warehouse import profile
+
         raw = conn.connection.driver_connection
         n = 0
+        t0, encode = time.perf_counter(), 0.0
+        sql = f"copy {table} ({', '.join(columns)}) from stdin with (format csv, header false)"
         with raw.cursor() as cur:
-            with cur.copy(f"copy {table} ({', '.join(columns)}) from stdin with (format csv, header false)") as copy:
+            with cur.copy(sql) as copy:
                 for batch in batches:
+                    t = time.perf_counter()
                     buf = io.BytesIO()
                     pacsv.write_csv(pa.Table.from_batches([batch]), buf, pacsv.WriteOptions(include_header=False))
+                    encode += time.perf_counter() - t
                     copy.write(buf.getvalue())
                     n += batch.num_rows
+        profile.record(sql, time.perf_counter() - t0, encode_s=round(encode, 4), rows=n)
         return n
 
     def replace_table(self, conn: Connection, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
