@@ -249,13 +249,15 @@ def load_profile(path: Path) -> dict[str, float]:
         ("replace", "delete from quarantine."),
         ("drop_landing", "drop table if exists landing."),
     ]
-    out: dict[str, float] = {"other": 0.0, "encode": 0.0}
+    out: dict = {"other": 0.0, "encode": 0.0}
     for line in path.read_text().splitlines() if path.exists() else []:
         r = json.loads(line)
         sql = r["sql"].lower()
         kind = next((k for k, prefix in kinds if sql.startswith(prefix)), "other")
         out[kind] = out.get(kind, 0.0) + r["s"]
         out["encode"] += r.get("encode_s", 0.0)
+        if kind == "landing_copy":
+            out["landing_format"] = r.get("format", "csv")
     return out
 
 
@@ -318,9 +320,11 @@ def main_postgresql(args) -> None:
     landing = prof.get("landing_copy", 0.0) + prof.get("landing_ddl", 0.0)
     load_parts = {k: prof.get(k, 0.0) for k in ("replace", "dup_keys", "flag", "quarantine", "staging")}
     ratio = run_s / plain_s
+    encoding = ("encoded for binary COPY by pgpq" if prof.get("landing_format") == "binary"
+                else "written as CSV text in Python")  # fmt: skip
     stages = [
         ("extract + harmonise (file hash, DuckDB reads the CSV, maps codes, casts, writes typed Parquet)", t["extract"], ""),
-        ("validate: landing, the typed Parquet read by pyarrow, written as CSV text in Python, COPY into an unlogged table", landing, f"of which CSV encoding in Python {prof.get('encode', 0.0):.1f} s"),
+        (f"validate: landing, the typed Parquet read by pyarrow, {encoding}, COPY into an unlogged table", landing, f"of which encoding {prof.get('encode', 0.0):.1f} s"),
         ("validate: the Great Expectations suite as SQL over the landing table", t["validate"] - landing, ""),
         ("load: delete the months being replaced", load_parts["replace"], ""),
         ("load: repeated keys grouped into a temporary table", load_parts["dup_keys"], ""),
