@@ -384,21 +384,30 @@ Rows: {outcome['rows_in']:,} extracted, {outcome['rows_loaded']:,} loaded, {outc
 
 POSTGRESQL_READING = """
 **Reading.** Against DuckDB, the PostgreSQL run pays three times for moving the same rows: DuckDB
-types the CSV and writes Parquet (extract), Python turns that Parquet back into CSV text and the
-server parses the text again into an unlogged landing table (landing), then the load copies every
-row once more into staging, a logged table whose three indexes (site/source/months, batch id, key:
-what reruns delete by) and WAL are kept up to date row by row. The floor COPYs the raw CSV once and
-writes staging without indexes. And all 10M keys are grouped twice to find repeated ones: once for
-Great Expectations' uniqueness count in validate, once for the load's own temporary table (the
-floor groups them once).
+types the CSV and writes Parquet (extract), the landing step turns that Parquet into COPY data that
+the server parses again into an unlogged landing table, then the load copies every row once more
+into staging, a logged table whose three indexes (site/source/months, batch id, key: what reruns
+delete by) are kept up to date row by row. The floor COPYs the raw CSV once and writes staging
+without indexes. And all 10M keys are grouped twice to find repeated ones: once for Great
+Expectations' uniqueness count in validate, once for the load's own temporary table (the floor
+groups them once).
 
-What would remove it, by stage: landing in binary COPY fed from Arrow instead of CSV text (`pgpq`
-0.12 installs here with pip and encodes Arrow batches in Rust; `adbc-driver-postgresql` 1.13 also
-installs and does the same COPY BINARY through its bulk ingest, on a connection of its own: fine
-for landing, which commits on its own, not for the staging insert inside the load's transaction); the repeated keys grouped once and shared by the GX count and the
-load; and staging written in one pass from the harmonised file rather than through landing (the
-rules then tested on the landing copy only for the few failing rows). The indexes stay: without
-them every rerun's delete scans the whole national table.
+Measured since, stage by stage (sections below): the landing COPY was CSV text written by pyarrow in
+Python; it is now binary COPY encoded from Arrow by `pgpq` (0.12, installs with pip), which took
+`create_landing` from 23.6 s to 12.9 s on these rows (0.55x, same rows by hash). The staging insert
+is mostly index upkeep: the same insert takes about 13 s with no index and 56-81 s with the three
+(the key index alone 2.8x).
+
+What would remove the rest, by stage: the staging indexes' upkeep, without losing what they are for
+(reruns and incremental loads deleting a site's months, a batch or keys without scanning the
+national table), by partitioning staging by site, source and month, so that a batch replacing its
+months loads fresh partitions, builds their indexes once after the rows are in and swaps them in
+inside the load's transaction (not yet tried); the repeated
+keys grouped once and shared by the GX count and the load; and landing read from the harmonised
+file in one pass (`adbc-driver-postgresql` 1.13 also installs here and does COPY BINARY through its
+bulk ingest, but on a connection of its own: fine for landing, which commits on its own, not for the
+staging insert inside the load's transaction). The run above was measured before the binary
+landing; rerun `python bench/bench_run.py --warehouse postgresql` for the current split.
 """
 
 
