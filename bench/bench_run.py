@@ -181,7 +181,8 @@ not UTF-8 are left to DuckDB to find, the connector re-reading a file only when 
 it (0.8 s); the source-system tag, and Prefect's concurrency-limit call it costs per task, is
 set only when a Prefect server is configured (0.1-2 s).
 """
-    write_section("run_10m", md)
+    if not args.no_write:
+        write_section("run_10m", md)
     print(md)
 
 # -- PostgreSQL (issue 18) ---------------------------------------------------------------------------
