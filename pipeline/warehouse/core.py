@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,8 +57,10 @@ class Warehouse:
             self.engine_kwargs = {"pool_pre_ping": True}
             self.engine = sa.create_engine(url, **self.engine_kwargs)
         from pipeline.warehouse.faults import install as install_faults
+        from pipeline.warehouse.profile import install as install_profile
 
         install_faults(self.engine)
+        install_profile(self.engine)
         # DuckDB allows one writer transaction at a time per table; serialise our own writers.
         self.write_lock = threading.RLock() if self.dialect == "duckdb" else contextlib.nullcontext()
 
@@ -158,15 +162,39 @@ class Warehouse:
 
     @staticmethod
     def _pg_copy_batches(conn: Connection, table: str, columns: list[str], batches) -> int:
+        """COPY Arrow batches into `table`: binary COPY encoded by pgpq (in Rust, no text for the
+        server to parse back into timestamps and numbers) when every column's type is one it
+        encodes, else CSV text. BENEFITS_PG_COPY=csv forces the text path (benchmarks compare
+        the two in the same run)."""
+        from pipeline.warehouse import profile
+
         raw = conn.connection.driver_connection
+        schema = _arrow_schema(raw, table, columns) if os.environ.get("BENEFITS_PG_COPY", "binary") != "csv" else None
+        fmt = "binary" if schema is not None else "csv, header false"
+        sql = f"copy {table} ({', '.join(columns)}) from stdin with (format {fmt})"
         n = 0
+        t0, encode = time.perf_counter(), 0.0
         with raw.cursor() as cur:
-            with cur.copy(f"copy {table} ({', '.join(columns)}) from stdin with (format csv, header false)") as copy:
+            with cur.copy(sql) as copy:
+                if schema is not None:
+                    import pgpq
+
+                    encoder = pgpq.ArrowToPostgresBinaryEncoder(schema)
+                    copy.write(encoder.write_header())
                 for batch in batches:
-                    buf = io.BytesIO()
-                    pacsv.write_csv(pa.Table.from_batches([batch]), buf, pacsv.WriteOptions(include_header=False))
-                    copy.write(buf.getvalue())
+                    t = time.perf_counter()
+                    if schema is not None:
+                        data = encoder.write_batch(batch.cast(schema) if batch.schema != schema else batch)
+                    else:
+                        buf = io.BytesIO()
+                        pacsv.write_csv(pa.Table.from_batches([batch]), buf, pacsv.WriteOptions(include_header=False))
+                        data = buf.getvalue()
+                    encode += time.perf_counter() - t
+                    copy.write(data)
                     n += batch.num_rows
+                if schema is not None:
+                    copy.write(encoder.finish())
+        profile.record(sql, time.perf_counter() - t0, encode_s=round(encode, 4), rows=n, format=fmt.split(",")[0])
         return n
 
     def replace_table(self, conn: Connection, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
@@ -203,3 +231,36 @@ class Warehouse:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# PostgreSQL column types binary COPY can be fed from Arrow, and the Arrow type that encodes each.
+_PG_ARROW = {
+    "text": pa.string(),
+    "character varying": pa.string(),
+    "bigint": pa.int64(),
+    "double precision": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp without time zone": pa.timestamp("us"),
+}
+
+
+def _arrow_schema(raw, table: str, columns: list[str]) -> pa.Schema | None:
+    """The Arrow schema whose binary COPY matches `table`'s `columns` exactly, or None (no pgpq,
+    or a column type it is not mapped for here)."""
+    try:
+        import pgpq  # noqa: F401
+    except ImportError:
+        return None
+    if "." not in table:
+        return None
+    schema, name = table.split(".", 1)
+    with raw.cursor() as cur:
+        cur.execute(
+            "select column_name, data_type from information_schema.columns where table_schema = %s and table_name = %s",
+            (schema.strip('"'), name.strip('"')),
+        )
+        types = dict(cur.fetchall())
+    if any(types.get(c) not in _PG_ARROW for c in columns):
+        return None
+    return pa.schema([pa.field(c, _PG_ARROW[types[c]]) for c in columns])

@@ -1,0 +1,125 @@
+"""Benchmark: the PostgreSQL landing step alone (issue 18), CSV text COPY against binary COPY.
+
+`benefits run` into PostgreSQL puts each harmonised batch into an unlogged landing table with
+COPY before validating it (pipeline.ingest.load.create_landing). bench_run.py --warehouse
+postgresql found this step the largest in the run. This script measures `create_landing` on the
+harmonised Parquet of bench_run.py's extract, once per COPY format, alternating the order between
+repeats, each in a fresh child process and a fresh database, and checks that both formats leave
+exactly the same rows (a hash over every landing row). Writes the `pg_landing` section.
+
+usage: python bench/bench_pg_landing.py [--rows 10000000] [--repeat 2] [--no-write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import python, run_measured, write_section  # noqa: E402
+from bench_run import OUT, make_extract, pg_database, write_site  # noqa: E402
+
+DATASET = "medication_administrations"
+
+
+def child_harmonise(csv: str, out: str) -> None:
+    import duckdb
+
+    from connectors.base import ExtractContext
+    from connectors.registry import get_connector
+    from dataset_contracts.conform import harmonise
+    from dataset_contracts.contracts import get_contract
+    from pipeline.config.sites import load_sites
+
+    site = load_sites(OUT / "sites", ["RF4"])[0]
+    source = site.sources[0]
+    ctx = ExtractContext(site_code="RF4", dataset=DATASET, source_name="epma", work_dir=OUT / "tmp")
+    con = duckdb.connect(config={"memory_limit": "1GB", "temp_directory": str(OUT / "tmp")})
+    connector = get_connector("files")(source.options, ctx)
+    h = harmonise(con, connector.relation(con), get_contract(DATASET), site_code="RF4",
+                  mappings=site.mapping(DATASET), file_columns=connector.file_columns, out_path=Path(out))  # fmt: skip
+    print(json.dumps({"rows": h.rows}))
+
+
+def child_landing(url: str, parquet: str) -> None:
+    from dataset_contracts.contracts import get_contract
+    from pipeline.ingest.load import create_landing, landing_table
+    from pipeline.warehouse.core import Warehouse
+    from pipeline.warehouse.ddl import ensure_schema
+
+    wh = Warehouse(url)
+    ensure_schema(wh)
+    t = time.perf_counter()
+    create_landing(wh, "bench", Path(parquet), get_contract(DATASET))
+    seconds = time.perf_counter() - t
+    table = landing_table("bench")
+    cols = [c.name for c in get_contract(DATASET).columns] + ["_source_file", "_period", "_conform_errors", "_row"]
+    digest = wh.scalar(f"select count(*) || ':' || sum(hashtext(row({', '.join(cols)})::text)::numeric) from {table}")
+    print(json.dumps({"seconds": seconds, "digest": digest}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=10_000_000)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        (child_harmonise if kind == "harmonise" else child_landing)(*rest)
+        return
+
+    csv, rows = make_extract(args.rows)
+    write_site(csv)
+    parquet = OUT / f"harmonised_{args.rows}.parquet"
+    if not parquet.exists():
+        run_measured([python(), __file__, "--child", "harmonise", str(csv), str(parquet)])
+    load_before = os.getloadavg()[0]
+    results: dict[str, list[tuple[float, float, str]]] = {"csv": [], "binary": []}
+    for i in range(args.repeat):
+        for fmt in ("csv", "binary") if i % 2 == 0 else ("binary", "csv"):
+            url, _, drop = pg_database(f"landing_{fmt}")
+            try:
+                _, rss, out = run_measured([python(), __file__, "--child", "landing", url, str(parquet)],
+                                           env={"BENEFITS_PG_COPY": fmt})  # fmt: skip
+            finally:
+                drop()
+            r = json.loads(out.strip().splitlines()[-1])
+            print(f"repeat {i} {fmt}: {r['seconds']:.1f} s, peak RSS {rss:.0f} MiB", flush=True)
+            results[fmt].append((r["seconds"], rss, r["digest"]))
+    load_after = os.getloadavg()[0]
+    digests = {d for v in results.values() for _, _, d in v}
+    if len(digests) != 1:
+        raise SystemExit(f"the two COPY formats left different landing rows: {results}")
+    csv_s = sorted(s for s, _, _ in results["csv"])
+    bin_s = sorted(s for s, _, _ in results["binary"])
+    pairs = ", ".join(f"{c:.1f} s / {b:.1f} s" for (c, _, _), (b, _, _) in zip(results["csv"], results["binary"]))
+    md = f"""
+### PostgreSQL landing: CSV text COPY against binary COPY (issue 18)
+
+`python bench/bench_pg_landing.py --rows {args.rows} --repeat {args.repeat}`: `create_landing` alone on the harmonised
+Parquet of bench_run.py's {rows:,}-row extract, into an unlogged table in a fresh database, each format
+in its own child process, the order alternating between repeats. Both formats leave the same rows (one
+hash over every landing row, row numbers included, checked equal).
+
+| COPY format | best s | peak RSS MiB (best run) |
+|---|---:|---:|
+| CSV text written by pyarrow in Python (before) | {csv_s[0]:.1f} | {min(results['csv'])[1]:,.0f} |
+| binary, encoded from Arrow by pgpq (after) | {bin_s[0]:.1f} | {min(results['binary'])[1]:,.0f} |
+| **ratio binary / CSV** | **{bin_s[0] / csv_s[0]:.2f}x** | |
+
+CSV / binary seconds per repeat: {pairs}. Machine shared with other work (1-minute load average
+{load_before:.1f} before, {load_after:.1f} after, on {os.cpu_count()} cores).
+"""
+    if not args.no_write:
+        write_section("pg_landing", md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
