@@ -18,14 +18,13 @@ from tests.support.warehouse import RUN_TIME_COLUMNS, mart_checksums, schema_tab
 
 pytestmark = pytest.mark.slow
 
-# In the order a run meets them (pipeline/warehouse/faults.py). Four stages: a kill between two
-# committed batches or at a load's last statement gave nothing the kill inside a load does not,
-# and every run here costs the command's start-up again.
+# In the order a run meets them (pipeline/warehouse/faults.py): every stage that writes to the
+# warehouse. A kill between two committed batches, at a load's last statement or before the HTML
+# report gave nothing these do not, and every run here costs the command's start-up again.
 KILL_POINTS = [
     "kill_during_load:quarantine.medication_administrations",  # inside a load transaction
     "kill_on_event:model_built",  # inside the marts build
     "kill_at_sql:measures.fact_benefit_all",  # writing the benefit figures
-    "kill_on_event:stage=report",  # after the data, before the HTML report
 ]
 NOISE = ("| INFO", " INFO ", "Traceback", "Failed to initialize", "Exception ignored")
 
