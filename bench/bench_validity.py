@@ -42,6 +42,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pipeline.simulator.rates import days_in_month  # noqa: E402
 from pipeline.simulator.spec import EFFECT_MEASURES as MEASURES  # noqa: E402  (every measure it can move)
 START, END = "2016-04", "2019-09"  # 42 months
 TEMPLATES = {"acute": "RF4", "mental_health": "RV5"}
@@ -164,10 +165,6 @@ def collect(sites: list[dict], home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return fact, scan
 
 
-def _month_end(m: dt.date) -> dt.date:
-    return dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1) - dt.timedelta(days=1)
-
-
 def truth_totals(gt: dict, measure: str, go_live: dt.date, as_of: dt.date) -> tuple[float, float]:
     """The simulator's counterfactual total and its clean-row numerator total over the months the
     pipeline adds up for a cumulative benefit: go-live to `as_of`, provisional months left out.
@@ -186,7 +183,8 @@ def truth_totals(gt: dict, measure: str, go_live: dt.date, as_of: dt.date) -> tu
     cf = observed = 0.0
     for key, e in gt["measures"][measure].items():
         m = dt.date.fromisoformat(key + "-01")
-        if not go_live <= m <= as_of or _month_end(m) + dt.timedelta(days=spec.mature_after_days) > _month_end(as_of):
+        month_end, as_of_end = m.replace(day=days_in_month(m)), as_of.replace(day=days_in_month(as_of))
+        if not go_live <= m <= as_of or month_end + dt.timedelta(days=spec.mature_after_days) > as_of_end:
             continue
         if e.get("numerator") is None or e.get("effect_multiplier") is None:
             return float("nan"), float("nan")
