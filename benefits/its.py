@@ -444,4 +444,6 @@ def total_with_ci(
         half = z * se / total
         return total, total * math.exp(-half), total * math.exp(half)
     low = total - z * se
-    return total, (max(low, 0.0) if family != "gaussian" else low), total + z * se
+    if dispersion is not None and family != "gaussian":
+        low = max(low, 0.0)  # a predicted count; the expectation's CI (`benefits its`) is as it was
+    return total, low, total + z * se
