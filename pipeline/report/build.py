@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from pipeline.config.sites import SiteConfig
-from pipeline.report import views
+from pipeline.report import national_view, views
 from pipeline.report.data import NationalData, load_national, load_site
 from pipeline.report.format import month_label
 from pipeline.warehouse.core import Warehouse
@@ -145,7 +145,7 @@ def build(
 
     links = {s.ods_code: site_page(s.ods_code) for s in chosen}
     if national:
-        nv = views.national_view(nat, index_link=INDEX, site_links={c: p for c, p in links.items()})
+        nv = national_view.national_view(nat, index_link=INDEX, site_links={c: p for c, p in links.items()})
         page = out / NATIONAL
         _write(
             page,
@@ -229,7 +229,7 @@ def build(
             notes=nat.notes,
             sites=index_sites,
             summary=views.summary_totals(all_benefits),
-            regions=views.region_view(nat),
+            regions=national_view.region_view(nat),
             national_link=NATIONAL if national else None,
             scope_note=scope_note,
         ),
