@@ -194,14 +194,19 @@ def build(
         by_site: dict[str, list[dict]] = {}
         for b in nat.benefits:
             by_site.setdefault(b.get("site_code"), []).append(b)
-        for site in trusts:
-            rows = by_site.get(site.ods_code, [])
+        # A federated collector has no site configs: the sites are those the national mart knows.
+        listed = [(s.ods_code, s.name, s.region, s.trust_type) for s in trusts] or [
+            (s["site_code"], s.get("site_name") or s["site_code"], s.get("region"), s.get("trust_type") or "unknown")
+            for s in nat.sites
+        ]
+        for code, name, region, trust_type in listed:
+            rows = by_site.get(code, [])
             index_sites.append(
                 {
-                    "code": site.ods_code,
-                    "name": site.name,
-                    "region": site.region,
-                    "trust_type": site.trust_type.replace("_", " "),
+                    "code": code,
+                    "name": name,
+                    "region": region,
+                    "trust_type": trust_type.replace("_", " "),
                     "link": None,
                     "as_of": month_label(max(b["as_of_month"] for b in rows)) if rows else None,
                     "rows": [
