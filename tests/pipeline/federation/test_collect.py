@@ -127,3 +127,29 @@ def test_incomplete_package_is_left_alone(tmp_path, wh, keys_and_registry):
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert not (root / "receipts").exists()
     assert wh.scalar("select count(*) from meta.submission") == 0
+
+
+def _record_level_columns() -> set[str]:
+    """Every column of a dataset contract that identifies a record or a patient."""
+    from dataset_contracts.contracts import CONTRACTS
+
+    named = {c.name for contract in CONTRACTS.values() for c in contract.columns}
+    ids = {c for c in named if c.endswith(("_id", "_ref")) or c in ("nhs_number", "date_of_birth", "postcode")}
+    assert "patient_ref" in ids  # the check below would prove nothing if the contracts changed under it
+    return ids | {"nhs_number", "patient_ref"}
+
+
+def test_national_catalogue_has_no_record_level_table_or_identifier(tmp_path, wh, keys_and_registry):
+    private, registry = keys_and_registry
+    root = tmp_path / "exchange"
+    write_package(root / "inbox", private["RAA"], "RAA", "2025-04", "2025-06", dt.datetime(2025, 7, 10, 9))
+    write_package(root / "inbox", private["RBB"], "RBB", "2025-04", "2025-06", dt.datetime(2025, 7, 11, 9))
+    assert _collect(root, wh, registry).count("accepted") == 2
+    cols = wh.query("select table_schema, table_name, column_name from information_schema.columns "
+                    "where table_schema not in ('information_schema', 'pg_catalog')")
+    assert len(cols) > 0 and {"collected", "meta", "national"} <= set(cols["table_schema"])
+    leaked = cols[cols["column_name"].isin(_record_level_columns())]
+    assert leaked.empty, leaked.to_dict("records")
+    assert not [s for s in cols["table_schema"].unique() if s == "staging" or s.startswith(("local_", "raw"))]
+    tables = set(cols["table_name"])
+    assert not {t for t in tables if t.startswith(("stg_", "incoming_"))}
