@@ -260,3 +260,24 @@ def dq_feedback(checked: Checked) -> list[dict]:
                          lowest_month=pd.Timestamp(worst["month"]).strftime("%Y-%m"))  # fmt: skip
         out.append(json.loads(json.dumps(entry)))
     return out
+
+
+def build_national_marts(wh: Warehouse, threshold: int) -> bool:
+    """Build the national marts from the collected tables, if this software has the builder yet.
+
+    TODO(lead): remove the guard once pipeline/federation/national.py is merged; call
+    `national.build_national(wh, threshold)` directly.
+    """
+    import importlib
+
+    try:
+        national = importlib.import_module("pipeline.federation.national")
+    except ModuleNotFoundError as exc:
+        if exc.name != "pipeline.federation.national":
+            raise  # the builder is there but something it imports is not: that is a real error
+        return False
+    build = getattr(national, "build_national", None)
+    if build is None:
+        return False
+    build(wh, threshold)
+    return True
