@@ -139,8 +139,16 @@ def _name_site(name: str) -> str | None:
 def _move(fs, source: str, target: str, received: dt.datetime) -> None:
     if fs.exists(target):  # a name rejected before, or a duplicate: keep both
         target = f"{target}.{received:%Y%m%dT%H%M%SZ}"
-    fs.makedirs(posixpath.dirname(target), exist_ok=True)
-    fs.mv(source, target, recursive=True)
+    # File by file: object stores have no folders to rename (s3fs cannot move a prefix as one).
+    # The signature goes first, so a move cut short leaves an incomplete package in the inbox,
+    # which the collector leaves alone, rather than a complete-looking one with files missing.
+    files = sorted(fs.find(source), key=lambda f: posixpath.basename(f) != SIGNATURE)
+    for f in files:
+        dest = f"{target}/{posixpath.relpath(f, source)}"
+        fs.makedirs(posixpath.dirname(dest), exist_ok=True)
+        fs.mv(f, dest)
+    if fs.exists(source):
+        fs.rm(source, recursive=True)
 
 
 # -- the warehouse -------------------------------------------------------------------------
