@@ -115,14 +115,16 @@ def _collect_one(fs, root: str, folder: str, wh: Warehouse, registry, threshold:
         checked = check_package(fs, folder, registry, threshold=threshold, today=today)
         replaces = _merge(wh, checked, received) if checked.ok else _record_rejection(wh, checked, received)
         status = "accepted" if checked.ok else "rejected"
-        _move(fs, folder, f"{root}/{ACCEPTED if checked.ok else REJECTED}/{name}", received)
         site = checked.manifest.site_code if checked.manifest else _name_site(name)
         receipt = Receipt(
             package=name, site_code=site, status=status, reasons=checked.reasons,
             received_at=received.isoformat() + "Z", replaces=replaces, data_quality=dq_feedback(checked),
         )  # fmt: skip
+        # The receipt before the move: if the move fails after the merge committed, the site still
+        # learns its package was accepted (and the next run finds the folder again as a duplicate).
         fs.makedirs(f"{root}/{RECEIPTS}", exist_ok=True)
         fs.pipe_file(f"{root}/{RECEIPTS}/{name}.json", (receipt.model_dump_json(indent=2) + "\n").encode("utf-8"))
+        _move(fs, folder, f"{root}/{ACCEPTED if checked.ok else REJECTED}/{name}", received)
         return Outcome(name, status, checked.reasons, site, replaces)
     except Exception as exc:  # noqa: BLE001  (one package's failure must not stop the others)
         log.exception("package %s could not be collected", name)

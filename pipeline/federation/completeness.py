@@ -63,7 +63,7 @@ def _coverage(subs: pd.DataFrame) -> pd.DataFrame:
     """One row per submission and month it covers."""
     rows = []
     for s in subs.itertuples():
-        if s.site_code is None or pd.isna(s.first_month) or pd.isna(s.last_month):
+        if pd.isna(s.site_code) or pd.isna(s.first_month) or pd.isna(s.last_month):
             continue
         month = s.first_month
         while month <= s.last_month:

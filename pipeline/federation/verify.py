@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from pipeline.federation.keys import verify as verify_signature
 from pipeline.federation.package import (
+    FORMAT,
     KINDS,
     MANIFEST,
     MAX_FILE_BYTES,
@@ -151,6 +152,8 @@ def _signature_ok(fs, folder: str, site: str, raw: bytes, registry, out: Checked
 
 
 def _check_header(m: Manifest, name, today: dt.date, threshold: int, out: Checked) -> None:
+    if m.format != FORMAT:
+        out.reasons.append(f"{MANIFEST} field format: {m.format!r} is not {FORMAT!r}, the format this collector reads")
     if name is not None:
         for what, folder_value, manifest_value in (
             ("site", name.site, m.site_code), ("first month", name.first, m.first_month),

@@ -224,3 +224,10 @@ def test_the_same_package_submitted_twice(env):
     assert result[good.name].status == "accepted"
     assert wh.scalar("select count(*) from collected.measures") == before + 6
     assert wh.scalar("select count(*) from meta.submission where package = :p", {"p": first.name}) == 1
+
+
+def test_an_unknown_package_format(env):
+    def change(m):
+        m.format = "benefits-package/99"
+
+    _run(env, _bad(env, edit=change), "manifest.json field format: 'benefits-package/99' is not 'benefits-package/1'")
