@@ -206,6 +206,11 @@ def _read_files(fs, folder: str, m: Manifest, out: Checked) -> dict[str, pa.Tabl
             out.reasons.append(f"{MANIFEST} lists kind {entry.kind} more than once")
             continue
         listed[entry.kind] = entry
+    # Every kind, even with no rows: a newer package replaces the site's rows for its months, so
+    # a file left out would silently delete what an earlier package sent.
+    for kind_name in KINDS:
+        if kind_name not in listed and not any(e.kind == kind_name for e in m.files):
+            out.reasons.append(f"{MANIFEST} lists no {kind_name} file; a package carries every kind, empty if need be")
     present = {posixpath.basename(p.rstrip("/")) for p in fs.ls(folder, detail=False)}
     for extra in sorted(present - {MANIFEST, SIGNATURE} - {e.name for e in m.files}):
         out.reasons.append(f"{extra} is in the package but not listed in {MANIFEST}")

@@ -231,3 +231,9 @@ def test_an_unknown_package_format(env):
         m.format = "benefits-package/99"
 
     _run(env, _bad(env, edit=change), "manifest.json field format: 'benefits-package/99' is not 'benefits-package/1'")
+
+
+def test_a_package_without_one_of_the_kinds(env):
+    data = frames("RAA", "2025-04", "2025-06")
+    del data["benefits"]
+    _run(env, _bad(env, data=data), "manifest.json lists no benefits file")
