@@ -9,6 +9,7 @@ parsed before its bytes match the signed manifest.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import posixpath
@@ -151,6 +152,12 @@ def _signature_ok(fs, folder: str, site: str, raw: bytes, registry, out: Checked
     return False
 
 
+@functools.lru_cache(maxsize=1)
+def _own_versions() -> tuple[dict[str, str], dict[str, str]]:
+    # Read once per process: they are this software's own files, and a collect reads hundreds of packages.
+    return contract_versions(), measure_versions()
+
+
 def _check_header(m: Manifest, name, today: dt.date, threshold: int, out: Checked) -> None:
     if m.format != FORMAT:
         out.reasons.append(f"{MANIFEST} field format: {m.format!r} is not {FORMAT!r}, the format this collector reads")
@@ -179,8 +186,9 @@ def _check_header(m: Manifest, name, today: dt.date, threshold: int, out: Checke
     if m.suppression_threshold < threshold:
         out.reasons.append(f"{MANIFEST} field suppression_threshold: {m.suppression_threshold} is below the national "
                            f"threshold {threshold}")  # fmt: skip
-    for field_name, declared, ours in (("contract_versions", m.contract_versions, contract_versions()),
-                                       ("measure_versions", m.measure_versions, measure_versions())):  # fmt: skip
+    contracts, measures = _own_versions()
+    for field_name, declared, ours in (("contract_versions", m.contract_versions, contracts),
+                                       ("measure_versions", m.measure_versions, measures)):  # fmt: skip
         for code, version in sorted(declared.items()):
             if code not in ours:
                 out.reasons.append(f"{MANIFEST} {field_name}: {code!r} is not known to this collector")
