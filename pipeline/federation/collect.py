@@ -113,6 +113,8 @@ def _collect_one(fs, root: str, folder: str, wh: Warehouse, registry, threshold:
             parsed = parse_name(name)
             return Outcome(name, "rejected", [reason], parsed.site if parsed else None)
         checked = check_package(fs, folder, registry, threshold=threshold, today=today)
+        if checked.ok:
+            _check_not_superseded(wh, checked)
         replaces = _merge(wh, checked, received) if checked.ok else _record_rejection(wh, checked, received)
         status = "accepted" if checked.ok else "rejected"
         site = checked.manifest.site_code if checked.manifest else _name_site(name)
@@ -203,6 +205,21 @@ def _submission_row(conn, checked: Checked, status: str, received: dt.datetime) 
     }  # fmt: skip
     cols = ", ".join(SUBMISSION)
     conn.execute(sa.text(f"insert into meta.submission ({cols}) values ({', '.join(':' + c for c in SUBMISSION)})"), row)
+
+
+def _check_not_superseded(wh: Warehouse, checked: Checked) -> None:
+    """A package created before one already collected for the same site and months arrived late
+    (a delayed upload): merging it would put older figures over newer ones."""
+    first, last = _months(checked)
+    newer = wh.query(
+        "select package from meta.submission where status = 'accepted' and site_code = :s and first_month <= :l "
+        "and last_month >= :f and created_at > :c order by created_at",
+        {"s": checked.manifest.site_code, "f": first, "l": last, "c": _created(checked)},
+    )["package"].tolist()
+    if newer:
+        checked.reasons.append(f"package {newer[-1]}, created later, was already collected for these months; "
+                               "submit again to replace it")  # fmt: skip
+        checked.tables = {}
 
 
 def _record_rejection(wh: Warehouse, checked: Checked, received: dt.datetime) -> list[str]:

@@ -237,3 +237,12 @@ def test_a_package_without_one_of_the_kinds(env):
     data = frames("RAA", "2025-04", "2025-06")
     del data["benefits"]
     _run(env, _bad(env, data=data), "manifest.json lists no benefits file")
+
+
+def test_an_older_package_arriving_after_a_newer_one(env):
+    private, registry, wh, root = env
+    newer = write_package(root / "inbox", private["RAA"], "RAA", "2025-05", "2025-06", dt.datetime(2025, 8, 1, 9))
+    assert collect(str(root), wh, registry, threshold=7, today=TODAY).packages[0].status == "accepted"
+    reasons = _run(env, _bad(env), f"package {newer.name}, created later, was already collected for these months")
+    assert wh.scalar("select count(*) from collected.measures where site_code = 'RAA'") == 4  # the newer rows only
+    assert len(reasons) == 1
