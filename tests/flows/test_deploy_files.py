@@ -47,6 +47,7 @@ def test_deployments_point_at_the_flows(spec):
         "marts-daily": "build-marts",
         "benefits-monthly": "realise-benefits",
         "national-monthly": "national-run",
+        "collect-daily": "collect-packages",
     }
     assert {d["name"] for d in spec["deployments"]} == set(names)
     for d in spec["deployments"]:
@@ -61,6 +62,14 @@ def test_deployments_point_at_the_flows(spec):
     # Nothing secret: Prefect stores these settings on the server, readable by every API user.
     settings = "\n".join(ln for ln in (DEPLOY / "prefect.yaml").read_text().splitlines() if not ln.lstrip().startswith("#"))
     assert "://" not in settings and "WAREHOUSE_URL" not in settings and "WEBHOOK" not in settings
+
+
+def test_the_collector_runs_daily_one_at_a_time(spec):
+    d = deployment(spec, "collect-daily")
+    assert d["concurrency_limit"] == 1 and d["parameters"] == {"deadline_day": 15}
+    [schedule] = d["schedules"]
+    runs = next_runs(schedule, 3, dt.datetime(2026, 3, 28, tzinfo=dt.timezone.utc))  # across the change to BST
+    assert [(r.hour, r.minute) for r in runs] == [(5, 30)] * 3 and len({r.date() for r in runs}) == 3
 
 
 def test_local_reporting_is_daily_and_every_site_extracts_before_marts(spec):

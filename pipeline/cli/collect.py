@@ -1,0 +1,85 @@
+"""`benefits collect`: the national collector, checking and merging the packages trusts submitted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from pipeline.cli import app
+from pipeline.cli._console import console, error, setup_logging
+from pipeline.cli.run import WarehouseOption
+
+_STYLE = {"accepted": "green", "rejected": "red", "failed": "yellow"}
+
+
+@app.command("collect")
+def collect_command(
+    source: Annotated[str, typer.Option("--from", help="where trusts submit: a folder or URL (s3://bucket/path) with inbox/")],
+    keys: Annotated[Path, typer.Option("--keys", help="the registry of site public keys: a file of "
+                                       "'<ODS> ed25519 <base64>' lines or a folder of <ODS>.pub files")],  # fmt: skip
+    warehouse: WarehouseOption = None,
+    deadline_day: Annotated[int, typer.Option("--deadline-day", min=1, max=31, help="a month's data is late if "
+                                              "submitted after this day of the next month")] = 15,  # fmt: skip
+    today: Annotated[str | None, typer.Option("--today", hidden=True, help="YYYY-MM-DD, for demos and tests")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+):
+    """Check every complete package in the inbox (signature, files, rows, disclosure control), merge
+    the good ones into the national warehouse, move each to accepted/ or rejected/ with a receipt,
+    and rebuild the completeness board. A rejected package does not stop the others."""
+    setup_logging(verbose)
+    from pipeline.cli._preflight import exit_unless_warehouse
+    from pipeline.federation.collect import build_national_marts, collect
+    from pipeline.federation.keys import KeyProblem, load_registry
+
+    try:
+        registry = load_registry(keys)
+    except KeyProblem as e:
+        error(e, "key registry")
+        raise typer.Exit(2) from None
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        error(f"--today: expected YYYY-MM-DD, got {today!r}", "usage")
+        raise typer.Exit(2) from None
+    import os
+
+    from pipeline.config.settings import load_settings
+    from pipeline.runtime import warehouse as open_wh
+
+    if warehouse:
+        os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    settings = load_settings()
+    # The national warehouse may start empty: collecting creates its tables.
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL",
+                          must_exist=False)  # fmt: skip
+    wh = open_wh(settings)
+    try:
+        result = collect(source, wh, registry, threshold=settings.suppression_threshold, today=day,
+                         deadline_day=deadline_day)  # fmt: skip
+    except (OSError, ValueError) as e:  # the exchange location itself: missing, unreadable, a bad URL
+        error(f"{source}: {e}", "cannot collect")
+        raise typer.Exit(2) from None
+    if result.packages:
+        table = Table(title=f"Packages in {escape(source)}")
+        for col in ("package", "site", "status", "reasons"):
+            table.add_column(col)
+        for p in result.packages:
+            reasons = "\n".join(escape(r) for r in p.reasons)
+            if p.replaces:
+                reasons = "replaces " + ", ".join(p.replaces)
+            table.add_row(p.package, p.site_code or "?", f"[{_STYLE[p.status]}]{p.status}[/]", reasons)
+        console.print(table)
+    built = build_national_marts(wh, settings.suppression_threshold)
+    console.print(
+        f"{len(result.packages)} package(s): {result.count('accepted')} accepted, {result.count('rejected')} rejected"
+        + (f", {result.count('failed')} left in the inbox after an error" if result.count("failed") else "")
+        + f"; completeness board: {result.board_rows} rows" + ("; national marts rebuilt" if built else ""),
+        highlight=False,
+    )
+    if result.count("failed"):
+        raise typer.Exit(1)
