@@ -47,6 +47,12 @@ SUBMISSION = {
 }
 
 
+# Each site's name, region and trust type as its latest accepted manifest states them: the
+# national directory (dim_site, region and trust-type totals) is built from these.
+SITE = {"site_code": "varchar", "site_name": "varchar", "region": "varchar", "trust_type": "varchar",
+        "package": "varchar"}  # fmt: skip
+
+
 @dataclass
 class Outcome:
     package: str
@@ -170,6 +176,7 @@ def ensure_tables(wh: Warehouse) -> None:
             history = {**cols, "replaced_by": "varchar"}
             conn.execute(sa.text(f"create table if not exists {SCHEMA}.{kind.name}_history ({_ddl(wh, history)})"))
         conn.execute(sa.text(f"create table if not exists meta.submission ({_ddl(wh, SUBMISSION)})"))
+        conn.execute(sa.text(f"create table if not exists {SCHEMA}.site ({_ddl(wh, SITE)})"))
 
 
 def _months(checked: Checked) -> tuple[dt.date | None, dt.date | None]:
@@ -257,6 +264,11 @@ def _merge(wh: Warehouse, checked: Checked, received: dt.datetime) -> list[str]:
             conn.execute(sa.text("update meta.submission set replaced_by = :package where status = 'accepted' "
                                  "and package in :names").bindparams(sa.bindparam("names", expanding=True)),
                          {"package": checked.name, "names": sorted(replaced)})  # fmt: skip
+        conn.execute(sa.text(f"delete from {SCHEMA}.site where site_code = :site"), params)
+        conn.execute(
+            sa.text(f"insert into {SCHEMA}.site ({', '.join(SITE)}) values (:site, :name, :region, :trust_type, :package)"),
+            {**params, "name": m.site.name, "region": m.site.region, "trust_type": m.site.trust_type},
+        )
         _submission_row(conn, checked, "accepted", received)
     return sorted(replaced)
 
@@ -289,22 +301,8 @@ def dq_feedback(checked: Checked) -> list[dict]:
     return out
 
 
-def build_national_marts(wh: Warehouse, threshold: int) -> bool:
-    """Build the national marts from the collected tables, if this software has the builder yet.
+def build_national_marts(wh: Warehouse, threshold: int) -> list[str]:
+    """Rebuild the national marts from everything collected so far."""
+    from pipeline.federation.national import build_national
 
-    TODO(lead): remove the guard once pipeline/federation/national.py is merged; call
-    `national.build_national(wh, threshold)` directly.
-    """
-    import importlib
-
-    try:
-        national = importlib.import_module("pipeline.federation.national")
-    except ModuleNotFoundError as exc:
-        if exc.name != "pipeline.federation.national":
-            raise  # the builder is there but something it imports is not: that is a real error
-        return False
-    build = getattr(national, "build_national", None)
-    if build is None:
-        return False
-    build(wh, threshold)
-    return True
+    return build_national(wh, threshold)

@@ -1,0 +1,130 @@
+"""The national mart of a federated deployment, built from collected packages only.
+
+The national warehouse holds no record-level row: its inputs are the `collected.*` tables the
+collector merges (pipeline/federation/collect.py). From them this module writes the same national
+tables central mode builds from staging, through the same SQL models wherever the models read
+only aggregates:
+
+* `measures.disclosure_control`: each site's own disclosure-controlled lattice, as submitted, and
+  the region and trust-type totals made by the same rule as central mode
+  (pipeline.marts.suppression.group_totals), so published figures are identical in both modes;
+* `national.dim_site`, `.dim_measure`, `.dim_month`, `.fact_measure_monthly` and the quarterly,
+  financial-year, region and trust-type rollups: the central SQL models, unchanged;
+* `national.fact_benefit`, `.fact_benefit_spc`, `.benefit_value_summary`: the sites' national-scope
+  benefits as they computed them;
+* `national.dq_submitted_rows`, `.dq_submitted_rules`: the data-quality summaries the sites sent
+  (central mode's per-batch DQ tables need record-level batches and are not built here).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, VALUE_SUMMARY
+from benefits.value import summary_frame
+from pipeline.federation.package import KINDS
+from pipeline.marts.build import DISCLOSURE_HEADER, calendar, national_measures
+from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, group_totals
+from pipeline.warehouse.core import Warehouse
+from pipeline.warehouse.models import PythonModel, build, load_model, models_root
+
+COLLECTED = "collected"
+# Central models that read only the suppression table, the site directory and the calendar.
+NATIONAL_MODELS = (
+    "national_dim_measure", "national_dim_month", "national_dim_site", "national_fact_measure_monthly",
+    "national_measure_quarterly", "national_measure_financial_year", "national_region_quarterly",
+    "national_region_financial_year", "national_trust_type_quarterly", "national_trust_type_financial_year",
+)  # fmt: skip
+SITE_COLUMNS = {"site_code": "varchar", "site_name": "varchar", "trust_type": "varchar", "region": "varchar",
+                "configured": "boolean"}  # fmt: skip
+MONTHLY_COLUMNS = {"site_code": "varchar", "measure_code": "varchar", "scope": "varchar", "month": "date",
+                   "numerator": "double", "denominator": "double", "value": "double"}  # fmt: skip
+
+
+def _rules() -> list[MeasureRule]:
+    return [MeasureRule(m.code, m.has_denominator, m.multiplier, m.denominator_measure) for m in national_measures()]
+
+
+def _read(conn: sa.Connection, sql: str) -> pd.DataFrame:
+    result = conn.execute(sa.text(sql))
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def collected(conn: sa.Connection, kind: str) -> pd.DataFrame:
+    cols = ", ".join(KINDS[kind].columns)
+    frame = _read(conn, f"select {cols} from {COLLECTED}.{kind}")
+    for c, t in KINDS[kind].columns.items():
+        if t == "date":
+            frame[c] = pd.to_datetime(frame[c]).dt.date
+        elif t == "double":
+            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+        elif t == "boolean":
+            frame[c] = frame[c].astype(bool)
+    return frame
+
+
+def _site_rows(conn: sa.Connection) -> pd.DataFrame:
+    rows = collected(conn, "measures").rename(columns={"site_code": "group_code"})
+    rows["group_type"] = "site"
+    rows["sites"] = 1
+    return rows
+
+
+def _directory(conn: sa.Connection) -> pd.DataFrame:
+    frame = _read(conn, f"select site_code, site_name, region, trust_type from {COLLECTED}.site")
+    frame["region"] = frame["region"].fillna("Unknown")
+    frame["trust_type"] = frame["trust_type"].fillna("unknown")
+    frame["configured"] = True
+    return frame
+
+
+def _models() -> list:
+    def site_directory(wh: Warehouse, conn: sa.Connection, _context: dict) -> None:
+        wh.replace_table(conn, "measures.site_directory", _directory(conn), SITE_COLUMNS)
+
+    def measure_monthly(wh: Warehouse, conn: sa.Connection, _context: dict) -> None:
+        rows = _site_rows(conn)
+        months = rows[rows["period_type"] == "month"].rename(columns={"group_code": "site_code",
+                                                                     "period_start": "month"})
+        months["scope"] = "national"
+        wh.replace_table(conn, "measures.measure_monthly", months, MONTHLY_COLUMNS)
+
+    def disclosure_control(wh: Warehouse, conn: sa.Connection, _context: dict) -> None:
+        rows = _site_rows(conn)
+        totals = group_totals(rows[list(OUTPUT_TYPES)], _directory(conn), _rules())
+        frame = pd.concat([rows[list(OUTPUT_TYPES)], totals], ignore_index=True)
+        conn.execute(sa.text(f"drop table if exists measures.disclosure_control{' cascade' if not wh.is_duckdb else ''}"))
+        wh.replace_table(conn, "measures.disclosure_control", frame, OUTPUT_TYPES)
+
+    deps = (f"{COLLECTED}.measures", f"{COLLECTED}.site")
+    models: list = [
+        PythonModel("measures", "site_directory", site_directory, deps=deps),
+        PythonModel("measures", "measure_monthly", measure_monthly, deps=deps),
+        PythonModel("measures", "disclosure_control", disclosure_control, deps=deps, header=dict(DISCLOSURE_HEADER)),
+        load_model("measures", models_root() / "measures" / "calendar_month.sql"),
+    ]
+    for name in NATIONAL_MODELS:
+        models.append(load_model("national", models_root() / "marts" / "national" / f"{name}.sql"))
+    return models
+
+
+def build_national(wh: Warehouse, threshold: int) -> list[str]:
+    """Rebuild every national table from what has been collected, in one transaction."""
+    context = {
+        "measures": [m.as_context() for m in national_measures()],
+        "local_measures": [],
+        "calendar": calendar(),
+        "suppression_threshold": int(threshold),
+        "has_ods_organisation": False,
+    }
+    built = build(wh, _models(), context)
+    with wh.begin() as conn:
+        fact = collected(conn, "benefits")
+        wh.replace_table(conn, "national.fact_benefit", fact, FACT_BENEFIT.types)
+        wh.replace_table(conn, "national.fact_benefit_spc", collected(conn, "benefit_spc"), FACT_BENEFIT_SPC.types)
+        wh.replace_table(conn, "national.benefit_value_summary", summary_frame(fact), VALUE_SUMMARY.types)
+        wh.replace_table(conn, "national.dq_submitted_rows", collected(conn, "dq_rows"), KINDS["dq_rows"].columns)
+        wh.replace_table(conn, "national.dq_submitted_rules", collected(conn, "dq_rules"), KINDS["dq_rules"].columns)
+    return [*built, "national.fact_benefit", "national.fact_benefit_spc", "national.benefit_value_summary",
+            "national.dq_submitted_rows", "national.dq_submitted_rules"]  # fmt: skip
