@@ -87,6 +87,11 @@ def test_package_to_a_folder_holds_the_sites_suppressed_national_rows_and_verifi
     assert withheld[["numerator", "denominator", "value"]].isna().all().all()
     published = measures[~measures["suppressed"]]
     assert published["numerator"].notna().all()
+    # What the collector re-checks: no count it receives unwithheld is from 1 to the threshold.
+    spc = tables["benefit_spc"].to_pandas()
+    for frame in (published, spc[~spc["suppressed"]]):
+        for col in ("numerator", "denominator"):
+            assert not frame[col].between(1, manifest.suppression_threshold).any(), col
     # The same rows the site's own disclosure control decided, no more and no fewer.
     expected = built.wh.scalar(
         "select count(*) from measures.disclosure_control where group_type = 'site' and group_code = :s", {"s": SITE}
