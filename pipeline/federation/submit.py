@@ -21,6 +21,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass
+from importlib import metadata
 
 import fsspec
 import pandas as pd
@@ -31,7 +32,7 @@ from dataset_contracts.contracts import CONTRACTS
 from pipeline.config.sites import SiteConfig
 from pipeline.federation import package as pkg
 from pipeline.federation.keys import sign
-from pipeline.federation.versions import contract_versions, measure_versions, software_version
+from pipeline.federation.versions import contract_versions, measure_versions
 from pipeline.warehouse.core import Warehouse, ident
 
 log = logging.getLogger(__name__)
@@ -260,6 +261,16 @@ def build_tables(wh: Warehouse, site: str, first: dt.date | None = None, last: d
 
 
 # -- sending -----------------------------------------------------------------------------------
+DISTRIBUTION = "nhs-benefits-pipeline"
+
+
+def software_version() -> str:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # a checkout run without installing it
+        return "0+unknown"
+
+
 def _parquet(table: pa.Table) -> bytes:
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
@@ -294,8 +305,11 @@ def write_package(url: str, site: str, tables: dict[str, pa.Table], manifest_fie
     """Write the package into `<url>/inbox/<name>/` and return its name: the Parquet files, then
     manifest.json, then manifest.sig last, so a package without its signature is known unfinished."""
     missing = [k for k in pkg.KINDS if k not in tables]
-    if missing:
-        raise SubmitError(f"package of {site}: no table for {', '.join(missing)}")
+    unknown = [k for k in tables if k not in pkg.KINDS]
+    if missing or unknown:
+        raise SubmitError(f"package of {site}: " + "; ".join(
+            ([f"no table for {', '.join(missing)}"] if missing else [])
+            + ([f"{', '.join(unknown)} not among the kinds ({', '.join(pkg.KINDS)})"] if unknown else [])))  # fmt: skip
     if manifest_fields.get("site_code", site) != site:
         raise SubmitError(f"manifest site_code {manifest_fields['site_code']!r} is not {site!r}")
     fs, root = fsspec.core.url_to_fs(url)

@@ -1,59 +1,33 @@
-"""Versions a package states, computed the same way by the site and the collector.
+"""The contract and measure-definition versions a package declares, computed the same way on both sides.
 
-A contract's version is the sha256 of its definition (columns with their types and rules, key,
-pairs, ...) as canonical JSON, so any change a site could make to what it delivers changes the
-version and nothing else does. A national measure's version is the sha256 of its SQL file's
-bytes: the header and the query together define the figure.
+A version is the sha256 of what decides the numbers: a dataset contract's columns and rules
+(descriptions left out, so rewording documentation is not a new version) and a national
+measure's SQL file, byte for byte. The collector accepts only the versions it runs itself, so
+that every site's figures in the national mart were computed by the same definitions.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-from importlib import metadata
 
-from dataset_contracts.contracts import CONTRACTS, Contract
-from pipeline.marts.build import measure_lookup
-
-DISTRIBUTION = "nhs-benefits-pipeline"
+from dataset_contracts.contracts import CONTRACTS
+from pipeline.ingest.config_hash import _contract_signature
+from pipeline.marts.build import national_measures
 
 
-def _canonical(value):
-    """JSON-ready and order-stable: tuples become lists, sets sorted lists, anything else its repr
-    only if it is a plain scalar (an object's default repr would carry a memory address)."""
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_canonical(v) for v in value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    raise TypeError(f"contract field of type {type(value).__name__} has no stable form for its version")
-
-
-def contract_version(contract: Contract) -> str:
-    text = json.dumps(_canonical(dataclasses.asdict(contract)), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def contract_versions() -> dict[str, str]:
-    return {name: contract_version(c) for name, c in sorted(CONTRACTS.items())}
+    """dataset -> sha256 of its contract's columns and rules."""
+    return {
+        name: _sha256(json.dumps(_contract_signature(c), sort_keys=True, default=str).encode("utf-8"))
+        for name, c in sorted(CONTRACTS.items())
+    }
 
 
 def measure_versions() -> dict[str, str]:
-    """National measures only: local measures never leave the trust."""
-    out = {}
-    for code, m in sorted(measure_lookup().items()):
-        if m.scope != "national" or m.path is None:
-            continue
-        out[code] = hashlib.sha256(m.path.read_bytes()).hexdigest()
-    return out
-
-
-def software_version() -> str:
-    try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:  # a checkout run without installing it
-        return "0+unknown"
+    """national measure code -> sha256 of its SQL file."""
+    return {m.code: _sha256(m.path.read_bytes()) for m in national_measures() if m.path is not None}

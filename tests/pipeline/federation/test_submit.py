@@ -15,7 +15,7 @@ from fsspec.implementations.memory import MemoryFileSystem
 
 from pipeline.federation import package as pkg
 from pipeline.federation.keys import init_key, load_private, load_registry, verify
-from pipeline.federation.submit import SubmitError, build_tables, manifest_fields, submit, write_package
+from pipeline.federation.submit import SubmitError, build_tables, manifest_fields, receipts, submit, write_package
 from pipeline.federation.versions import contract_versions, measure_versions
 from tests.pipeline.federation.conftest import OTHER, SITE
 
@@ -204,6 +204,9 @@ def test_bad_requests_name_what_is_wrong(built, key, tmp_path):
     fields = manifest_fields(built.site(SITE), dt.date(2016, 4, 1), dt.date(2019, 3, 1), 7)
     with pytest.raises(SubmitError, match="'RRK' is not 'RF4'"):
         write_package(str(tmp_path), SITE, tables, {**fields, "site_code": OTHER}, key)
+    with pytest.raises(SubmitError, match="no table for dq_rules; patients not among the kinds"):
+        write_package(str(tmp_path), SITE, {**{k: t for k, t in tables.items() if k != "dq_rules"}, "patients": tables["measures"]},
+                      fields, key)  # fmt: skip
     wrong = {**tables, "measures": tables["measures"].drop_columns(["suppression_reason"])}
     with pytest.raises(SubmitError, match="measures.parquet: schema"):
         write_package(str(tmp_path), SITE, wrong, fields, key)
@@ -218,3 +221,8 @@ def test_package_to_a_local_s3_server_is_listed_in_the_inbox_and_verifies(built,
     assert done.url == f"{s3_bucket}/inbox/{done.name}"
     manifest, tables = check_package(s3_bucket, done.name, built.home)
     assert tables["measures"].num_rows == next(f.rows for f in manifest.files if f.kind == "measures") > 0
+    # The collector's answer, read back from the same store.
+    receipt = pkg.Receipt(package=done.name, site_code=SITE, status="rejected", reasons=["dq_rows.parquet: truncated"],
+                          received_at="2026-02-06T03:00:00Z")  # fmt: skip
+    fs.pipe_file(f"{root}/{pkg.RECEIPTS}/{done.name}.json", receipt.model_dump_json().encode())
+    assert receipts(s3_bucket, SITE) == [receipt] and receipts(s3_bucket, OTHER) == []
