@@ -20,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from pipeline.config.sites import SiteConfig
+from pipeline.marts.fiscal import financial_quarter, financial_year, financial_year_start, quarter_start
 from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, disclosure_control
 from pipeline.warehouse.core import Warehouse
 from pipeline.warehouse.models import Model, PythonModel, build, discover, load_model, models_root, parse_header, sql_root
@@ -197,25 +198,7 @@ def measure_lookup(site: SiteConfig | str | None = None, *, local_sql: str | Pat
     return out
 
 
-# -- NHS financial calendar -------------------------------------------------------------
-def financial_year(month: dt.date) -> str:
-    start = month.year if month.month >= 4 else month.year - 1
-    return f"{start}/{(start + 1) % 100:02d}"
-
-
-def financial_quarter(month: dt.date) -> int:
-    return (month.month - 4) % 12 // 3 + 1
-
-
-def financial_year_start(month: dt.date) -> dt.date:
-    return dt.date(month.year if month.month >= 4 else month.year - 1, 4, 1)
-
-
-def quarter_start(month: dt.date) -> dt.date:
-    first = 4 + 3 * (financial_quarter(month) - 1)  # 4, 7, 10, 13
-    return dt.date(financial_year_start(month).year + (first - 1) // 12, (first - 1) % 12 + 1, 1)
-
-
+# -- NHS financial calendar (the helpers live in pipeline/marts/fiscal.py) -----------------------
 def calendar(first: int = 2010, last: int = 2035) -> list[dict]:
     rows = []
     for year in range(first, last + 1):

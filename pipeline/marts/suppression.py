@@ -7,23 +7,27 @@ What is published, per national measure, is a lattice of sums of one table of ce
     region       x {financial quarter, financial year}
     trust type   x {financial quarter, financial year}
 
-Primary suppression withholds every entry, at any level, whose numerator or denominator is a
-count from 1 to the threshold. Withholding alone is not enough: a withheld month is the
-quarter minus the other two months, a withheld site-quarter is the region total minus the
-region's other sites, a region total is the sum of the trust-type totals minus the other
-regions, and so on. Complementary suppression therefore runs to a fixed point:
+It is protected in two stages, so that each organisation's figures can be protected by the
+organisation itself, with nothing but its own data (federated reporting, docs/federation.md),
+and the national figures are the same whether suppression ran in one warehouse or at each trust:
 
-1. Greedy, per published identity (parent = sum of children, and "sum of regions = sum of
-   trust types" for each period): an identity with exactly one withheld member gets a second
-   one, the smallest non-zero sibling (or the parent when there is no sibling).
-2. Audit, exactly: with the withheld organisation-months as unknowns, every published
-   aggregate is a linear equation. A withheld entry is derivable when its indicator vector lies
-   in the row space of those equations (checked per connected component by SVD null space);
-   and, using non-negativity and the 1..threshold range a "small_count" reason reveals, when a
-   published equation pins its withheld members to their bounds (e.g. they sum to 0).
-   Each derivable entry gets a further complement and the loop repeats.
-
-Withholding only ever grows, so the loop ends (at worst with everything withheld).
+1. Each organisation's own lattice (its months, quarters and year) on its own. Primary
+   suppression withholds every entry whose numerator or denominator is a count from 1 to the
+   threshold. Withholding alone is not enough (a withheld month is the quarter minus the other
+   two months), so complementary suppression runs to a fixed point:
+   a. greedy, per identity (parent = sum of children): an identity with exactly one withheld
+      member gets a second one, the smallest non-zero sibling (or the parent);
+   b. audit, exactly: with the withheld organisation-months as unknowns, every published entry
+      is a linear equation. A withheld entry is derivable when its indicator vector lies in the
+      row space of those equations (checked per connected component by SVD null space); and,
+      using non-negativity and the 1..threshold range a "small_count" reason reveals, when a
+      published equation pins its withheld members to their bounds (e.g. they sum to 0).
+      Each derivable entry gets a further complement and the loop repeats.
+   Withholding only ever grows, so the loop ends (at worst with everything withheld).
+2. Region and trust-type totals are published only when every member organisation's figure
+   for that period is published (`member_withheld` otherwise). A published total is then a sum
+   of published figures and tells a reader nothing new, so no organisation's figure is ever
+   withheld because of another organisation's small count.
 
 A measure whose denominator is another measure's numerator (`denominator_measure` in its SQL
 header: the incident rates show bed days) also withholds whatever that measure withholds, so the
@@ -40,6 +44,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from pipeline.marts.fiscal import financial_year_start, quarter_start
+
 log = logging.getLogger(__name__)
 
 REASONS = {
@@ -47,6 +53,10 @@ REASONS = {
     "complementary": (
         "withheld so that a withheld count cannot be recovered by subtraction from published figures (monthly, "
         "quarterly and yearly figures of the organisation; region and trust-type totals) (secondary suppression)"
+    ),
+    "member_withheld": (
+        "a region or trust-type total with a member organisation's figure for the period withheld: the total would "
+        "give that figure away by subtraction"
     ),
     "shared_count": (
         "the denominator is another measure's numerator (e.g. occupied bed days) that is withheld there, so it is "
@@ -66,6 +76,7 @@ LEVELS = (
     ("trust_type", "quarter"),
     ("trust_type", "year"),
 )
+SITE_LEVELS = LEVELS[:3]
 
 OUTPUT_TYPES = {
     "measure_code": "varchar",
@@ -131,7 +142,7 @@ class MeasureTable:
 
     # -- construction ---------------------------------------------------------------
     @classmethod
-    def build(cls, rule: MeasureRule, cells: pd.DataFrame, threshold: int) -> MeasureTable:
+    def build(cls, rule: MeasureRule, cells: pd.DataFrame, threshold: int, levels=SITE_LEVELS) -> MeasureTable:
         """`cells`: one row per organisation-month: site_code, month, numerator, denominator, value,
         region, trust_type, quarter_start, year_start, financial_year, financial_quarter."""
         t = cls(rule, threshold)
@@ -148,8 +159,9 @@ class MeasureTable:
         groups: dict[tuple, list[int]] = defaultdict(list)
         period_of = {}
         for i, row in enumerate(cells.itertuples(index=False)):
-            owners = {"site": row.site_code, "region": row.region, "trust_type": row.trust_type}
-            for g, p in LEVELS[1:]:
+            owners = {"site": row.site_code, "region": getattr(row, "region", None),
+                      "trust_type": getattr(row, "trust_type", None)}
+            for g, p in levels[1:]:
                 start = row.quarter_start if p == "quarter" else row.year_start
                 key = (g, owners[g], p, start)
                 groups[key].append(i)
@@ -190,12 +202,14 @@ class MeasureTable:
             elif e.group_type == "site" and e.period_type == "quarter":
                 cell = e.cells[0]
                 children[by_key[self._owner(cell, "site", "year")]]["quarters"].append(i)
-                children[by_key[self._owner(cell, "region", "quarter")]]["sites"].append(i)
-                children[by_key[self._owner(cell, "trust_type", "quarter")]]["sites"].append(i)
+                for g in ("region", "trust_type"):
+                    if (cell, g, "quarter") in self.owner:
+                        children[by_key[self._owner(cell, g, "quarter")]]["sites"].append(i)
             elif e.group_type == "site" and e.period_type == "year":
                 cell = e.cells[0]
-                children[by_key[self._owner(cell, "region", "year")]]["sites"].append(i)
-                children[by_key[self._owner(cell, "trust_type", "year")]]["sites"].append(i)
+                for g in ("region", "trust_type"):
+                    if (cell, g, "year") in self.owner:
+                        children[by_key[self._owner(cell, g, "year")]]["sites"].append(i)
             elif e.period_type == "quarter":
                 cell = e.cells[0]
                 children[by_key[self._owner(cell, e.group_type, "year")]]["quarters"].append(i)
@@ -435,15 +449,21 @@ def _in_row_space(cols: list[int], comp: list[int], nulls) -> bool:
     return True
 
 
-def disclosure_control(cells: pd.DataFrame, rules: list[MeasureRule], threshold: int) -> pd.DataFrame:
-    """Every published national figure with its suppression flag and reason (values not yet nulled).
+def site_disclosure_control(cells: pd.DataFrame, rules: list[MeasureRule], threshold: int) -> pd.DataFrame:
+    """Stage 1: each organisation's lattice (months, quarters, year) protected with its own cells only.
 
-    `cells`: measure_code, site_code, month, numerator, denominator, value, region, trust_type,
-    quarter_start, year_start, financial_year, financial_quarter.
+    `cells`: measure_code, site_code, month, numerator, denominator, value, quarter_start, year_start,
+    financial_year, financial_quarter (region and trust_type are not needed). Rows as OUTPUT_TYPES,
+    group_type 'site', values not yet nulled.
     """
+    frames = [_protect_one(part, rules, threshold) for _, part in cells.groupby("site_code", sort=True)]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(OUTPUT_TYPES))
+
+
+def _protect_one(cells: pd.DataFrame, rules: list[MeasureRule], threshold: int) -> pd.DataFrame:
     by_code = {r.code: r for r in rules}
     done: dict[str, MeasureTable] = {}
-    frames = []
 
     def process(code: str, seen: tuple[str, ...] = ()) -> MeasureTable:
         if code in done:
@@ -466,9 +486,75 @@ def disclosure_control(cells: pd.DataFrame, rules: list[MeasureRule], threshold:
 
     for rule in rules:
         process(rule.code)
-    for rule in rules:
-        frames.append(done[rule.code].frame())
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(OUTPUT_TYPES))
+    frames = [done[r.code].frame() for r in rules if done[r.code].entries]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(OUTPUT_TYPES))
+
+
+def group_totals(site_rows: pd.DataFrame, directory: pd.DataFrame, rules: list[MeasureRule]) -> pd.DataFrame:
+    """Stage 2: region and trust-type totals per financial quarter and year, from stage 1's rows.
+
+    `directory`: site_code, region, trust_type. A total is withheld (`member_withheld`) unless every
+    member organisation's figure for the period is published; only published members' counts are
+    needed, so the totals can be made from disclosure-controlled rows (null counts where withheld).
+    """
+    rows = site_rows.merge(directory[["site_code", "region", "trust_type"]], left_on="group_code",
+                           right_on="site_code", how="inner")
+    months = rows[rows["period_type"] == "month"]
+    by_rule = {r.code: r for r in rules}
+    out = []
+    for group in ("region", "trust_type"):
+        for period, start_of in (("quarter", quarter_start), ("year", financial_year_start)):
+            members = rows[rows["period_type"] == period]
+            if members.empty:
+                continue
+            month_parts = months.assign(period_start=[start_of(m) for m in months["period_start"]])
+            n_months = (
+                month_parts.assign(month=months["period_start"].to_numpy())
+                .groupby(["measure_code", group, "period_start"])["month"].nunique().rename("months")
+            )
+            agg = members.groupby(["measure_code", group, "period_start"], sort=True).agg(
+                financial_year=("financial_year", "first"),
+                financial_quarter=("financial_quarter", "first"),
+                sites=("group_code", "nunique"),
+                numerator=("numerator", lambda x: x.sum(min_count=1)),
+                denominator=("denominator", lambda x: x.sum(min_count=1)),
+                suppressed=("suppressed", "any"),
+            )
+            agg = agg.join(n_months, how="left").reset_index().rename(columns={group: "group_code"})
+            agg["group_type"] = group
+            agg["period_type"] = period
+            out.append(agg)
+    if not out:
+        return pd.DataFrame(columns=list(OUTPUT_TYPES))
+    frame = pd.concat(out, ignore_index=True)
+    frame["suppressed"] = frame["suppressed"].astype(bool)
+    frame["months"] = frame["months"].fillna(0).astype("int64")
+    frame["value"] = [
+        _group_value(by_rule[c], n, d) for c, n, d in zip(frame["measure_code"], frame["numerator"], frame["denominator"])
+    ]
+    frame["suppression_reason"] = np.where(frame["suppressed"], "member_withheld", None)
+    return frame[list(OUTPUT_TYPES)]
+
+
+def _group_value(rule: MeasureRule, num: float, den: float) -> float | None:
+    if pd.isna(num):
+        return None
+    if not rule.has_denominator:
+        return float(num)
+    if pd.isna(den) or not den > 0:
+        return None
+    return float(num) * rule.multiplier / float(den)
+
+
+def disclosure_control(cells: pd.DataFrame, rules: list[MeasureRule], threshold: int) -> pd.DataFrame:
+    """Every published national figure with its suppression flag and reason (values not yet nulled).
+
+    `cells`: measure_code, site_code, month, numerator, denominator, value, region, trust_type,
+    quarter_start, year_start, financial_year, financial_quarter.
+    """
+    site_rows = site_disclosure_control(cells, rules, threshold)
+    directory = cells[["site_code", "region", "trust_type"]].drop_duplicates("site_code")
+    out = pd.concat([site_rows, group_totals(site_rows, directory, rules)], ignore_index=True)
     return out.sort_values(["measure_code", "group_type", "period_type", "group_code", "period_start"]).reset_index(
         drop=True
     )

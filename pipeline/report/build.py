@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from pipeline.config.sites import SiteConfig
-from pipeline.report import views
+from pipeline.report import national_view, views
 from pipeline.report.data import NationalData, load_national, load_site
 from pipeline.report.format import month_label
 from pipeline.warehouse.core import Warehouse
@@ -145,7 +145,7 @@ def build(
 
     links = {s.ods_code: site_page(s.ods_code) for s in chosen}
     if national:
-        nv = views.national_view(nat, index_link=INDEX, site_links={c: p for c, p in links.items()})
+        nv = national_view.national_view(nat, index_link=INDEX, site_links={c: p for c, p in links.items()})
         page = out / NATIONAL
         _write(
             page,
@@ -194,14 +194,19 @@ def build(
         by_site: dict[str, list[dict]] = {}
         for b in nat.benefits:
             by_site.setdefault(b.get("site_code"), []).append(b)
-        for site in trusts:
-            rows = by_site.get(site.ods_code, [])
+        # A federated collector has no site configs: the sites are those the national mart knows.
+        listed = [(s.ods_code, s.name, s.region, s.trust_type) for s in trusts] or [
+            (s["site_code"], s.get("site_name") or s["site_code"], s.get("region"), s.get("trust_type") or "unknown")
+            for s in nat.sites
+        ]
+        for code, name, region, trust_type in listed:
+            rows = by_site.get(code, [])
             index_sites.append(
                 {
-                    "code": site.ods_code,
-                    "name": site.name,
-                    "region": site.region,
-                    "trust_type": site.trust_type.replace("_", " "),
+                    "code": code,
+                    "name": name,
+                    "region": region,
+                    "trust_type": trust_type.replace("_", " "),
                     "link": None,
                     "as_of": month_label(max(b["as_of_month"] for b in rows)) if rows else None,
                     "rows": [
@@ -229,7 +234,7 @@ def build(
             notes=nat.notes,
             sites=index_sites,
             summary=views.summary_totals(all_benefits),
-            regions=views.region_view(nat),
+            regions=national_view.region_view(nat),
             national_link=NATIONAL if national else None,
             scope_note=scope_note,
         ),

@@ -6,6 +6,9 @@ written empty). A live discharge is followed by an emergency readmission of the 
 patient within 28 days with the readmission rate of its discharge month; readmissions due
 in later months are carried as pending. New patients get fresh refs, so every return
 within 30 days is a deliberate readmission and the measure recovers the injected rate.
+The truth counts readmissions by the measure's rule over the clean rows, not by this causal
+link: when a readmission's row is quarantined, the patient's next clean spell (a readmission
+of that readmission) still readmits the earlier clean discharge if it comes within 30 days.
 The hospital starts empty (no spells before the first month are invented).
 
 The spells in hospital (the "pool") and their regimen lines feed doses and incidents.
@@ -27,6 +30,7 @@ from .truth import Tally
 DATASET = "inpatient_spells"
 READMIT_MIN_SECONDS = 2 * 3600
 READMIT_MAX_SECONDS = 28 * DAY  # inside any 30-day window, however it is counted
+READMIT_WINDOW_SECONDS = 30 * DAY  # the measure's window: admitted_at <= discharged_at + 30 days
 
 
 class Calendar:
@@ -76,8 +80,8 @@ class SpellProcess:
         self.pending = Frame(
             admit=np.zeros(0, np.int64),
             patient=np.zeros(0, np.int64),
-            index_month=np.zeros(0, np.int64),
-            index_clean=np.zeros(0, bool),
+            claim_month=np.zeros(0, np.int64),
+            claim_time=np.zeros(0, np.int64),
         )
         self.pool = Frame(
             admit=np.zeros(0, np.int64),
@@ -109,23 +113,27 @@ class SpellProcess:
             batch = self._readmissions(gen, back.take(inside))
         rows = Frame.concat(batches)
         order = np.argsort(rows["admit"], kind="stable")
-        rows = rows.take(order)
         where = np.empty(len(order), np.int64)
         where[order] = np.arange(len(order))
-        rows["number"] = self.next_spell + np.arange(len(rows), dtype=np.int64)
-        self.next_spell += len(rows)
 
         defect_rng = rng(self.spec.seed, self.spec.ods_code, DATASET, m, "defects")
         kinds = defects.draw(defect_rng, len(rows), self.spec.defect_rate, DATASET)
         clean = defects.is_clean(kinds)
-        from_here = rows["index_pos"] >= 0
-        index_clean = np.where(from_here, clean[where[np.maximum(rows["index_pos"], 0)]], rows["index_clean"])
+        # Claims are resolved in generation order (a readmission's index row is in an earlier
+        # batch), before the sort, because a row's claim can come from its index row's claim.
+        ends = np.cumsum([len(b) for b in batches])
+        clean_here = clean[where]
+        for a, b in zip(ends[:-1], ends[1:]):
+            rows["claim_month"][a:b], rows["claim_time"][a:b] = self._claim(rows, clean_here, rows["index_pos"][a:b])
         later = Frame.concat(later)
         if len(later):
-            later["index_clean"] = clean[where[later.pop("index_pos")]]
+            later["claim_month"], later["claim_time"] = self._claim(rows, clean_here, later.pop("index_pos"))
             self.pending = Frame.concat([self.pending, later])
             self.pending = self.pending.take(np.argsort(self.pending["admit"], kind="stable"))
-        self._count(i, rows, clean, index_clean)
+        rows = rows.take(order)
+        rows["number"] = self.next_spell + np.arange(len(rows), dtype=np.int64)
+        self.next_spell += len(rows)
+        self._count(i, rows, clean)
         self._admit_to_pool(rows, m)
         return rows, kinds
 
@@ -168,9 +176,9 @@ class SpellProcess:
         n = len(new)
         new["patient"] = self.next_patient + np.arange(n, dtype=np.int64)
         self.next_patient += n
-        new["index_month"] = np.full(n, -1, np.int64)
         new["index_pos"] = np.full(n, -1, np.int64)
-        new["index_clean"] = np.ones(n, bool)
+        new["claim_month"] = np.full(n, -1, np.int64)
+        new["claim_time"] = np.zeros(n, np.int64)
         return new
 
     def _readmissions(self, gen, back: Frame) -> Frame:
@@ -184,9 +192,10 @@ class SpellProcess:
                 np.int16
             ),
             patient=back["patient"],
-            index_month=back["index_month"],
+            # Rows returning inside this month get their claim in month(), once defects are drawn.
             index_pos=back["index_pos"] if "index_pos" in back else np.full(n, -1, np.int64),
-            index_clean=back["index_clean"] if "index_clean" in back else np.ones(n, bool),
+            claim_month=back["claim_month"] if "claim_month" in back else np.full(n, -1, np.int64),
+            claim_time=back["claim_time"] if "claim_time" in back else np.zeros(n, np.int64),
         )
 
     def _stays(self, gen, i: int, b: Frame) -> Frame:
@@ -231,14 +240,28 @@ class SpellProcess:
         return Frame(
             admit=admit[keep],
             patient=b["patient"][back],
-            index_month=dis_month[back],
             index_pos=offset + back,
         )
 
-    def _count(self, i: int, rows: Frame, clean: np.ndarray, index_clean: np.ndarray) -> None:
+    def _claim(self, rows: Frame, clean: np.ndarray, index_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The claim (discharge month and time) of readmissions whose index spells are rows[index_pos]:
+        the patient's latest clean live discharge that no clean spell has followed yet. It is the
+        index spell itself when that row is clean; a quarantined index row never reaches the
+        pipeline, so its own claim passes on."""
+        own = clean[index_pos]
+        discharge = rows["discharge"][index_pos]
+        month = np.where(own, self.cal.month_of(discharge), rows["claim_month"][index_pos])
+        return month, np.where(own, discharge, rows["claim_time"][index_pos])
+
+    def _count(self, i: int, rows: Frame, clean: np.ndarray) -> None:
         t = self.tally
-        readmission = (rows["index_month"] >= 0) & clean & index_clean
-        t.add("emergency_readmission_30d_rate", rows["index_month"][readmission], num=1)
+        # The measure's rule over clean rows: a live discharge is readmitted when the patient's
+        # next clean spell (every readmission is an emergency admission) comes within 30 days.
+        # A clean spell uses up its claim, so a discharge counts once.
+        readmission = (
+            clean & (rows["claim_month"] >= 0) & (rows["admit"] - rows["claim_time"] <= READMIT_WINDOW_SECONDS)
+        )
+        t.add("emergency_readmission_30d_rate", rows["claim_month"][readmission], num=1)
         ended = clean & (rows["discharge"] < self.cal.end)
         dis_month = self.cal.month_of(rows["discharge"])
         live = ended & (rows["destination"] != codes.DIED)

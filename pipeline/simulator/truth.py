@@ -5,7 +5,8 @@ month's underlying rate (with its noise), and the numerator and denominator coun
 the clean rows actually written (rows without a defect; a duplicated row is a defect), with
 the conventions of DESIGN.md: bed days are midnights, length of stay is discharge date
 minus admission date in days, readmissions are emergency admissions of the same
-patient_ref within 30 days (all simulated ones fall within 28) of a live discharge.
+patient_ref within 30 days (all simulated ones fall within 28) of a live discharge, by that
+rule over the clean rows: a later readmission counts when the one between is quarantined.
 """
 
 from __future__ import annotations

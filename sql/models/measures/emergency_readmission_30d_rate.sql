@@ -31,6 +31,11 @@ flagged as (
         cast(d.discharged_at as date) as day,
         max(case when e.patient_ref is not null then 1 else 0 end) as readmitted
     from discharges d
+    -- All-cause, as NHS England's indicator (NHS OF 3b): any emergency admission of the same patient
+    -- counts, whatever came between, so one after a spell the pipeline quarantined still readmits
+    -- this discharge; max() counts a discharge once however many follow. The window is 30 x 24 hours
+    -- after the discharge (local wall-clock timestamps, so no DST hour), which the simulator's truth
+    -- uses too (pipeline/simulator/spells.py).
     left join emergency e
         on e.site_code = d.site_code
         and e.patient_ref = d.patient_ref

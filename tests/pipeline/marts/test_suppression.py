@@ -86,11 +86,15 @@ def test_no_withheld_figure_can_be_recovered(seed):
     frame = disclosure_control(cells, RULES, threshold=7)
     sites, months = lookups(cells)
 
-    # Primary: every count from 1 to 7, at every level, is withheld and says so.
+    # Primary: every count from 1 to 7, at every level, is withheld; an organisation's says so, and a
+    # group total that small always has a withheld member (published members are 0 or above 7).
     small = frame["numerator"].between(1, 7) | frame["denominator"].between(1, 7)
     assert frame.loc[small, "suppressed"].all()
-    assert (frame.loc[small, "suppression_reason"] == "small_count").all()
-    assert set(frame.loc[frame["suppressed"], "suppression_reason"]) <= {"small_count", "complementary"}
+    site = frame["group_type"] == "site"
+    assert (frame.loc[small & site, "suppression_reason"] == "small_count").all()
+    assert (frame.loc[small & ~site, "suppression_reason"] == "member_withheld").all()
+    assert set(frame.loc[frame["suppressed"] & site, "suppression_reason"]) <= {"small_count", "complementary"}
+    assert set(frame.loc[~site, "suppression_reason"].dropna()) <= {"member_withheld"}
     assert not frame.loc[~frame["suppressed"], "suppression_reason"].notna().any()
     assert (frame["suppression_reason"] == "complementary").sum() > 0
 
@@ -233,3 +237,30 @@ def test_benefit_tables_withhold_the_same_months(duck):
     )
     shown = latest[latest["latest_value"].notna()]
     assert shown.empty, "national.fact_benefit shows latest values of withheld months:\n" + shown.to_string()
+
+
+def test_each_organisation_protects_its_own_figures_and_totals_need_only_published_ones():
+    """What federated reporting relies on: a trust suppressing alone gets what the national mart would,
+    and the national totals made from suppressed rows equal those made in one warehouse."""
+    from pipeline.marts.suppression import group_totals, site_disclosure_control
+
+    cells = synthetic_cells(5)
+    central = disclosure_control(cells, RULES, threshold=7)
+    key = ["measure_code", "group_type", "group_code", "period_type", "period_start"]
+    for site, part in cells.groupby("site_code"):
+        alone = site_disclosure_control(part.drop(columns=["region", "trust_type"]), RULES, threshold=7)
+        ours = central[central["group_code"] == site].reset_index(drop=True)
+        pd.testing.assert_frame_equal(alone.sort_values(key).reset_index(drop=True), ours, check_dtype=False)
+
+    site_rows = central[central["group_type"] == "site"].copy()
+    for col in ("numerator", "denominator", "value"):  # what leaves a trust: withheld counts are null
+        site_rows[col] = site_rows[col].where(~site_rows["suppressed"])
+    directory = cells[["site_code", "region", "trust_type"]].drop_duplicates()
+    federated = group_totals(site_rows, directory, RULES).sort_values(key).reset_index(drop=True)
+    groups = central[central["group_type"] != "site"].sort_values(key).reset_index(drop=True)
+    assert federated["suppressed"].tolist() == groups["suppressed"].tolist()
+    shown = ~groups["suppressed"]
+    assert shown.sum() > 0 and (~shown).sum() > 0
+    for col in ("numerator", "denominator", "value", "sites", "months"):
+        a, b = federated.loc[shown, col].astype(float), groups.loc[shown, col].astype(float)
+        assert np.allclose(a.fillna(-1), b.fillna(-1)), col
