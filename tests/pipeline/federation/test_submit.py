@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 
 import fsspec
 import pyarrow.parquet as pq
@@ -14,7 +13,7 @@ import pytest
 from fsspec.implementations.memory import MemoryFileSystem
 
 from pipeline.federation import package as pkg
-from pipeline.federation.keys import init_key, load_private, load_registry, verify
+from pipeline.federation.keys import load_private, load_registry, verify
 from pipeline.federation.submit import SubmitError, build_tables, manifest_fields, receipts, submit, write_package
 from pipeline.federation.versions import contract_versions, measure_versions
 from tests.pipeline.federation.conftest import OTHER, SITE
