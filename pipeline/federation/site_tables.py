@@ -11,7 +11,9 @@ Months: a package covers [first, last]. A measure row goes in when the data behi
 inside that range: its period starts on or after `first` and ends on or before `last`, where a
 quarter or year still in progress ends at the site's latest month with data (it holds nothing
 later). So a finished quarter that straddles `first` is left to the package that covers it
-whole, and the current financial year travels with the months reported so far.
+whole, and the current financial year travels with the months reported so far. Benefit rows are
+those of the as-of months in range; SPC points run from the chart's start up to `last`, as a
+chart without its baseline cannot be read.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def _measures(wh: Warehouse, site: str, first: dt.date, last: dt.date, latest: d
     return frame
 
 
-def _national(wh: Warehouse, kind: str, month_column: str, site: str, first: dt.date, last: dt.date) -> pd.DataFrame:
+def _national(wh: Warehouse, kind: str, month_column: str, site: str, first: dt.date | None, last: dt.date) -> pd.DataFrame:
     table = pkg.KINDS[kind]
     source = {"benefits": "fact_benefit", "benefit_spc": "fact_benefit_spc"}[kind]
     _require(wh, "national", source)
@@ -147,8 +149,9 @@ def _national(wh: Warehouse, kind: str, month_column: str, site: str, first: dt.
     if absent:
         raise SubmitError(f"national.{source} has no column {', '.join(absent)}: run `benefits run` with this version")
     cols = ", ".join(ident(c) for c in table.columns)
+    since = f" and {month_column} >= :f" if first else ""
     return wh.query(
-        f"select {cols} from national.{source} where site_code = :s and {month_column} >= :f and {month_column} <= :l "
+        f"select {cols} from national.{source} where site_code = :s{since} and {month_column} <= :l "
         f"order by benefit_id, {month_column}",
         {"s": site, "f": first, "l": last},
     )
@@ -230,7 +233,8 @@ def build_tables(wh: Warehouse, site: str, first: dt.date | None = None, last: d
     frames = {
         "measures": _measures(wh, site, first, last, latest),
         "benefits": _national(wh, "benefits", "as_of_month", site, first, last),
-        "benefit_spc": _national(wh, "benefit_spc", "month", site, first, last),
+        # A chart runs back to its baseline: every point up to `last`, however early.
+        "benefit_spc": _national(wh, "benefit_spc", "month", site, None, last),
         "dq_rows": _dq_rows(wh, site, first, last),
         "dq_rules": _dq_rules(wh, site, first, last),
     }
