@@ -80,7 +80,7 @@ def _status(url: str, site: str) -> None:
 @app.command()
 def submit(
     site: SiteOption,
-    to: Annotated[str, typer.Option("--to", help="where packages go: a folder, or s3://bucket[/prefix]")],
+    to: Annotated[str, typer.Option("--to", help="where packages go: a folder, or s3://bucket (optionally /prefix)")],
     first: Annotated[str | None, typer.Option("--from", help="first month, YYYY-MM (default: the earliest with data)")] = None,
     last: Annotated[str | None, typer.Option("--to-month", help="last month, YYYY-MM (default: the latest with data)")] = None,
     status: Annotated[bool, typer.Option("--status", help="show the collector's receipts for the site instead")] = False,

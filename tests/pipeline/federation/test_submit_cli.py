@@ -92,3 +92,11 @@ def test_bad_input_ends_in_one_clear_line(cli, built, tmp_path):
     line = _one_clear_line(cli("submit", "--site", SITE, *base, "--warehouse", f"duckdb:///{tmp_path / 'none.duckdb'}"))
     assert "no warehouse" in line
     assert not (tmp_path / "exchange" / pkg.INBOX).exists()
+
+
+@pytest.mark.parametrize("command", [["submit"], ["keys", "init"], ["keys", "show"]])
+def test_help_renders(command):
+    # Help text is Rich markup: a bracket in it (s3://bucket[/prefix]) once broke `submit --help`.
+    _register()
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "--site" in result.output, result.output
