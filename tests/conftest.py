@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import demo
+from tests.support.s3server import s3_bucket  # noqa: F401  (fixture: an empty bucket on a local S3 server)
 
 # Same quiet, offline Prefect defaults as the CLI (pipeline/cli/__init__.py) for in-process flows.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

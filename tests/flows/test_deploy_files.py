@@ -48,6 +48,7 @@ def test_deployments_point_at_the_flows(spec):
         "benefits-monthly": "realise-benefits",
         "national-monthly": "national-run",
         "collect-daily": "collect-packages",
+        "submit-monthly": "submit-site",
     }
     assert {d["name"] for d in spec["deployments"]} == set(names)
     for d in spec["deployments"]:
@@ -98,6 +99,25 @@ def test_national_reporting_is_the_fifth_working_day(spec):
     [benefits] = deployment(spec, "benefits-monthly")["schedules"]
     first = next_runs(benefits, 1, dt.datetime(2026, 8, 1, tzinfo=dt.timezone.utc))[0]
     assert first.date() == dt.date(2026, 8, 3) and first.hour == 4  # 1 and 2 August 2026 are a weekend
+
+
+def test_each_trust_submits_on_the_second_working_day_between_benefits_and_national(spec):
+    from pipeline.runtime import get_sites
+
+    schedules = deployment(spec, "submit-monthly")["schedules"]
+    trusts = sorted(s.ods_code for s in get_sites(DEPLOY / "sites") if s.role == "trust")
+    assert sorted(s["parameters"]["site"] for s in schedules) == trusts  # a publisher has no national return
+    assert len({s["slug"] for s in schedules}) == len(schedules)
+    [benefits] = deployment(spec, "benefits-monthly")["schedules"]
+    [national] = deployment(spec, "national-monthly")["schedules"]
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    for s in schedules:
+        assert s["timezone"] == "Europe/London" and s["active"] is True
+        runs = next_runs(s, 12, start)
+        assert len({(r.year, r.month) for r in runs}) == 12
+        for r, b, n in zip(runs, next_runs(benefits, 12, start), next_runs(national, 12, start)):
+            assert b < r < n and (r.hour, r.minute) == (6, 0) and r.weekday() < 5
+    assert next_runs(schedules[0], 1, dt.datetime(2026, 8, 1, tzinfo=dt.timezone.utc))[0].date() == dt.date(2026, 8, 4)
 
 
 def test_kubernetes_job_template_declares_every_placeholder():

@@ -1,0 +1,65 @@
+"""A trust's own warehouse after a real (small) run, without Prefect: what a federated site submits from.
+
+    built = site_warehouse(tmp_path, ["RF4"])   # simulate, ingest, build marts, realise benefits
+    built.wh, built.url, built.sites, built.sites_dir, built.home
+
+Several codes give one warehouse holding several trusts (central mode); call it once per code for
+one warehouse per trust (federated mode). Test volumes (tests.support.demo.TEST_SCALE): seconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config.settings import Settings
+from pipeline.config.sites import SiteConfig
+from pipeline.ingest.source import ingest_source
+from pipeline.marts.build import build_marts
+from pipeline.marts.realise import realise
+from pipeline.runtime import get_sites, prepare_warehouse, validator
+from pipeline.simulator import SimulationSpec, simulate_site
+from pipeline.warehouse.core import Warehouse
+from tests.support import demo
+
+AS_OF = dt.datetime(2026, 1, 1)
+THRESHOLD = 7
+
+
+@dataclass
+class SiteWarehouse:
+    wh: Warehouse
+    url: str
+    sites: list[SiteConfig]
+    sites_dir: Path
+    home: Path
+    settings: Settings
+
+    def site(self, code: str) -> SiteConfig:
+        return next(s for s in self.sites if s.ods_code == code)
+
+
+def site_warehouse(root: Path, codes: list[str], url: str | None = None) -> SiteWarehouse:
+    """Simulate `codes` at test scale under `root`, ingest them into one warehouse (DuckDB under
+    `root/home` unless `url`), build the marts and realise the benefits."""
+    configs = demo.bundled_configs()
+    for code in codes:
+        sim = configs[code]["simulation"]
+        spec = SimulationSpec(**{**sim, "scale": demo.TEST_SCALE[sim.get("trust_type", "acute")]})
+        simulate_site(spec, root / "simulated" / code)
+    sites_dir = demo.write_sites(root / "sites", root / "simulated", only=codes)
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    url = url or f"duckdb:///{home / 'benefits.duckdb'}"
+    settings = Settings(home=home, warehouse_url=url, suppression_threshold=THRESHOLD)
+    wh = Warehouse(url)
+    sites = get_sites(sites_dir)
+    prepare_warehouse(wh, sites)
+    for site in sites:
+        for source in site.sources:
+            outcome = ingest_source(wh, site, source, settings=settings, validator=validator(wh), as_of=AS_OF)
+            assert outcome.status == "loaded", (site.ods_code, source.name, outcome.reason)
+    build_marts(wh, sites, suppression_threshold=THRESHOLD)
+    realise(wh, sites)
+    return SiteWarehouse(wh, url, sites, sites_dir, home, settings)
