@@ -1,4 +1,4 @@
-"""The `submit-site` flow sends the same package as the command, to the worker's BENEFITS_SUBMIT_URL."""
+"""The `submit-site` flow sends the same package as the command, to the worker's BENEFITS_EXCHANGE_URL."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_flow_submits_to_the_workers_url(built, prefect_server, tmp_path, monkey
 
     monkeypatch.setenv("BENEFITS_HOME", str(built.home))
     monkeypatch.setenv("BENEFITS_WAREHOUSE_URL", built.url)
-    monkeypatch.setenv("BENEFITS_SUBMIT_URL", str(tmp_path / "exchange"))
+    monkeypatch.setenv("BENEFITS_EXCHANGE_URL", str(tmp_path / "exchange"))
     try:
         result = submit_site(SITE, sites_dir=str(built.sites_dir), first="2018-04", last="2019-03")
     finally:
@@ -31,8 +31,8 @@ def test_flow_submits_to_the_workers_url(built, prefect_server, tmp_path, monkey
 
 
 def test_flow_without_a_destination_says_which_variable_to_set(monkeypatch):
-    from flows.submit import SUBMIT_URL_VARIABLE, submit_site
+    from flows.submit import EXCHANGE_URL_VARIABLE, submit_site
 
-    monkeypatch.delenv(SUBMIT_URL_VARIABLE, raising=False)
-    with pytest.raises(SubmitError, match=SUBMIT_URL_VARIABLE):
+    monkeypatch.delenv(EXCHANGE_URL_VARIABLE, raising=False)
+    with pytest.raises(SubmitError, match=EXCHANGE_URL_VARIABLE):
         submit_site.fn(SITE)
