@@ -1,0 +1,141 @@
+"""Acceptance of federated reporting (issue 14): three simulated trusts, each with its own DuckDB
+warehouse, submit signed packages to a local folder and to a local S3 server; the collector loads a
+national warehouse (PostgreSQL, and DuckDB from S3); its national mart equals, row for row, the one
+a central run over the same three trusts builds, and it holds no record-level table or identifier."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from pipeline.federation.collect import build_national_marts, collect
+from pipeline.federation.keys import init_key, load_private, load_registry
+from pipeline.federation.submit import submit
+from pipeline.warehouse.core import Warehouse
+from tests.support.federation import THRESHOLD, site_warehouse
+from tests.support.s3server import aws_env, make_bucket, moto_s3
+
+CODES = ["RF4", "RRK", "RV5"]
+# Every national table both modes build, by its key; the federated collector builds no others.
+TABLES = {
+    "dim_site": ["site_code"],
+    "dim_measure": ["measure_code"],
+    "dim_month": ["month"],
+    "fact_measure_monthly": ["site_code", "measure_code", "month"],
+    "measure_quarterly": ["site_code", "measure_code", "quarter_start"],
+    "measure_financial_year": ["site_code", "measure_code", "financial_year_start"],
+    "region_quarterly": ["region", "measure_code", "quarter_start"],
+    "region_financial_year": ["region", "measure_code", "financial_year_start"],
+    "trust_type_quarterly": ["trust_type", "measure_code", "quarter_start"],
+    "trust_type_financial_year": ["trust_type", "measure_code", "financial_year_start"],
+    "fact_benefit": ["site_code", "benefit_id", "as_of_month"],
+    "fact_benefit_spc": ["site_code", "benefit_id", "month"],
+    "benefit_value_summary": None,
+}
+IDENTIFIERS = {"patient_ref", "administration_id", "incident_id", "spell_id", "nhs_number", "ward_code"}
+
+
+@pytest.fixture(scope="module")
+def trusts(tmp_path_factory):
+    """The central warehouse over the three trusts, and one warehouse (and signing key) per trust."""
+    root = tmp_path_factory.mktemp("federation_e2e")
+    central = site_warehouse(root / "central", CODES)
+    own = {code: site_warehouse(root / code, [code]) for code in CODES}
+    registry = root / "registry"
+    registry.mkdir()
+    for code, built in own.items():
+        init_key(built.home, code)
+        shutil.copy(built.home / "keys" / f"{code}.pub", registry / f"{code}.pub")
+    yield central, own, registry
+    for built in (central, *own.values()):
+        built.wh.dispose()
+
+
+def _submit_all(own, url: str) -> None:
+    for code, built in own.items():
+        submit(built.wh, built.site(code), url, load_private(built.home, code), threshold=THRESHOLD)
+
+
+def _table(wh: Warehouse, table: str, key: list[str] | None) -> pd.DataFrame:
+    frame = wh.query(f"select * from national.{table}")
+    frame = frame[sorted(frame.columns)]
+    for c in frame.columns:
+        if frame[c].dtype == object:
+            frame[c] = frame[c].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
+    key = key or list(frame.columns)
+    return frame.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _assert_same_national_mart(central: Warehouse, national: Warehouse) -> None:
+    for table, key in TABLES.items():
+        a, b = _table(central, table, key), _table(national, table, key)
+        assert len(a) > 0, table
+        assert list(a.columns) == list(b.columns), table
+        pd.testing.assert_frame_equal(a, b, check_dtype=False, check_exact=False, rtol=1e-12, obj=table)
+    withheld = central.query("select count(*) as n from national.fact_measure_monthly where suppressed")["n"][0]
+    assert withheld > 0  # the comparison covers suppression, not only published figures
+
+
+def _assert_no_record_level_data(national: Warehouse) -> None:
+    columns = national.query(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_schema not in ('information_schema', 'pg_catalog')"
+    )
+    assert not set(columns["table_schema"]) & {"staging", "quarantine"}
+    assert not set(columns["column_name"].str.lower()) & IDENTIFIERS
+    assert not any(s.startswith("local_") for s in columns["table_schema"])
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_three_trusts_submit_to_a_folder_and_the_postgresql_collector_publishes_what_central_mode_does(
+    trusts, tmp_path, pg_url
+):
+    central, own, registry = trusts
+    exchange = str(tmp_path / "exchange")
+    _submit_all(own, exchange)
+    national = Warehouse(pg_url)
+    try:
+        result = collect(exchange, national, load_registry(registry), threshold=THRESHOLD)
+        assert [o.status for o in result.packages] == ["accepted"] * 3, [o.reasons for o in result.packages]
+        build_national_marts(national, THRESHOLD)
+        _assert_same_national_mart(central.wh, national)
+        _assert_no_record_level_data(national)
+        # Months up to the last submitted one are in (late: the packages were made years after), except
+        # the months whose incident file was empty at test scale; the months since are missing.
+        board = national.query("select site_code, dataset, month, status from national.submission_completeness")
+        last = pd.Timestamp(national.query("select max(month) as m from national.fact_measure_monthly")["m"][0])
+        months = pd.to_datetime(board["month"])
+        sent = board[months <= last]
+        assert set(sent.loc[sent["dataset"] != "patient_safety_incidents", "status"]) == {"late"}
+        assert (sent["status"] == "late").mean() > 0.95 and set(sent["status"]) <= {"late", "missing"}
+        assert set(board.loc[months > last, "status"]) == {"missing"}
+        assert set(board["site_code"]) == set(CODES)
+    finally:
+        national.dispose()
+
+
+@pytest.mark.slow
+def test_three_trusts_submit_to_s3_and_a_duckdb_collector_publishes_what_central_mode_does(
+    trusts, tmp_path, monkeypatch
+):
+    central, own, registry = trusts
+    import fsspec
+
+    with moto_s3() as endpoint:
+        aws_env(monkeypatch, endpoint)
+        url = make_bucket("exchange")
+        fs, _ = fsspec.core.url_to_fs(url)
+        _submit_all(own, url)
+        national = Warehouse(f"duckdb:///{tmp_path / 'collector.duckdb'}")
+        try:
+            result = collect(url, national, load_registry(registry), threshold=THRESHOLD)
+            assert result.count("accepted") == 3, [o.reasons for o in result.packages]
+            assert len(fs.ls("exchange/accepted")) == 3 and len(fs.ls("exchange/receipts")) == 3
+            build_national_marts(national, THRESHOLD)
+            _assert_same_national_mart(central.wh, national)
+            _assert_no_record_level_data(national)
+        finally:
+            national.dispose()
