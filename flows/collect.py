@@ -45,7 +45,7 @@ def collect_task(source: str, keys: str, deadline_day: int) -> tuple[dict, float
         "packages": [{"package": p.package, "site_code": p.site_code, "status": p.status, "reasons": p.reasons,
                       "replaces": p.replaces} for p in result.packages],
         "board_rows": result.board_rows,
-        "national_marts": built,
+        "national_marts": len(built),  # tables rebuilt (none before the first accepted package)
     }  # fmt: skip
     return summary, time.perf_counter() - t
 

@@ -26,6 +26,8 @@ def collect_command(
     deadline_day: Annotated[int, typer.Option("--deadline-day", min=1, max=31, help="a month's data is late if "
                                               "submitted after this day of the next month")] = 15,  # fmt: skip
     today: Annotated[str | None, typer.Option("--today", hidden=True, help="YYYY-MM-DD, for demos and tests")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="write the national HTML report (with the "
+                                                "completeness board) here; default $BENEFITS_HOME/reports")] = None,  # fmt: skip
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
     """Check every complete package in the inbox (signature, files, rows, disclosure control), merge
@@ -75,11 +77,15 @@ def collect_command(
             table.add_row(p.package, p.site_code or "?", f"[{_STYLE[p.status]}]{p.status}[/]", reasons)
         console.print(table)
     built = build_national_marts(wh, settings.suppression_threshold)
+    from pipeline.report.build import build as build_report
+
+    pages = build_report(wh, [], report or settings.home / "reports", site_pages=False, national=True)
     console.print(
         f"{len(result.packages)} package(s): {result.count('accepted')} accepted, {result.count('rejected')} rejected"
         + (f", {result.count('failed')} left in the inbox after an error" if result.count("failed") else "")
         + f"; completeness board: {result.board_rows} rows" + ("; national marts rebuilt" if built else ""),
         highlight=False,
     )
+    console.print(f"report: {pages.index}", highlight=False)
     if result.count("failed"):
         raise typer.Exit(1)

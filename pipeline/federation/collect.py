@@ -302,7 +302,9 @@ def dq_feedback(checked: Checked) -> list[dict]:
 
 
 def build_national_marts(wh: Warehouse, threshold: int) -> list[str]:
-    """Rebuild the national marts from everything collected so far."""
+    """Rebuild the national marts from everything collected so far (nothing before the first package)."""
     from pipeline.federation.national import build_national
 
+    if wh.query(f"select count(*) as n from {SCHEMA}.site")["n"][0] == 0:
+        return []
     return build_national(wh, threshold)

@@ -188,6 +188,7 @@ class NationalData:
     unplanned: list[dict]
     notes: list[str]
     programme: list[dict] = field(default_factory=list)  # fact_programme_effect rows
+    completeness: pd.DataFrame | None = None  # national.submission_completeness (a federated collector only)
 
 
 def _frame(f: pd.DataFrame | None) -> pd.DataFrame:
@@ -223,4 +224,6 @@ def load_national(wh: Warehouse) -> NationalData:
         if r.exists("national", "fact_programme_effect")
         else []
     )
-    return NationalData(records(configured), measures, q, y, rq, ry, other, benefits, unplanned, r.notes, programme)
+    board = r.read("national", "submission_completeness") if r.exists("national", "submission_completeness") else None
+    return NationalData(records(configured), measures, q, y, rq, ry, other, benefits, unplanned, r.notes, programme,
+                        board)  # fmt: skip

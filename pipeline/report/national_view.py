@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.report import charts
+from pipeline.report.completeness_view import completeness_view
 from pipeline.report.data import NationalData
 from pipeline.report.format import SUPPRESSED, as_float, is_missing, month_label, pct_change
 from pipeline.report.views import benefit_row, measure_format, programme_row, slug, summary_totals
@@ -180,6 +181,7 @@ def national_view(data: NationalData, *, index_link: str, site_links: dict[str, 
         "benefits": benefits,
         "unplanned": unplanned,
         "programme": [programme_row(p, data.measures.get(p.get("measure_code"))) for p in data.programme],
+        "completeness": completeness_view(data.completeness, site_names),
         "summary": summary_totals(data.benefits),
         "notes": data.notes,
         "index_link": index_link,

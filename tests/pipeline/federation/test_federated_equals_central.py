@@ -88,6 +88,23 @@ def _assert_no_record_level_data(national: Warehouse) -> None:
     assert not any(s.startswith("local_") for s in columns["table_schema"])
 
 
+def _assert_board_on_the_national_page(national: Warehouse, out) -> None:
+    """The page shows, per trust and dataset, the board's status of each of the latest 12 due months."""
+    import re
+
+    from pipeline.report.build import build
+
+    build(national, [], out, site_pages=False, national=True)
+    html = (out / "national.html").read_text(encoding="utf-8")
+    board = national.query("select site_code, dataset, month, status from national.submission_completeness")
+    board["month"] = pd.to_datetime(board["month"])
+    latest = board[board["month"].isin(sorted(board["month"].unique())[-12:])]
+    shown = re.findall(r'<td class="st-[a-z]+" data-status="([a-z]+)" title="([A-Z0-9]+) ', html)
+    assert len(shown) == len(latest) == len(CODES) * 3 * 12
+    assert sorted(shown) == sorted(zip(latest["status"], latest["site_code"]))
+    assert "Completeness: who has submitted" in html
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_three_trusts_submit_to_a_folder_and_the_postgresql_collector_publishes_what_central_mode_does(
@@ -126,16 +143,17 @@ def test_three_trusts_submit_to_s3_and_a_duckdb_collector_publishes_what_central
 
     with moto_s3() as endpoint:
         aws_env(monkeypatch, endpoint)
-        url = make_bucket("exchange")
-        fs, _ = fsspec.core.url_to_fs(url)
+        url = make_bucket()  # a fresh name: moto keeps buckets per process, not per server
+        fs, bucket = fsspec.core.url_to_fs(url)
         _submit_all(own, url)
         national = Warehouse(f"duckdb:///{tmp_path / 'collector.duckdb'}")
         try:
             result = collect(url, national, load_registry(registry), threshold=THRESHOLD)
             assert result.count("accepted") == 3, [o.reasons for o in result.packages]
-            assert len(fs.ls("exchange/accepted")) == 3 and len(fs.ls("exchange/receipts")) == 3
+            assert len(fs.ls(f"{bucket}/accepted")) == 3 and len(fs.ls(f"{bucket}/receipts")) == 3
             build_national_marts(national, THRESHOLD)
             _assert_same_national_mart(central.wh, national)
             _assert_no_record_level_data(national)
+            _assert_board_on_the_national_page(national, tmp_path / "report")
         finally:
             national.dispose()
