@@ -109,6 +109,14 @@ def _models() -> list:
     return models
 
 
+def _latest_flag(fact: pd.DataFrame) -> pd.DataFrame:
+    """Each package marks its own last month latest; across packages only the benefit's newest is."""
+    if fact.empty:
+        return fact
+    newest = fact.groupby(["site_code", "benefit_id"])["as_of_month"].transform("max")
+    return fact.assign(is_latest=fact["as_of_month"] == newest)
+
+
 def build_national(wh: Warehouse, threshold: int) -> list[str]:
     """Rebuild every national table from what has been collected, in one transaction."""
     context = {
@@ -120,7 +128,7 @@ def build_national(wh: Warehouse, threshold: int) -> list[str]:
     }
     built = build(wh, _models(), context)
     with wh.begin() as conn:
-        fact = collected(conn, "benefits")
+        fact = _latest_flag(collected(conn, "benefits"))
         wh.replace_table(conn, "national.fact_benefit", fact, FACT_BENEFIT.types)
         wh.replace_table(conn, "national.fact_benefit_spc", collected(conn, "benefit_spc"), FACT_BENEFIT_SPC.types)
         wh.replace_table(conn, "national.benefit_value_summary", summary_frame(fact), VALUE_SUMMARY.types)

@@ -157,3 +157,29 @@ def test_three_trusts_submit_to_s3_and_a_duckdb_collector_publishes_what_central
             _assert_board_on_the_national_page(national, tmp_path / "report")
         finally:
             national.dispose()
+
+
+@pytest.mark.slow
+def test_a_trust_that_submits_its_history_in_two_financial_years_parts_gives_the_same_national_mart(trusts, tmp_path):
+    """Two packages per trust split at a financial year: the collector stitches them (the second's
+    benefit rows become the latest, its SPC charts replace the first's) into central mode's mart."""
+    import datetime as dt
+
+    central, own, registry = trusts
+    exchange = str(tmp_path / "exchange")
+    split = dt.date(2018, 4, 1)
+    for code, built in own.items():
+        key = load_private(built.home, code)
+        submit(built.wh, built.site(code), exchange, key, threshold=THRESHOLD, last=dt.date(2018, 3, 1))
+        submit(built.wh, built.site(code), exchange, key, threshold=THRESHOLD, first=split)
+    national = Warehouse(f"duckdb:///{tmp_path / 'collector.duckdb'}")
+    try:
+        result = collect(exchange, national, load_registry(registry), threshold=THRESHOLD)
+        assert result.count("accepted") == 6, [o.reasons for o in result.packages]
+        build_national_marts(national, THRESHOLD)
+        _assert_same_national_mart(central.wh, national)
+        latest = national.query("select site_code, benefit_id, count(*) as n from national.fact_benefit "
+                                "where is_latest group by site_code, benefit_id")  # fmt: skip
+        assert len(latest) > 0 and (latest["n"] == 1).all()
+    finally:
+        national.dispose()
