@@ -23,7 +23,7 @@ import itertools
 import pandas as pd
 
 from dataset_contracts.contracts import CONTRACTS
-from pipeline.federation.verify import add_months
+from benefits.evaluate import add_months
 from pipeline.warehouse.core import Warehouse
 
 TABLE = "national.submission_completeness"

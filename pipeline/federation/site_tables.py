@@ -24,6 +24,7 @@ import re
 import pandas as pd
 import pyarrow as pa
 
+from benefits.evaluate import add_months
 from dataset_contracts.contracts import CONTRACTS
 from pipeline.federation import package as pkg
 from pipeline.warehouse.core import Warehouse, ident
@@ -42,11 +43,6 @@ def parse_month(text: str, option: str = "month") -> dt.date:
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise SubmitError(f"{option}: expected a month as YYYY-MM, got {text!r}")
     return dt.date(int(m.group(1)), int(m.group(2)), 1)
-
-
-def _add_months(month: dt.date, n: int) -> dt.date:
-    k = month.year * 12 + month.month - 1 + n
-    return dt.date(k // 12, k % 12 + 1, 1)
 
 
 def _as_date(value) -> dt.date:
@@ -130,7 +126,7 @@ def _measures(wh: Warehouse, site: str, first: dt.date, last: dt.date, latest: d
     if frame.empty:
         return frame
     starts = [_as_date(v) for v in frame["period_start"]]
-    ends = [min(_add_months(s, _PERIOD_MONTHS[p] - 1), latest) for s, p in zip(starts, frame["period_type"])]
+    ends = [min(add_months(s, _PERIOD_MONTHS[p] - 1), latest) for s, p in zip(starts, frame["period_type"])]
     keep = [first <= s and e <= last for s, e in zip(starts, ends)]
     frame = frame[keep].reset_index(drop=True)
     # Disclosure control only flags a withheld entry; what leaves the trust must not hold it at all.

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
+from benefits.evaluate import add_months
 from pipeline.federation.keys import verify as verify_signature
 from pipeline.federation.package import (
     FORMAT,
@@ -64,11 +65,6 @@ class Checked:
 def month_start(text: str) -> dt.date:
     year, month = text.split("-")
     return dt.date(int(year), int(month), 1)
-
-
-def add_months(d: dt.date, n: int) -> dt.date:
-    total = d.year * 12 + d.month - 1 + n
-    return dt.date(total // 12, total % 12 + 1, 1)
 
 
 def check_package(fs, folder: str, registry: dict[str, list[Ed25519PublicKey]], *, threshold: int,

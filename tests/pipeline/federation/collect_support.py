@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from pipeline.federation import keys
 from pipeline.federation.package import KINDS, MANIFEST, SIGNATURE, FileEntry, Manifest, manifest_bytes, package_name, sha256
-from pipeline.federation.verify import add_months
+from benefits.evaluate import add_months
 from pipeline.federation.versions import contract_versions, measure_versions
 
 MEASURES = ("ae_4h_performance", "delayed_critical_doses_rate")
