@@ -44,7 +44,7 @@ def _options(
 
 
 def _register() -> None:
-    from pipeline.cli import backfill, blueprint, collect, connectors, docs, extract, observed, publish, quarantine, report, run, signals, simulate, sql, stats, submit, validate, warehouse  # noqa: F401  (modules attach their commands to `app`)
+    from pipeline.cli import backfill, blueprint, collect, connectors, dbt, docs, extract, observed, publish, quarantine, report, run, signals, simulate, sql, stats, submit, validate, warehouse  # noqa: F401  (modules attach their commands to `app`)
 
 
 # True when this process is the `benefits` command itself (not a test calling `app`).

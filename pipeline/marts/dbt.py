@@ -1,7 +1,7 @@
 """The SQL layer (sql/, a dbt project) built by dbt instead of the runner, in-process.
 
-    python -m pipeline.marts.dbt vars            # the --vars for `dbt build` from sql/
-    python -m pipeline.marts.dbt build [--local] # staging, measures, suppression, national (and local marts)
+    benefits dbt vars             # the --vars for `dbt build` from sql/
+    benefits dbt build [--local]  # staging, measures, suppression, national (and local marts)
 
 (the sites from deploy/sites, or BENEFITS_SITES_DIR; the warehouse from the settings, as `benefits run`).
 
@@ -14,7 +14,7 @@ invocation per site (var `site`), as the runner builds one per site.
 
 What this does not give, and the runner does (docs/architecture.md): one transaction around the
 whole build (dbt commits model by model, so readers can see a half refresh). The PostgreSQL
-advisory locks are the caller's, held around all invocations (`main` holds staging_snapshot_lock);
+advisory locks are the caller's, held around all invocations (`benefits dbt build` holds staging_snapshot_lock);
 the local marts' grants are `benefits warehouse grant`'s, as after the runner.
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ from pipeline.marts.build import (
     site_context,
 )
 from pipeline.warehouse.core import Warehouse
-from pipeline.warehouse.locks import staging_snapshot_lock
 from pipeline.warehouse.models import sql_root
 
 os.environ.setdefault("DO_NOT_TRACK", "1")  # dbt's anonymous usage tracking off (also flags: in dbt_project.yml)
@@ -183,31 +181,3 @@ def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_thresh
     run.built = _relations(results)
     run.tests = sum(1 for r in results if r.node.resource_type == "test")
     return run
-
-
-def main(argv: list[str] | None = None) -> int:
-    from pipeline.config.settings import DEFAULT_SITES_DIR, load_settings
-    from pipeline.config.sites import load_sites
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("vars", "build"):
-        print(__doc__.split("\n\n")[1])
-        return 2
-    settings = load_settings()
-    sites = load_sites(Path(os.environ.get("BENEFITS_SITES_DIR") or DEFAULT_SITES_DIR))
-    wh = Warehouse(settings.warehouse_url, settings.duckdb_memory)
-    try:
-        if argv[0] == "vars":
-            print(json.dumps(dbt_vars(wh, sites, suppression_threshold=settings.suppression_threshold)))
-            return 0
-        with staging_snapshot_lock(wh):  # as build-marts: loads wait, PostgreSQL advisory lock held throughout
-            run = build_with_dbt(wh, sites, suppression_threshold=settings.suppression_threshold,
-                                 local="--local" in argv, on_node=lambda name, status: print(f"{status:>8} {name}"))
-        print(f"{len(run.built)} models, {run.tests} tests; " + ", ".join(f"{k} {v:.1f} s" for k, v in run.seconds.items()))
-        return 0
-    finally:
-        wh.dispose()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

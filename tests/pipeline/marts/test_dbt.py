@@ -80,3 +80,18 @@ def test_dbt_build_on_postgres_gives_the_runners_tables(duck, tmp_path):
     finally:
         built.wh.dispose()
         _drop_pg_database(admin, name)
+
+
+def test_benefits_dbt_vars_prints_the_vars_a_plain_dbt_build_needs(home, small_sites):
+    import json
+
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app, _register
+
+    _register()
+    result = CliRunner().invoke(app, ["dbt", "vars", "--sites", str(small_sites)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {m["code"] for m in data["measures"]} >= {"bed_days", "omitted_critical_doses_rate"}
+    assert len(data["calendar"]) > 100 and data["suppression_threshold"] >= 1
