@@ -83,7 +83,8 @@ def _figures(html: str, row_attr: str) -> dict[str, float]:
 
 
 def test_collected_blueprints_side_by_side_by_system(exported, tmp_path):
-    built, folder = exported
+    built, shared = exported
+    folder = shutil.copytree(shared, tmp_path / "collected")  # the bad files below stay in this test
     rf4 = yaml.safe_load((folder / "RF4-epma.yaml").read_text())
     rv5 = yaml.safe_load((folder / "RV5-epma.yaml").read_text())
     # What travels: results without counts, each project's return, the pooled evidence of the two.
@@ -149,3 +150,19 @@ def test_a_newer_blueprint_of_the_same_benefit_supersedes_the_older(exported, tm
     got = collect(tmp_path)
     assert [p.name for p, _ in got.blueprints] == ["b-new.yaml"] and not got.rejected
     assert [(p.name, r) for p, r in got.superseded] == [("a-old.yaml", f"RF4-EPMA-01: superseded by b-new.yaml (made {bp['made']})")]
+
+
+def test_report_command_writes_the_blueprints_page(exported, tmp_path):
+    built, folder = exported
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["report", "--site", "RF4", "--national", "--blueprints", str(folder),
+                                      "--sites", str(built.sites_dir), "--warehouse", built.wh.url, "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "blueprints.html" in result.output and "collected 2 Blueprint file(s), 2 benefit(s); refused 0" in result.output
+    index = (out / "index.html").read_text()
+    assert 'class="cta" href="blueprints.html"' in index
+    assert 'data-system="Closed-loop ePMA"' in (out / "blueprints.html").read_text()
+
+    missing = CliRunner().invoke(app, ["report", "--national", "--blueprints", str(tmp_path / "nowhere"),
+                                       "--warehouse", built.wh.url, "-o", str(out)])  # fmt: skip
+    assert missing.exit_code == 2 and "nowhere" in missing.output and "Traceback" not in missing.output
