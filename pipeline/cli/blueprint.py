@@ -159,8 +159,8 @@ def collect_command(
             console.print(kind, style="bold", highlight=False)
             system = kind
         r = b.get("result") or {}
-        effect = (f"{r['effect_latest']:.3g} ({r.get('effect_latest_low', float('nan')):.3g} to "
-                  f"{r.get('effect_latest_high', float('nan')):.3g})") if r.get("effect_latest") is not None else "no result"  # fmt: skip
+        est, low, high = (r.get(k) for k in ("effect_latest", "effect_latest_low", "effect_latest_high"))
+        effect = "no result" if est is None else f"{est:.3g}" + (f" ({low:.3g} to {high:.3g})" if None not in (low, high) else "")
         console.print(f"  {site}  {escape(b['id'])}  {escape(b['measure'])}  {effect}  {r.get('status', '')}",
                       highlight=False)  # fmt: skip
     report_collected(collected)
