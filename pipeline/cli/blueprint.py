@@ -14,7 +14,8 @@ from pipeline.cli import app
 from pipeline.cli._console import console, err, setup_logging
 from pipeline.cli.run import SitesOption, WarehouseOption
 
-blueprint_app = typer.Typer(help="Blueprints: a benefit's definition, result and evidence, for another trust.",
+blueprint_app = typer.Typer(help="Blueprints: a benefit's definition, result and evidence, for another trust; "
+                            "collected nationally, side by side by kind of system.",
                             no_args_is_help=True)  # fmt: skip
 app.add_typer(blueprint_app, name="blueprint")
 
@@ -60,7 +61,8 @@ def export_command(
 ):
     """Write a self-contained YAML Blueprint: the benefit definitions, measure definition hashes, ramp,
     valuation and investment, the site's latest result with its interval, the programme-level evidence
-    for that system, and the evidence items marked `share: true`. Aggregates only."""
+    for that system, each project's investment and return, and the evidence items marked `share: true`.
+    Aggregates only."""
     setup_logging(verbose)
     from benefits.blueprint import BlueprintError, make_blueprint, select
     from pipeline.cli._preflight import open_warehouse
@@ -78,9 +80,13 @@ def export_command(
     programme: dict = {}
     if wh.table_exists("national", "fact_programme_effect"):
         programme = {(r["measure_code"], r["system"]): r for r in _records(wh, "select * from national.fact_programme_effect")}
+    returns: dict = {}
+    if wh.table_exists(config.schema, "benefit_investment_return"):
+        returns = {r["project"]: r for r in _records(
+            wh, f"select * from {config.schema}.benefit_investment_return where level = 'project' and project is not null")}
     missing = [b.id for b in chosen if b.id not in latest]
     blueprint = make_blueprint(config.ods_code, chosen, latest=latest, measure_hashes=_measure_hashes(config),
-                               programme=programme, projects=config.projects)  # fmt: skip
+                               programme=programme, projects=config.projects, returns=returns)  # fmt: skip
     text = yaml.safe_dump(blueprint, sort_keys=False, allow_unicode=True, width=100)
     if out is None:
         console.print(text, highlight=False, markup=False, end="")
@@ -119,3 +125,44 @@ def import_command(
         err.print(f"note: {escape(note)}", highlight=False)
     console.print(f"proposed {len(entries)} register entr{'y' if len(entries) == 1 else 'ies'} for {config.ods_code} "
                   f"from {escape(str(blueprint.get('from_site')))}'s Blueprint", highlight=False)  # fmt: skip
+
+
+def report_collected(collected) -> None:
+    """One line per file refused or benefit superseded (on stderr), and the tally."""
+    for path, reason in collected.rejected:
+        err.print(f"refused {escape(path.name)}: {escape(reason)}", highlight=False)
+    for path, reason in collected.superseded:
+        err.print(f"note: {escape(path.name)}: {escape(reason)}", highlight=False)
+    benefits = sum(len(bp["benefits"]) for _, bp in collected.blueprints)
+    console.print(f"collected {len(collected.blueprints)} Blueprint file(s), {benefits} benefit(s); "
+                  f"refused {len(collected.rejected)}", highlight=False)  # fmt: skip
+
+
+@blueprint_app.command("collect")
+def collect_command(
+    folder: Annotated[Path, typer.Argument(help="a folder of Blueprint YAML files", exists=True, file_okay=False)],
+):
+    """Check every Blueprint in FOLDER as an import would and list them by kind of system (the
+    benefits' project): site, benefit, measure and result. A bad file is named with its reason and
+    skipped; the others are still listed. `benefits report --blueprints FOLDER` puts them on the
+    report's Blueprints page. Exits 1 when any file was refused."""
+    from benefits.blueprint import collect
+
+    collected = collect(folder)
+    rows = sorted(
+        ((b.get("project") or "No system named", bp["from_site"], b) for _, bp in collected.blueprints for b in bp["benefits"]),
+        key=lambda r: (r[0].lower(), r[2]["measure"], r[1]),
+    )  # fmt: skip
+    system = None
+    for kind, site, b in rows:
+        if kind != system:
+            console.print(kind, style="bold", highlight=False)
+            system = kind
+        r = b.get("result") or {}
+        est, low, high = (r.get(k) for k in ("effect_latest", "effect_latest_low", "effect_latest_high"))
+        effect = "no result" if est is None else f"{est:.3g}" + (f" ({low:.3g} to {high:.3g})" if None not in (low, high) else "")
+        console.print(f"  {site}  {escape(b['id'])}  {escape(b['measure'])}  {effect}  {r.get('status', '')}",
+                      highlight=False)  # fmt: skip
+    report_collected(collected)
+    if collected.rejected:
+        raise typer.Exit(1)

@@ -28,6 +28,9 @@ def collect_command(
     today: Annotated[str | None, typer.Option("--today", hidden=True, help="YYYY-MM-DD, for demos and tests")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="write the national HTML report (with the "
                                                 "completeness board) here; default $BENEFITS_HOME/reports")] = None,  # fmt: skip
+    blueprints: Annotated[Path | None, typer.Option("--blueprints", exists=True, file_okay=False,
+                                                    help="folder of Blueprints trusts shared: adds blueprints.html "
+                                                    "to the report")] = None,  # fmt: skip
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
     """Check every complete package in the inbox (signature, files, rows, disclosure control), merge
@@ -79,7 +82,12 @@ def collect_command(
     built = build_national_marts(wh, settings.suppression_threshold)
     from pipeline.report.build import build as build_report
 
-    pages = build_report(wh, [], report or settings.home / "reports", site_pages=False, national=True)
+    pages = build_report(wh, [], report or settings.home / "reports", site_pages=False, national=True,
+                         blueprints=blueprints)  # fmt: skip
+    if pages.blueprints is not None:
+        from pipeline.cli.blueprint import report_collected
+
+        report_collected(pages.blueprints)
     console.print(
         f"{len(result.packages)} package(s): {result.count('accepted')} accepted, {result.count('rejected')} rejected"
         + (f", {result.count('failed')} left in the inbox after an error" if result.count("failed") else "")

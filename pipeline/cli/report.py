@@ -31,13 +31,20 @@ def report(
         str | None,
         typer.Option("--warehouse", help="SQLAlchemy URL; default BENEFITS_WAREHOUSE_URL or embedded DuckDB"),
     ] = None,
+    blueprints: Annotated[
+        Path | None,
+        typer.Option("--blueprints", help="folder of Blueprint files trusts shared: adds blueprints.html, by kind of system",
+                     exists=True, file_okay=False),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
     """Write the HTML report: index.html, national.html and sites/<ODS>.html, self-contained.
 
     With neither --site nor --national, every configured site and the national page. With
     --site, those sites' pages (and --national adds the national page); with --national alone,
-    the national page and an index of national-scope benefits only.
+    the national page and an index of national-scope benefits only. With --blueprints, also
+    blueprints.html: the Blueprints in that folder side by side by kind of system (a file that is
+    not a valid Blueprint is named with its reason and left out).
     """
     setup_logging(verbose)
     if warehouse:
@@ -73,6 +80,7 @@ def report(
             out,
             site_pages=[s.upper() for s in site] if site else (not national),
             national=national or not site,
+            blueprints=blueprints,
         )
     except ValueError as e:
         error(e, "cannot build the report")
@@ -83,6 +91,10 @@ def report(
     problems = check_report(result.out_dir)
     for page in result.pages:
         console.print(f"wrote {page}", highlight=False)
+    if result.blueprints is not None:
+        from pipeline.cli.blueprint import report_collected
+
+        report_collected(result.blueprints)
     for note in sorted(set(result.notes)):
         error(f"note: {note}")
     if problems:

@@ -1,6 +1,7 @@
 """Published figures that never silently change: register versions, `publish`, restatements.
 
-* Every run records each site's benefit register version (a content hash) in
+* Every run records each site's benefit register version (a content hash of its benefits and its
+  `projects:`, whose shared investment feeds the return on investment) in
   `meta.register_version`, with what changed since the previous one in words, and stamps every
   `fact_benefit` row with the version it was computed with.
 * `publish(month)` copies that month's `fact_benefit` rows into `published_benefit` (national:
@@ -8,7 +9,9 @@
   rewritten; publishing a month again adds only benefits not yet published for it.
 * Every run then compares the published rows with what it now says for the same months and
   rebuilds `benefit_restatement`: the field, the published and the current value, and the cause
-  (`register` when the benefit's register entry changed since, else `data`).
+  (`register` when the benefit's register entry changed since, else `data`). A project's entry
+  feeds no published figure (return on investment is recomputed every run, never published), so
+  a project edit is a new register version but never the cause of a restatement.
 """
 
 from __future__ import annotations
@@ -35,8 +38,21 @@ ALL_SITES = "measures.published_benefit_all"
 NATIONAL = "national.published_benefit"
 
 
+# Projects share the benefits' snapshot under keys no benefit id can take (ids allow no colon), so
+# a register without projects hashes as it did before projects were covered, and snapshots
+# recorded before keep their meaning.
+PROJECT_KEY = "project:"
+
+
 def _entries(site: SiteConfig) -> dict[str, dict]:
-    return {b.id: b.model_dump(mode="json", exclude_none=True) for b in site.benefit_list}
+    entries = {b.id: b.model_dump(mode="json", exclude_none=True) for b in site.benefit_list}
+    for p in site.projects:
+        entries[PROJECT_KEY + p.name] = p.model_dump(mode="json", exclude_none=True)
+    return entries
+
+
+def _label(key: str) -> str:
+    return f"project {key[len(PROJECT_KEY):]!r}" if key.startswith(PROJECT_KEY) else key
 
 
 def register_hash(site: SiteConfig) -> str:
@@ -55,14 +71,14 @@ def _flat(d: dict, prefix: str = "") -> dict[str, object]:
 
 
 def describe_changes(old: dict[str, dict], new: dict[str, dict]) -> str:
-    """A register edit in words: benefits added or removed, and field: old -> new."""
-    parts = [f"{b}: added" for b in sorted(set(new) - set(old))]
-    parts += [f"{b}: removed" for b in sorted(set(old) - set(new))]
+    """A register edit in words: benefits and projects added or removed, and field: old -> new."""
+    parts = [f"{_label(b)}: added" for b in sorted(set(new) - set(old))]
+    parts += [f"{_label(b)}: removed" for b in sorted(set(old) - set(new))]
     for b in sorted(set(old) & set(new)):
         fo, fn = _flat(old[b]), _flat(new[b])
         for f in sorted(set(fo) | set(fn)):
             if fo.get(f) != fn.get(f):
-                parts.append(f"{b}: {f} {fo.get(f, 'unset')!r} -> {fn.get(f, 'unset')!r}")
+                parts.append(f"{_label(b)}: {f} {fo.get(f, 'unset')!r} -> {fn.get(f, 'unset')!r}")
     return "; ".join(parts) or "no change"
 
 
@@ -87,7 +103,7 @@ def record_register_versions(wh: Warehouse, sites: list[SiteConfig]) -> dict[str
             conn.execute(
                 sa.text("insert into meta.register_version (site_code, version, recorded_at, benefits, changes) "
                         "values (:s, :v, :t, :n, :c)"),
-                {"s": site.ods_code, "v": version, "t": now, "n": len(entries), "c": changes},
+                {"s": site.ods_code, "v": version, "t": now, "n": len(site.benefit_list), "c": changes},
             )  # fmt: skip
             conn.execute(
                 sa.text("insert into meta.register_entries (site_code, version, entries) values (:s, :v, :e)"),

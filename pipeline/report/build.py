@@ -1,4 +1,5 @@
-"""Write the report: `index.html`, `national.html` and `sites/<ODS>.html` under one folder.
+"""Write the report: `index.html`, `national.html`, `sites/<ODS>.html` and, when a folder of
+collected Blueprints is given, `blueprints.html` under one folder.
 
 Every page carries its own styles and script (inlined), so the folder, or any single page of it,
 opens without a network and can be mailed or printed on its own. Pages are written to a
@@ -18,7 +19,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from pipeline.config.sites import SiteConfig
-from pipeline.report import national_view, views
+from benefits.blueprint import Collected, collect
+from pipeline.report import blueprint_view, national_view, views
 from pipeline.report.data import NationalData, load_national, load_site
 from pipeline.report.format import month_label
 from pipeline.warehouse.core import Warehouse
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent / "assets"
 INDEX = "index.html"
 NATIONAL = "national.html"
+BLUEPRINTS = "blueprints.html"
 SITES_DIR = "sites"
 
 
@@ -61,6 +64,7 @@ class ReportResult:
     sites: list[str] = field(default_factory=list)
     national: bool = False
     notes: list[str] = field(default_factory=list)
+    blueprints: Collected | None = None
 
 
 def _write(path: Path, text: str) -> None:
@@ -75,10 +79,12 @@ def _render(template: str, **context) -> str:
     return _env().get_template(template).render(css=css, js=js, **context)
 
 
-def _nav(prefix: str, current: str, site_codes: list[str], national: bool) -> list[dict]:
+def _nav(prefix: str, current: str, site_codes: list[str], national: bool, blueprints: bool = False) -> list[dict]:
     items = [{"text": "All sites", "href": prefix + INDEX, "current": current == INDEX}]
     if national:
         items.append({"text": "National report", "href": prefix + NATIONAL, "current": current == NATIONAL})
+    if blueprints:
+        items.append({"text": "Blueprints", "href": prefix + BLUEPRINTS, "current": current == BLUEPRINTS})
     for code in site_codes:
         page = site_page(code)
         items.append({"text": code, "href": prefix + page, "current": current == page})
@@ -92,12 +98,15 @@ def build(
     *,
     site_pages: bool | list[str] = True,
     national: bool = True,
+    blueprints: str | Path | None = None,
 ) -> ReportResult:
     """Build the HTML report from the warehouse marts into `out_dir`; returns what was written.
 
     `site_pages`: True for every configured trust, a list of ODS codes for those only, False for
-    none. `national`: write the national page (national mart only). The index is always written
-    and links only to pages written in this build.
+    none. `national`: write the national page (national mart only). `blueprints`: a folder of
+    collected Blueprint files, shown by kind of system on their own page (a file that is not a
+    valid Blueprint is listed with its reason, never shown). The index is always written and links
+    only to pages written in this build.
     """
     out = Path(out_dir).resolve()
     trusts = [s for s in sites if s.role == "trust"]
@@ -118,6 +127,15 @@ def build(
 
     nat: NationalData = load_national(wh)
     result.notes.extend(nat.notes)
+    has_bp = blueprints is not None
+    if has_bp:
+        folder = Path(blueprints)
+        if not folder.is_dir():
+            raise ValueError(f"--blueprints: {folder} is not a folder")
+        result.blueprints = collect(folder)
+
+    def nav(prefix: str, current: str) -> list[dict]:
+        return _nav(prefix, current, codes, national, has_bp)
 
     site_views = []
     for site in chosen:
@@ -132,7 +150,7 @@ def build(
                 title=f"{site.ods_code} benefits report",
                 heading=v["title"],
                 meta=f"{site.region} · {site.trust_type.replace('_', ' ')} trust · data to {v['as_of']}",
-                nav=_nav("../", site_page(site.ods_code), codes, national),
+                nav=nav("../", site_page(site.ods_code)),
                 body_class="site-page",
                 generated=generated,
                 source=source,
@@ -154,12 +172,34 @@ def build(
                 title="National benefits report",
                 heading="National report: core measures",
                 meta="Every configured site's national core measures, by quarter and financial year",
-                nav=_nav("", NATIONAL, codes, national),
+                nav=nav("", NATIONAL),
                 body_class="national-page",
                 generated=generated,
                 source=source,
                 notes=nat.notes,
                 v=nv,
+            ),
+        )
+        result.pages.append(page)
+
+    if result.blueprints is not None:
+        collected = result.blueprints
+        bv = blueprint_view.blueprint_view(collected, nat.measures, source=Path(blueprints).name)
+        page = out / BLUEPRINTS
+        _write(
+            page,
+            _render(
+                "blueprints.html",
+                title="Blueprints by system",
+                heading="Blueprints: what each trust got, by kind of system",
+                meta=f"{len(collected.blueprints)} Blueprint files from "
+                f"{len({bp['from_site'] for _, bp in collected.blueprints})} trusts · {len(bv['systems'])} kinds of system",
+                nav=nav("", BLUEPRINTS),
+                body_class="blueprints-page",
+                generated=generated,
+                source=source,
+                notes=[],
+                v=bv,
             ),
         )
         result.pages.append(page)
@@ -227,7 +267,7 @@ def build(
             title="Benefits realisation report",
             heading="Benefits realisation: all sites",
             meta=f"{len(index_sites)} sites · generated {generated}",
-            nav=_nav("", INDEX, codes, national),
+            nav=nav("", INDEX),
             body_class="index-page",
             generated=generated,
             source=source,
@@ -236,6 +276,7 @@ def build(
             summary=views.summary_totals(all_benefits),
             regions=national_view.region_view(nat),
             national_link=NATIONAL if national else None,
+            blueprints_link=BLUEPRINTS if has_bp else None,
             scope_note=scope_note,
         ),
     )

@@ -34,3 +34,31 @@ def test_collect_command_names_a_missing_registry(tmp_path, home):
     assert res.exit_code == 2
     assert "key registry" in res.output and "nope.txt does not exist" in res.output
     assert "Traceback" not in res.output
+
+
+def test_collect_command_adds_the_blueprints_page(tmp_path, home):
+    """A federated collector has no site configs; the Blueprints page comes from the files alone."""
+    import yaml
+
+    private, registry = site_keys(tmp_path / "keys", ["RAA"])
+    root = tmp_path / "exchange"
+    write_package(root / "inbox", private["RAA"], "RAA", "2025-04", "2025-06", dt.datetime(2025, 7, 10, 9))
+    shared = tmp_path / "blueprints"
+    shared.mkdir()
+    bp = {"format": "nhs-benefits-blueprint/1", "made": "2026-11-30", "from_site": "RAA",
+          "benefits": [{"id": "RAA-EPMA-01", "title": "Fewer omitted doses", "project": "ePMA",
+                        "measure": "omitted_critical_doses_rate",
+                        "result": {"status": "realised", "its_effect_scale": "rate_ratio", "effect_latest": 0.8,
+                                   "effect_latest_low": 0.7, "effect_latest_high": 0.9}}]}  # fmt: skip
+    (shared / "raa.yaml").write_text(yaml.safe_dump(bp))
+    (shared / "notes.yml").write_text("just: some notes\n")
+    out = tmp_path / "report"
+    res = CliRunner().invoke(app, ["collect", "--from", str(root), "--keys", str(registry), "--warehouse",
+                                   f"duckdb:///{tmp_path / 'collector.duckdb'}", "--today", "2026-12-04",
+                                   "--report", str(out), "--blueprints", str(shared)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "refused notes.yml: not a Blueprint of format nhs-benefits-blueprint/1 (format: None)" in res.output
+    assert "collected 1 Blueprint file(s), 1 benefit(s); refused 1" in res.output
+    page = (out / "blueprints.html").read_text()
+    assert 'data-benefit-id="RAA-EPMA-01"' in page and 'data-field="effect_latest" data-format="ratio" data-value="0.8"' in page
+    assert 'href="blueprints.html"' in (out / "national.html").read_text()

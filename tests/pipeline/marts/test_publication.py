@@ -113,3 +113,39 @@ def test_a_published_table_from_an_older_version_gains_new_columns(tmp_path):
     assert len(old) == 1 and old["status"].iloc[0] == "emerging" and old["effect_latest"].isna().all()
     assert "published_month" in old.columns
     wh.dispose()
+
+
+def test_a_project_investment_edit_is_a_new_register_version_in_words(tmp_path):
+    """The `projects:` block is part of the register: editing a project's shared investment in the
+    site YAML gives a new version whose change names the project, the field, old and new."""
+    import yaml
+
+    from pipeline.config.sites import load_site
+
+    frame = build_measure_monthly(N_SITES, N_MONTHS, scale=0.03)
+    wh, sites = load(f"duckdb:///{tmp_path / 'wh.duckdb'}", frame)
+    data = sites[0].model_dump(mode="json", exclude_none=True)
+    data["projects"] = [{"name": "Closed-loop ePMA", "investment": {"one_off_gbp": 60000, "recurring_gbp_per_year": 12000,
+                                                                   "source": "business case"}}]  # fmt: skip
+    path = tmp_path / "S001.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    realise(wh, [load_site(path), *sites[1:]], suppression_threshold=7)
+    month = pd.Timestamp(wh.scalar("select max(as_of_month) from measures.fact_benefit_all")).date()
+    publish(wh, month, {s.ods_code: s.schema for s in sites})
+    roi_before = wh.scalar("select roi from local_s001.benefit_investment_return where project = 'Closed-loop ePMA'")
+
+    data["projects"][0]["investment"]["one_off_gbp"] = 90000
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    realise(wh, [load_site(path), *sites[1:]], suppression_threshold=7)
+
+    versions = wh.query("select * from meta.register_version where site_code = 'S001' order by recorded_at")
+    assert len(versions) == 2 and versions["version"].nunique() == 2
+    assert versions["changes"].iloc[-1] == "project 'Closed-loop ePMA': investment.one_off_gbp 60000.0 -> 90000.0"
+    assert versions["benefits"].tolist() == [3, 3]  # projects are not counted as benefits
+    stamped = wh.scalar("select distinct register_version from local_s001.fact_benefit")
+    assert stamped == versions["version"].iloc[-1]
+    # The return moved with the investment, but no published figure did: ROI is never published,
+    # so a project edit restates nothing.
+    assert wh.scalar("select roi from local_s001.benefit_investment_return where project = 'Closed-loop ePMA'") != roi_before
+    assert wh.scalar("select count(*) from measures.benefit_restatement_all where site_code = 'S001'") == 0
+    wh.dispose()
