@@ -22,6 +22,15 @@ def error(message: object, title: str | None = None, sep: str = ": ") -> None:
     err.print(f"[red]{escape(title)}[/]{sep}{text}" if title else text, markup=True, highlight=False, soft_wrap=True)
 
 
+def exit_unless_folder(path, option: str) -> None:
+    """A folder option checked here, not by typer: its error box cuts a long path to the terminal's width."""
+    import typer
+
+    if path is not None and not path.is_dir():
+        error(f"{path}: no such folder", option)
+        raise typer.Exit(2)
+
+
 def warn(message: object) -> None:
     err.print(f"[yellow]warning[/]: {escape(str(message))}", markup=True, highlight=False, soft_wrap=True)
 

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli import app
-from pipeline.cli._console import console, error, setup_logging
+from pipeline.cli._console import console, error, exit_unless_folder, setup_logging
 from pipeline.cli.run import WarehouseOption
 
 _STYLE = {"accepted": "green", "rejected": "red", "failed": "yellow"}
@@ -28,7 +28,7 @@ def collect_command(
     today: Annotated[str | None, typer.Option("--today", hidden=True, help="YYYY-MM-DD, for demos and tests")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="write the national HTML report (with the "
                                                 "completeness board) here; default $BENEFITS_HOME/reports")] = None,  # fmt: skip
-    blueprints: Annotated[Path | None, typer.Option("--blueprints", exists=True, file_okay=False,
+    blueprints: Annotated[Path | None, typer.Option("--blueprints", file_okay=False,
                                                     help="folder of Blueprints trusts shared: adds blueprints.html "
                                                     "to the report")] = None,  # fmt: skip
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
@@ -37,6 +37,7 @@ def collect_command(
     the good ones into the national warehouse, move each to accepted/ or rejected/ with a receipt,
     and rebuild the completeness board. A rejected package does not stop the others."""
     setup_logging(verbose)
+    exit_unless_folder(blueprints, "--blueprints")
     from pipeline.cli._preflight import exit_unless_warehouse
     from pipeline.federation.collect import build_national_marts, collect
     from pipeline.federation.keys import KeyProblem, load_registry

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from pipeline.cli import app
-from pipeline.cli._console import console, err, error, setup_logging
+from pipeline.cli._console import console, err, error, exit_unless_folder, setup_logging
 
 
 @app.command()
@@ -34,7 +34,7 @@ def report(
     blueprints: Annotated[
         Path | None,
         typer.Option("--blueprints", help="folder of Blueprint files trusts shared: adds blueprints.html, by kind of system",
-                     exists=True, file_okay=False),
+                     file_okay=False),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
@@ -47,6 +47,7 @@ def report(
     not a valid Blueprint is named with its reason and left out).
     """
     setup_logging(verbose)
+    exit_unless_folder(blueprints, "--blueprints")
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
     from pipeline.cli._preflight import PreflightError, check_output_folder, exit_unless_warehouse
