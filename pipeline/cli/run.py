@@ -242,6 +242,21 @@ def run(
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
     settings = _preflight(warehouse, summary_json, wait)
+    from pipeline.config.register_checks import baseline_warnings
+    from pipeline.config.sites import ConfigError
+    from pipeline.runtime import check_runnable, get_sites
+
+    try:
+        # before Prefect's server boots: a mistake in a site file is a second's wait, not a boot's
+        configs = get_sites(sites, site)
+        for config in configs:
+            check_runnable(config)
+    except ConfigError as e:
+        error(e, "configuration error", sep="\n")
+        raise typer.Exit(2) from None
+    for config in configs:
+        for w in baseline_warnings(config):
+            warn(w)
     from flows.ephemeral_api import start_ephemeral_api
 
     # Boots while the imports below run; its own output goes to a log file, not the terminal.
@@ -249,20 +264,7 @@ def run(
     from flows.common import api_url, quiet_subflows
     from flows.national_run import national_run
     from pipeline import progress
-    from pipeline.config.sites import ConfigError
-    from pipeline.runtime import get_sites
     from pipeline.warehouse.core import redact_url
-
-    from pipeline.config.register_checks import baseline_warnings
-
-    try:
-        configs = get_sites(sites, site)  # fail fast, with file and field, before Prefect starts
-    except ConfigError as e:
-        error(e, "configuration error", sep="\n")
-        raise typer.Exit(2) from None
-    for config in configs:
-        for w in baseline_warnings(config):
-            warn(w)
     _hold_warehouse(settings, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", wait)
     console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
     t0 = time.perf_counter()
