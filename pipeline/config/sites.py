@@ -159,7 +159,9 @@ def _location(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def format_errors(path: Path, err: ValidationError | list[dict], prefix: tuple = (), what: str = "site configuration") -> str:
+def format_errors(
+    path: Path, err: ValidationError | list[dict], prefix: tuple = (), what: str = "site configuration"
+) -> str:
     lines = [f"{path}: invalid {what}"]
     for e in err.errors() if isinstance(err, ValidationError) else err:
         msg = e["msg"].removeprefix("Value error, ")
@@ -276,6 +278,20 @@ def load_site(path: Path) -> SiteConfig:
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
     benefits = raw.get("benefits")
+    try:
+        return _validated(path, raw, benefits)
+    except ConfigError as e:
+        if isinstance(benefits, str):  # load_sites must know the register even of a site that failed
+            e.register = _register_path(path, benefits)
+        raise
+
+
+def _register_path(site_path: Path, ref: str) -> Path:
+    bpath = Path(ref)
+    return bpath if bpath.is_absolute() else site_path.parent / bpath
+
+
+def _validated(path: Path, raw: dict, benefits: Any) -> SiteConfig:
     benefits_path = projects = None
     if isinstance(benefits, str):
         benefits_path, raw["benefits"], projects = _load_benefits_file(path, benefits)
@@ -303,9 +319,7 @@ def load_site(path: Path) -> SiteConfig:
 
 
 def _load_benefits_file(site_path: Path, ref: str) -> tuple[Path, list, list | None]:
-    bpath = Path(ref)
-    if not bpath.is_absolute():
-        bpath = site_path.parent / bpath
+    bpath = _register_path(site_path, ref)
     if not bpath.exists():
         raise ConfigError(f"{site_path}: benefits: file {bpath} does not exist")
     data = _read_yaml(bpath)
@@ -333,7 +347,7 @@ def load_sites(directory: Path, only: list[str] | None = None) -> list[SiteConfi
             loaded.append((p, e))
     # a register kept beside the site files that name it (`benefits: register.yaml`) is theirs,
     # not a site file of its own
-    registers = {s.benefits_path.resolve() for _, s in loaded if isinstance(s, SiteConfig) and s.benefits_path}
+    registers = {r.resolve() for _, s in loaded if (r := getattr(s, "register", None) or getattr(s, "benefits_path", None))}
     sites = []
     for p, s in loaded:
         if isinstance(s, ConfigError):

@@ -123,6 +123,11 @@ FOLDERS = {
     "a file given as the folder": (lambda d: (d / "afile").write_text("x"), ["--sites", "afile"], ["--sites", "afile"]),
     "two files for one site": (lambda d: (d / "s" / "raa.yml").write_text(_OK), ["--sites", "s"], ["more than one file", "RAA"]),
     "--site not configured": (lambda d: None, ["--sites", "s", "--site", "XYZ"], ["no configuration for site(s) XYZ"]),
+    # read first, the register is not a site file: the error is the one in it, not "not a site"
+    "a bad register sorted before its site file": (
+        lambda d: ((d / "s" / "a-register.yaml").write_text(_B.replace("  measure: mean_los_emergency_days\n", "")),
+                   (d / "s" / "zzz.yaml").write_text(_OK.replace("RAA", "ZZZ") + "benefits: a-register.yaml\n")),
+        ["--sites", "s"], ["a-register.yaml", "benefits.0.measure"]),
 }  # fmt: skip
 
 
