@@ -241,6 +241,9 @@ def run(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from flows.ephemeral_api import reap_orphans, start_ephemeral_api
+
+    reap_orphans()  # a dead run's server goes even when this run stops at the checks below
     settings = _preflight(warehouse, summary_json, wait)
     from pipeline.config.register_checks import baseline_warnings
     from pipeline.config.sites import ConfigError
@@ -257,7 +260,6 @@ def run(
     for config in configs:
         for w in baseline_warnings(config):
             warn(w)
-    from flows.ephemeral_api import start_ephemeral_api
 
     # Boots while the imports below run; its own output goes to a log file, not the terminal.
     adopt_api = start_ephemeral_api(settings.home / "logs" / "prefect-api.log")

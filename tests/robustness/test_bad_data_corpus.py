@@ -16,6 +16,10 @@ from dataset_contracts.contracts import get_contract
 from tests.expectations.fixtures import MAPPINGS, SITE, TABLE_LEVEL, break_rule, clean_rows, fixture_name, rules_for, write_csv
 from tests.robustness.cli import assert_accounted
 
+# One worker builds the module's warehouse; the package-wide grouping of tests/conftest.py is
+# applied after pytest-xdist has read the groups, so the module names its own.
+pytestmark = pytest.mark.xdist_group("robustness/bad-data")
+
 MED = "medication_administrations"
 CONTRACT = get_contract(MED)
 N = 100  # rows per file: two or three bad ones stay under the 5% that holds a batch
