@@ -76,6 +76,41 @@ def simulation_spec(site: SiteConfig):
         raise ConfigError(format_errors(site.path or Path(f"{site.ods_code}.yaml"), e, ("simulation",))) from None
 
 
+def check_runnable(site: SiteConfig) -> None:
+    """What loading a site file cannot check and a run would otherwise find only when it reaches
+    the source or the benefit, minutes in: each enabled source's connector and options, and each
+    benefit's measure. Errors name the file and the field (issue 15 #5)."""
+    import difflib
+
+    from connectors.base import ConnectorError
+    from connectors.registry import get_connector
+    from pipeline.marts.build import measure_lookup
+
+    path = site.path or Path(f"{site.ods_code}.yaml")
+    for i, source in enumerate(site.sources):
+        if not source.enabled:
+            continue
+        try:
+            cls = get_connector(source.connector)
+        except ConnectorError as e:
+            raise ConfigError(f"{path}: sources.{i}.connector: {e}") from None
+        try:
+            cls.config_model.model_validate(source.options)
+        except ValidationError as e:
+            raise ConfigError(format_errors(path, e, ("sources", i, "options"))) from None
+    if site.role != "trust" or not site.benefit_list:
+        return
+    try:
+        known = measure_lookup(site)
+    except ValueError as e:  # a local measure's SQL header; the message names that file
+        raise ConfigError(str(e)) from None
+    for i, b in enumerate(site.benefit_list):
+        if b.measure not in known:
+            near = difflib.get_close_matches(b.measure, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; measures: {', '.join(sorted(known))}"
+            raise ConfigError(f"{site.benefits_path or path}: benefits.{i}.measure: unknown measure {b.measure!r}{hint}")
+
+
 def prepare_warehouse(wh: Warehouse, sites: list[SiteConfig]) -> None:
     ensure_schema(wh, [s.schema for s in sites if s.role == "trust"])
     write_sites(wh, sites)

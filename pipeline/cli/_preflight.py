@@ -214,6 +214,9 @@ def check_duckdb_memory(settings) -> None:
     import duckdb
 
     try:
+        if settings.duckdb_memory.strip().startswith("-"):
+            # DuckDB reads a negative limit as "no limit" and goes on silently
+            raise duckdb.InvalidInputException("a negative size means no limit at all")
         duckdb.connect(":memory:", config={"memory_limit": settings.duckdb_memory}).close()
     except duckdb.Error as e:
         raise PreflightError(

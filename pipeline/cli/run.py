@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -72,6 +73,27 @@ def _summary_table(result: dict, width: int | None = None) -> Table:
             del cells[2]
         table.add_row(*cells)
     return table
+
+
+def _summary_totals(result: dict) -> str:
+    """The run summary in one line, for a log that already holds a line per source."""
+    outcomes = result["outcomes"]
+    statuses: dict[str, int] = {}
+    for o in outcomes:
+        statuses[o["status"]] = statuses.get(o["status"], 0) + 1
+    by_status = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    rows = [sum(o[k] for o in outcomes) for k in ("rows_in", "rows_loaded", "rows_quarantined")]
+    return (f"Run summary: {len(outcomes)} source(s) ({by_status or 'none'}); "
+            f"{rows[0]:,} rows in, {rows[1]:,} loaded, {rows[2]:,} quarantined")
+
+
+def _same_destination(a, b) -> bool:
+    """Whether two streams write to one file or pipe (as with `2>&1`)."""
+    try:
+        sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (AttributeError, OSError, ValueError):  # a stream with no file behind it
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 def _value_cell(wh, schema: str) -> str:
@@ -185,12 +207,17 @@ class _LineView:
     """Progress as one plain line per step, for output that is not a terminal (CI logs, files),
     where the progress bars show nothing."""
 
+    def __init__(self):
+        self.shown: set[tuple[str, str]] = set()  # (site, source) already reported in a line
+
     def __call__(self, event: str, **data) -> None:
         if event == "run_started":
             line = f"run: {len(data['sites'])} site(s): {', '.join(data['sites'])}"
         elif event == "source_finished":
             line = (f"{data['site_code']}/{data['source_name']} ({data['dataset']}): {data['status']}, "
-                    f"{data['rows_in']:,} rows, {data['rows_quarantined']:,} quarantined, {data['seconds']:.1f} s")
+                    f"{data['rows_in']:,} rows, {data['rows_loaded']:,} loaded, {data['rows_quarantined']:,} quarantined, "
+                    f"{data['seconds']:.1f} s")
+            self.shown.add((data["site_code"], data["source_name"]))
         elif event == "site_finished":
             # not "site <code>: ...", the form the closing list of failures uses
             line = f"{data['site']}: {data.get('status') or 'finished'}"
@@ -214,28 +241,32 @@ def run(
     setup_logging(verbose)
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    from flows.ephemeral_api import reap_orphans, start_ephemeral_api
+
+    reap_orphans()  # a dead run's server goes even when this run stops at the checks below
     settings = _preflight(warehouse, summary_json, wait)
-    from flows.ephemeral_api import start_ephemeral_api
-
-    # Boots while the imports below run; its own output goes to a log file, not the terminal.
-    adopt_api = start_ephemeral_api(settings.home / "logs" / "prefect-api.log")
-    from flows.common import api_url, quiet_subflows
-    from flows.national_run import national_run
-    from pipeline import progress
-    from pipeline.config.sites import ConfigError
-    from pipeline.runtime import get_sites
-    from pipeline.warehouse.core import redact_url
-
     from pipeline.config.register_checks import baseline_warnings
+    from pipeline.config.sites import ConfigError
+    from pipeline.runtime import check_runnable, get_sites
 
     try:
-        configs = get_sites(sites, site)  # fail fast, with file and field, before Prefect starts
+        # before Prefect's server boots: a mistake in a site file is a second's wait, not a boot's
+        configs = get_sites(sites, site)
+        for config in configs:
+            check_runnable(config)
     except ConfigError as e:
         error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
     for config in configs:
         for w in baseline_warnings(config):
             warn(w)
+
+    # Boots while the imports below run; its own output goes to a log file, not the terminal.
+    adopt_api = start_ephemeral_api(settings.home / "logs" / "prefect-api.log")
+    from flows.common import api_url, quiet_subflows
+    from flows.national_run import national_run
+    from pipeline import progress
+    from pipeline.warehouse.core import redact_url
     _hold_warehouse(settings, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", wait)
     console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
     t0 = time.perf_counter()
@@ -247,7 +278,8 @@ def run(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
     )
     with bars if err.is_terminal else contextlib.nullcontext():
-        unsubscribe = progress.subscribe(_ProgressView(bars) if err.is_terminal else _LineView())
+        view = _ProgressView(bars) if err.is_terminal else _LineView()
+        unsubscribe = progress.subscribe(view)
         try:
             with contextlib.nullcontext() if api_url() else quiet_subflows():
                 result = national_run(sites_dir=str(sites) if sites else None, sites=site)
@@ -255,7 +287,17 @@ def run(
             unsubscribe()
     if summary_json:
         summary_json.write_text(json.dumps({**result, "seconds": time.perf_counter() - t0}, indent=2, default=str))
-    console.print(_summary_table(result))
+    if isinstance(view, _LineView) and _same_destination(sys.stdout, sys.stderr):
+        # The progress lines (stderr) are in the very log the summary goes to (`2>&1`, a CI
+        # job's output): a row per source would say each of them again. So the table keeps only
+        # the sources no line reported (a worker's), under one line of totals. A terminal's
+        # panel is cleared, and stdout read alone keeps the full table.
+        rest = [o for o in result["outcomes"] if (o["site_code"], o["source_name"]) not in view.shown]
+        if rest:
+            console.print(_summary_table({**result, "outcomes": rest}))
+        console.print(_summary_totals(result), highlight=False, markup=False, soft_wrap=True)
+    else:
+        console.print(_summary_table(result))
     # Under the table, where a run's outcome is read, and for sites run by a worker too (whose
     # progress events never reach this process): what a config change did, or did not do.
     for o in result["outcomes"]:

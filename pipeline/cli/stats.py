@@ -43,6 +43,19 @@ def _read(path: Path, x: str, y: str, extra: tuple[str, ...] = ()):
     return frame, True
 
 
+def _writable(path: Path, option: str) -> None:
+    """Checked before the work, not after it: a folder given as the output ended in a traceback."""
+    from pipeline.cli._preflight import PreflightError, check_output_file
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        check_output_file(path, option)
+    except PreflightError as e:
+        raise _fail(str(e)) from None
+    except OSError as e:
+        raise _fail(f"{option} {path}: cannot write ({e.strerror or e})") from None
+
+
 def _as_x(value: str, is_date: bool, option: str):
     import pandas as pd
 
@@ -90,6 +103,9 @@ def spc_command(
         direction_sign(improvement)
     except ValueError as e:
         raise _fail(f"--improvement: {e}") from None
+    _writable(output, "--output")
+    if summary:
+        _writable(summary, "--summary")
     frame, is_date = _read(input, x, y)
     rebase_at = [_as_x(r, is_date, "--rebase") for r in (rebase or [])]
     try:
@@ -167,6 +183,7 @@ def its_command(
 
     if family not in FAMILIES:
         raise _fail(f"--family: {family!r} is not one of {', '.join(FAMILIES)}")
+    _writable(output, "--output")
     frame, is_date = _read(input, x, y, (offset,) if offset else ())
     frame = frame.sort_values(x, kind="stable").reset_index(drop=True)
     xs = frame[x]

@@ -76,5 +76,7 @@ def load_settings() -> Settings:
     home = benefits_home()
     url = os.environ.get("BENEFITS_WAREHOUSE_URL") or f"duckdb:///{home / 'benefits.duckdb'}"
     threshold = _int_variable("BENEFITS_SUPPRESSION_THRESHOLD", 7)
+    if threshold < 0:  # read as "suppress nothing", which publishes every small count
+        raise SettingsError(f"BENEFITS_SUPPRESSION_THRESHOLD={threshold} is below 0 (default 7; 0 suppresses nothing)")
     memory = os.environ.get("BENEFITS_DUCKDB_MEMORY", "1GB")
     return Settings(home=home, warehouse_url=url, suppression_threshold=threshold, duckdb_memory=memory)

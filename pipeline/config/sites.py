@@ -81,9 +81,17 @@ class SiteConfig(BaseModel):
             if dataset not in CONTRACTS:
                 raise ValueError(f"mapping for unknown dataset {dataset!r}")
             names = CONTRACTS[dataset].column_names
-            for column in columns:
+            for column, mapping in columns.items():
                 if column not in names:
                     raise ValueError(f"{dataset} has no column {column!r} to map; columns: {', '.join(names)}")
+                # a local code mapped to a value the contract does not allow would only be found
+                # as a quarantined row of every batch that carries it
+                allowed = CONTRACTS[dataset].column(column).values
+                if allowed and isinstance(mapping, dict):
+                    bad = sorted(str(t) for t in mapping.values() if str(t) not in allowed)
+                    if bad:
+                        raise ValueError(f"{dataset}.{column} maps to {', '.join(map(repr, bad))}, not one of "
+                                         f"{', '.join(allowed)}")
         return v
 
     @model_validator(mode="after")
@@ -151,9 +159,11 @@ def _location(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def format_errors(path: Path, err: ValidationError, prefix: tuple = ()) -> str:
-    lines = [f"{path}: invalid site configuration"]
-    for e in err.errors():
+def format_errors(
+    path: Path, err: ValidationError | list[dict], prefix: tuple = (), what: str = "site configuration"
+) -> str:
+    lines = [f"{path}: invalid {what}"]
+    for e in err.errors() if isinstance(err, ValidationError) else err:
         msg = e["msg"].removeprefix("Value error, ")
         lines.append(f"  {path.name}: {_location(prefix + tuple(e['loc']))}: {msg}")
     return "\n".join(lines)
@@ -192,6 +202,29 @@ def _expanded_size(node: yaml.Node, limit: int) -> int:
     return size(node, 0)
 
 
+def _repeated_key(node: yaml.Node) -> yaml.Node | None:
+    """The second use of a key in one mapping, which YAML loaders keep silently (the last wins):
+    a site file giving `name:` twice ran under the name the user did not expect to see."""
+    seen_nodes: set[int] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen_nodes:  # an alias: its node was checked where it was defined
+            continue
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            keys: set[str] = set()
+            for key, value in n.value:
+                if isinstance(key, yaml.ScalarNode) and key.value != "<<":
+                    if key.value in keys:
+                        return key
+                    keys.add(key.value)
+                stack.append(value)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return None
+
+
 def _safe_load(text: str, path: Path) -> Any:
     loader = yaml.SafeLoader(text)
     try:
@@ -202,6 +235,11 @@ def _safe_load(text: str, path: Path) -> Any:
             raise ConfigError(
                 f"{path}: YAML anchors and aliases expand to more than {MAX_CONFIG_NODES:,} values; "
                 "write the settings out rather than through nested aliases"
+            )
+        repeated = _repeated_key(node)
+        if repeated is not None:
+            raise ConfigError(
+                f"{path}: line {repeated.start_mark.line + 1}: {repeated.value!r} is given twice in one mapping; keep one"
             )
         return loader.construct_document(node)
     finally:
@@ -240,7 +278,21 @@ def load_site(path: Path) -> SiteConfig:
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
     benefits = raw.get("benefits")
-    benefits_path = None
+    try:
+        return _validated(path, raw, benefits)
+    except ConfigError as e:
+        if isinstance(benefits, str):  # load_sites must know the register even of a site that failed
+            e.register = _register_path(path, benefits)
+        raise
+
+
+def _register_path(site_path: Path, ref: str) -> Path:
+    bpath = Path(ref)
+    return bpath if bpath.is_absolute() else site_path.parent / bpath
+
+
+def _validated(path: Path, raw: dict, benefits: Any) -> SiteConfig:
+    benefits_path = projects = None
     if isinstance(benefits, str):
         benefits_path, raw["benefits"], projects = _load_benefits_file(path, benefits)
         if projects is not None:
@@ -250,6 +302,13 @@ def load_site(path: Path) -> SiteConfig:
     try:
         site = SiteConfig.model_validate(raw)
     except ValidationError as e:
+        if benefits_path is not None:
+            # the fields under benefits (and projects, if it gave them) are in the register file:
+            # an error naming the site file sent the user to a file without that line
+            from_register = ("benefits", "projects") if projects is not None else ("benefits",)
+            theirs = [x for x in e.errors() if x["loc"] and x["loc"][0] in from_register]
+            if theirs:
+                raise ConfigError(format_errors(benefits_path, theirs, what="benefit register")) from None
         raise ConfigError(format_errors(path, e)) from None
     site.path = path.resolve()
     site.benefits_path = benefits_path
@@ -260,9 +319,7 @@ def load_site(path: Path) -> SiteConfig:
 
 
 def _load_benefits_file(site_path: Path, ref: str) -> tuple[Path, list, list | None]:
-    bpath = Path(ref)
-    if not bpath.is_absolute():
-        bpath = site_path.parent / bpath
+    bpath = _register_path(site_path, ref)
     if not bpath.exists():
         raise ConfigError(f"{site_path}: benefits: file {bpath} does not exist")
     data = _read_yaml(bpath)
@@ -282,7 +339,22 @@ def load_sites(directory: Path, only: list[str] | None = None) -> list[SiteConfi
     files = sorted(p for p in directory.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
     if not files:
         raise ConfigError(f"{directory}: no site configuration files (*.yaml)")
-    sites = [load_site(p) for p in files]
+    loaded: list[tuple[Path, SiteConfig | ConfigError]] = []
+    for p in files:
+        try:
+            loaded.append((p, load_site(p)))
+        except ConfigError as e:
+            loaded.append((p, e))
+    # a register kept beside the site files that name it (`benefits: register.yaml`) is theirs,
+    # not a site file of its own
+    registers = {r.resolve() for _, s in loaded if (r := getattr(s, "register", None) or getattr(s, "benefits_path", None))}
+    sites = []
+    for p, s in loaded:
+        if isinstance(s, ConfigError):
+            if p.resolve() in registers:
+                continue
+            raise s
+        sites.append(s)
     codes = [s.ods_code for s in sites]
     dupes = {c for c in codes if codes.count(c) > 1}
     if dupes:

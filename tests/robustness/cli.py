@@ -31,13 +31,35 @@ def benefits(*args: str, env: dict[str, str], timeout: float = 120, cwd: Path | 
     )
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, *must_name: str, code: int | None = None) -> str:
-    """The command failed with a short message naming each of `must_name`, and no traceback."""
+def assert_clean_failure(
+    result: subprocess.CompletedProcess, names: tuple[str, ...] | list[str] = (), code: int | None = 2
+) -> str:
+    """The one check of every bad input given to the command line: it failed with exit `code`, in
+    a message naming each of `names` (the file, row, field, option or variable to fix), with no
+    traceback (`--debug` is what shows one), and said it in a few lines, not a log."""
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
     if code is not None:
         assert result.returncode == code, out
     assert "Traceback" not in out, out
-    for name in must_name:
+    for name in names:
         assert name in out, f"{name!r} not named in:\n{out}"
+    assert len([line for line in out.splitlines() if line.strip()]) <= 12, out
     return out
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *must_name: str, code: int | None = None) -> str:
+    return assert_clean_failure(result, must_name, code)
+
+
+def assert_accounted(wh, batch_id: str) -> dict:
+    """Every row a batch read is either loaded or quarantined, in meta.load_batch and in the
+    tables themselves: a row neither staged nor quarantined is a row lost."""
+    (batch,) = wh.query(
+        "select dataset, rows_in, rows_loaded, rows_quarantined from meta.load_batch where batch_id = :b", {"b": batch_id}
+    ).to_dict("records")
+    assert batch["rows_in"] == batch["rows_loaded"] + batch["rows_quarantined"], batch
+    staged = wh.scalar(f"select count(*) from staging.{batch['dataset']} where _batch_id = :b", {"b": batch_id})
+    held = wh.scalar(f"select count(*) from quarantine.{batch['dataset']} where _batch_id = :b", {"b": batch_id})
+    assert (staged, held) == (batch["rows_loaded"], batch["rows_quarantined"]), (batch, staged, held)
+    return batch

@@ -11,6 +11,7 @@ import yaml
 
 from pipeline.runtime import warehouse
 from tests.flows.conftest import tiny_root, tiny_sites  # noqa: F401  (tiny_root is a fixture)
+from tests.robustness.cli import assert_accounted
 from tests.support.pipeline import ingest_all
 
 
@@ -50,6 +51,9 @@ def test_rows_of_another_trust_are_quarantined_not_counted(home, tiny_root, tmp_
     inc = next(o for (s, _), o in outcomes.items() if s == "TA1" and o.dataset == "patient_safety_incidents")
     assert inc.status == "loaded", inc.reason
     assert inc.rows_in == inc.rows_loaded + inc.rows_quarantined
+    for o in outcomes.values():
+        if o.batch_id:
+            assert_accounted(warehouse(), o.batch_id)
     engine = warehouse().engine
     with engine.connect() as c:
         staged = dict(c.execute(sa.text("select site_code, count(*) from staging.patient_safety_incidents group by 1")).fetchall())

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from dataset_contracts.contracts import get_contract
 from tests.expectations.fixtures import MAPPINGS, clean_rows, fixture_name, write_csv
-from tests.expectations.test_release import MED, SPELLS, _ingest, site_yaml
+from tests.expectations.test_release import MED, SPELLS, _ingest as _ingest_one, site_yaml
+from tests.robustness.cli import assert_accounted
 
 
 def _site(tmp_path, med_lines=None, n=100):
@@ -23,6 +24,14 @@ def _site(tmp_path, med_lines=None, n=100):
         path.write_bytes(b"\r\n".join(lines))
     site_yaml(sites, drop, MAPPINGS)
     return sites, path
+
+
+def _ingest(sites, name):
+    """One source through the real ingest; every batch it writes keeps every row it read."""
+    outcome, wh = _ingest_one(sites, name)
+    if outcome.batch_id:
+        assert_accounted(wh, outcome.batch_id)
+    return outcome, wh
 
 
 def _quarantined(wh, batch_id):

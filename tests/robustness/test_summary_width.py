@@ -37,3 +37,30 @@ def test_the_summary_keeps_every_figure_whole_at_80_columns(monkeypatch):
 def test_a_wide_terminal_also_shows_the_dataset(monkeypatch):
     text = _render(160, monkeypatch)
     assert "medication_administrations" in text and "…" not in text
+
+
+def test_a_log_of_the_run_shows_each_source_once(tmp_path):
+    """`benefits run 2>&1` (a CI job's log): the progress line of each source is not said again by
+    the summary table under it; stdout read alone keeps the table (the width tests above)."""
+    import subprocess
+    import sys
+
+    from dataset_contracts.contracts import get_contract
+    from tests.expectations.fixtures import MAPPINGS, clean_rows, fixture_name, write_csv
+    from tests.expectations.test_release import MED, SPELLS, site_yaml
+    from tests.robustness.cli import ROOT, clean_env
+
+    drop, sites = tmp_path / "drop", tmp_path / "sites"
+    write_csv(drop / MED / fixture_name(MED), get_contract(MED), clean_rows(MED, n=30))
+    write_csv(drop / SPELLS / fixture_name(SPELLS), get_contract(SPELLS), clean_rows(SPELLS, n=5))
+    site_yaml(sites, drop, MAPPINGS)
+    log = subprocess.run([sys.executable, "-m", "pipeline", "run", "--sites", str(sites)], env=clean_env(tmp_path),
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300).stdout  # fmt: skip
+    assert "Traceback" not in log, log
+    lines = log.splitlines()
+    for source, dataset, rows in (("epma", MED, 30), ("pas", SPELLS, 5)):
+        mentions = [line for line in lines if f"TST/{source}" in line or (source in line.split() and "TST" in line)]
+        assert mentions == [f"TST/{source} ({dataset}): loaded, {rows} rows, {rows} loaded, 0 quarantined, "
+                            f"{mentions[0].rsplit(', ', 1)[-1]}"], log  # fmt: skip
+    assert "quarantined │" not in log, log  # no per-source table under the lines
+    assert "Run summary: 2 source(s) (2 loaded); 35 rows in, 35 loaded, 0 quarantined" in lines, log

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from dataset_contracts.contracts import get_contract
 from tests.expectations.fixtures import MAPPINGS, clean_rows, fixture_name, write_csv
 from tests.expectations.test_release import MED, SPELLS, _ingest, site_yaml
+from tests.robustness.cli import assert_accounted
 
 # administration_id -> patient_ref delivered; every one of these is quarantined
 ATTACKS = {
@@ -55,6 +56,7 @@ def test_attacks_in_text_columns_are_quarantined_naming_the_column(home, tmp_pat
     outcome, wh = _ingest(sites, "epma")
     assert outcome.status == "loaded", outcome.reason
     assert outcome.rows_in == outcome.rows_loaded + outcome.rows_quarantined == 200
+    assert_accounted(wh, outcome.batch_id)
     found = _quarantined(wh, outcome.batch_id)
     assert {cases[k] for k in found} == set(ATTACKS)
     assert {rules for rules, _ in found.values()} == {"patient_ref_is_safe_text"}
@@ -74,4 +76,5 @@ def test_a_nul_byte_no_longer_fails_a_postgresql_load(home, tmp_path, pg_url, mo
     sites, _ = _site(tmp_path, {"NUL byte": ATTACKS["NUL byte"]})
     outcome, wh = _ingest(sites, "epma")
     assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", 199, 1)
+    assert_accounted(wh, outcome.batch_id)
     assert _quarantined(wh, outcome.batch_id) == {"MA00000": ("patient_ref_is_safe_text", "P\u24000001")}
