@@ -192,16 +192,18 @@ def measure(args) -> dict:
         low = site_packages(work, "VLOW", "RF4", 9100, SPEC["scale"])
         high = site_packages(work, "VHIGH", "RF4", 9100, SPEC["scale"] * 10)
         r["volume"] = {"rows": [low["rows"], high["rows"]]}
+        exchanges = {}
         for tag, src in (("low", low), ("high", high)):
-            ex = write_exchange(work / f"vol-{tag}", [src], args.sites, "base", registry)
-            r["volume"][tag + "_bytes"] = sum(f.stat().st_size for f in (ex / "inbox").rglob("*") if f.is_file())
-            runs = []
-            for k in range(args.repeat):
+            exchanges[tag] = write_exchange(work / f"vol-{tag}", [src], args.sites, "base", registry)
+            r["volume"][tag + "_bytes"] = sum(f.stat().st_size for f in (exchanges[tag] / "inbox").rglob("*") if f.is_file())
+            r["volume"][tag] = []
+        # Interleaved, so that a drift in the machine's load falls on both sizes alike.
+        for _ in range(args.repeat):
+            for tag in ("low", "high"):
                 (work / f"vol-{tag}.duckdb").unlink(missing_ok=True)
-                out, wall, rss = run_child(["collect", _copy(ex, work / f"vol-{tag}-x"), str(registry),
+                out, wall, rss = run_child(["collect", _copy(exchanges[tag], work / f"vol-{tag}-x"), str(registry),
                                             f"duckdb:///{work / f'vol-{tag}.duckdb'}"])  # fmt: skip
-                runs.append({**out, "wall": wall, "rss": rss})
-            r["volume"][tag] = runs
+                r["volume"][tag].append({**out, "wall": wall, "rss": rss})
 
         if args.central_sites:
             from bench_national_run import SPEC as CENTRAL_SPEC
@@ -282,7 +284,7 @@ def main() -> None:
     ap.add_argument("--sites", type=int, default=200)
     ap.add_argument("--real-sites", type=int, default=6)
     ap.add_argument("--central-sites", type=int, default=200, help="0 to skip the central comparison")
-    ap.add_argument("--repeat", type=int, default=3, help="collects per volume variant")
+    ap.add_argument("--repeat", type=int, default=5, help="collects per volume variant")
     ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "bench_federation")
     ap.add_argument("--report-only", action="store_true", help="re-render docs from the last results.json")
     ap.add_argument("--child", help=argparse.SUPPRESS)

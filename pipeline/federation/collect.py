@@ -175,6 +175,8 @@ def ensure_tables(wh: Warehouse) -> None:
             conn.execute(sa.text(f"create table if not exists {SCHEMA}.{kind.name} ({_ddl(wh, cols)})"))
             history = {**cols, "replaced_by": "varchar"}
             conn.execute(sa.text(f"create table if not exists {SCHEMA}.{kind.name}_history ({_ddl(wh, history)})"))
+            # Each merge replaces one site's rows: without this index every package scans every site's.
+            conn.execute(sa.text(f"create index if not exists {kind.name}_site on {SCHEMA}.{kind.name} (site_code)"))
         conn.execute(sa.text(f"create table if not exists meta.submission ({_ddl(wh, SUBMISSION)})"))
         conn.execute(sa.text(f"create table if not exists {SCHEMA}.site ({_ddl(wh, SITE)})"))
 
@@ -249,9 +251,13 @@ def _merge(wh: Warehouse, checked: Checked, received: dt.datetime) -> list[str]:
             # Every kind, even one the package does not list: the newer package is the whole truth
             # for its months, so an older row it no longer carries must not linger.
             wh.replace_table(conn, scratch, frame, kind.columns)
-            same_key = " and ".join(f"n.{ident(c)} = o.{ident(c)}" for c in REPLACE_KEYS[kind.name])
+            # A row-value IN over the small incoming table, not a correlated EXISTS: PostgreSQL hashes
+            # it once, where EXISTS ran per row of the growing collected table (one more month for
+            # 200 trusts took 194 s against 40 s for their first 24 months).
+            key = ", ".join(ident(c) for c in REPLACE_KEYS[kind.name])
             where = (f"o.site_code = :site and (o.{ident(PERIOD[kind.name])} between :first and :last "
-                     f"or exists (select 1 from {scratch} n where {same_key}))")  # fmt: skip
+                     f"or ({', '.join('o.' + ident(c) for c in REPLACE_KEYS[kind.name])}) in "
+                     f"(select {key} from {scratch}))")  # fmt: skip
             cols = ", ".join(ident(c) for c in kind.columns)
             replaced.update(r[0] for r in conn.execute(sa.text(f"select distinct o.package from {target} o where {where}"),
                                                        params))  # fmt: skip
