@@ -170,7 +170,8 @@ def truth_totals(gt: dict, measure: str, go_live: dt.date, as_of: dt.date) -> tu
     pipeline adds up for a cumulative benefit: go-live to `as_of`, provisional months left out.
 
     A month's counterfactual is its clean-row count with the injected effect taken out
-    (numerator / effect_multiplier): the events that month would have had without the change,
+    (`numerator_without_effect`: each row's count divided by the multiplier that acted on it, by
+    admission month for a length of stay): the events that month would have had without the change,
     noise and all, which is what "events avoided" is measured against. It is read from the
     counts rather than from `expected_rate` because a measure's count and its rate can be
     defined on different cohorts (length of stay: rate by admission month, count by discharge
@@ -188,7 +189,10 @@ def truth_totals(gt: dict, measure: str, go_live: dt.date, as_of: dt.date) -> tu
             continue
         if e.get("numerator") is None or e.get("effect_multiplier") is None:
             return float("nan"), float("nan")
-        cf += e["numerator"] / e["effect_multiplier"]
+        # The simulator's own, where it has it: length of stay is shortened by admission month
+        # but counted by discharge month, so numerator / multiplier credited the effect to the
+        # spells admitted before go-live that left after it (+14% of a go-live month's days).
+        cf += e.get("numerator_without_effect", e["numerator"] / e["effect_multiplier"])
         observed += e["numerator"]
     return cf, observed
 

@@ -26,10 +26,13 @@ class Frame(dict):
 
     @staticmethod
     def concat(frames: list[Frame]) -> Frame:
-        frames = [f for f in frames if f]
-        if not frames:
-            return Frame()
-        return Frame({k: np.concatenate([f[k] for f in frames]) for k in frames[0]})
+        rows = [f for f in frames if len(f)]
+        if not rows:
+            # Empty, but with its columns: a month without a single admission (a small mental
+            # health trust) is processed like any other, and its columns are looked up.
+            named = [f for f in frames if dict.__len__(f)]
+            return Frame({k: v[:0] for k, v in named[0].items()}) if named else Frame()
+        return Frame({k: np.concatenate([f[k] for f in rows]) for k in rows[0]})
 
 
 def epoch_seconds(day: dt.date) -> int:

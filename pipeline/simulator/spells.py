@@ -62,6 +62,7 @@ class SpellProcess:
         self.unknown_ward = len(self.wards)
         self.volumes = [volume_mean(paths[g.volume], spec.scale) for g in self.p.groups]
         self.los_rate = paths["mean_los_emergency_days"].rate
+        self.los_multiplier = paths["mean_los_emergency_days"].multiplier
         self.readmit_rate = paths["emergency_readmission_30d_rate"].rate
         groups = self.p.groups
         self.g_emergency = np.array([g.name == "emergency" for g in groups])
@@ -268,6 +269,9 @@ class SpellProcess:
         t.add("emergency_readmission_30d_rate", dis_month[live], den=1)
         em = ended & rows["emergency"]
         t.add("mean_los_emergency_days", dis_month[em], num=rows["los"][em], den=1)
+        # These rows were admitted in month i, whose multiplier shortened their stays, whichever
+        # month they leave in: a spell admitted before go-live and discharged after it was not.
+        t.add_without_effect("mean_los_emergency_days", dis_month[em], rows["los"][em] / self.los_multiplier[i])
         admit, discharge = rows["admit"][clean], rows["discharge"][clean]
         for j in range(i, len(self.cal.months)):
             nights, _ = midnights(admit, discharge, self.cal.starts[j] // DAY, self.cal.starts[j + 1] // DAY)

@@ -7,6 +7,9 @@ the conventions of DESIGN.md: bed days are midnights, length of stay is discharg
 minus admission date in days, readmissions are emergency admissions of the same
 patient_ref within 30 days (all simulated ones fall within 28) of a live discharge, by that
 rule over the clean rows: a later readmission counts when the one between is quarantined.
+`numerator_without_effect` is that numerator with the injected effect taken out of each row by
+the multiplier that acted on it: for length of stay the admission month's, not the discharge
+month's the row is counted in.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ class Tally:
         self.n = n_months
         self.num = {m: np.zeros(n_months, dtype=np.int64) for m in SOURCES}
         self.den = {m: np.zeros(n_months, dtype=np.int64) for m in SOURCES}
+        # Numerators with the injected effect taken out, where the effect and the count are not
+        # dated alike (length of stay: the effect follows the admission month, the count the
+        # discharge month); every other measure's is its numerator / the month's multiplier.
+        self.num_without_effect: dict[str, np.ndarray] = {}
 
     def add(self, measure: str, month: np.ndarray | int, num=0, den=0) -> None:
         month = np.asarray(month, dtype=np.int64)
@@ -52,6 +59,10 @@ class Tally:
         self.den[measure] += np.bincount(month, weights=np.broadcast_to(den, month.shape), minlength=self.n).astype(
             np.int64
         )
+
+    def add_without_effect(self, measure: str, month: np.ndarray, num: np.ndarray) -> None:
+        acc = self.num_without_effect.setdefault(measure, np.zeros(self.n, dtype=float))
+        acc += np.bincount(np.asarray(month, dtype=np.int64), weights=num, minlength=self.n)
 
     def finish(self) -> None:
         for m in PER_BED_DAY:
@@ -96,6 +107,11 @@ class GroundTruth:
                         "effect_multiplier": float(path.multiplier[i]),
                         "underlying_rate": float(path.rate[i]),
                     }
+                    if counted:
+                        own = self.tally.num_without_effect.get(name)
+                        entry["numerator_without_effect"] = (
+                            float(own[i]) if own is not None else entry["numerator"] / float(path.multiplier[i])
+                        )
                 per_month[f"{m:%Y-%m}"] = entry
             measures[name] = per_month
         return {

@@ -476,3 +476,15 @@ def test_tiny_site_with_empty_months_still_writes_every_file(tmp_path):
         assert len(result.files[dataset]) == 3
         for f, rec in zip(result.files[dataset], truth["files"][dataset].values(), strict=True):
             assert pq.read_metadata(f).num_rows == rec["rows"]
+
+
+def test_a_month_without_admissions(tmp_path):
+    # A mental health trust at scale 0.0127 admits about 5 spells a month; with this seed nobody
+    # is admitted in December 2016, which crashed the spell process (an empty Frame lost its
+    # columns) and left the site out of a validity run.
+    spec = SimulationSpec(ods_code="Q95", trust_type="mental_health", seed=9895, scale=0.0127, start="2016-04",
+                          end="2017-03", datasets=(SPELLS,))  # fmt: skip
+    simulate_site(spec, tmp_path)
+    admitted = ts(read_dataset(tmp_path, SPELLS, "local_csv").admitted_at).dt.strftime("%Y-%m").value_counts()
+    assert "2016-12" not in admitted.index
+    assert admitted.get("2017-01", 0) > 0 and admitted.get("2017-03", 0) > 0
