@@ -40,14 +40,14 @@ class SiteWarehouse:
         return next(s for s in self.sites if s.ods_code == code)
 
 
-def site_warehouse(root: Path, codes: list[str], url: str | None = None) -> SiteWarehouse:
-    """Simulate `codes` at test scale under `root`, ingest them into one warehouse (DuckDB under
-    `root/home` unless `url`), build the marts and realise the benefits."""
+def site_warehouse(root: Path, codes: list[str], url: str | None = None, scale_factor: float = 1.0) -> SiteWarehouse:
+    """Simulate `codes` at test scale (times `scale_factor`) under `root`, ingest them into one
+    warehouse (DuckDB under `root/home` unless `url`), build the marts and realise the benefits."""
     configs = demo.bundled_configs()
     for code in codes:
         sim = configs[code]["simulation"]
-        spec = SimulationSpec(**{**sim, "scale": demo.TEST_SCALE[sim.get("trust_type", "acute")]})
-        simulate_site(spec, root / "simulated" / code)
+        scale = demo.TEST_SCALE[sim.get("trust_type", "acute")] * scale_factor
+        simulate_site(SimulationSpec(**{**sim, "scale": scale}), root / "simulated" / code)
     sites_dir = demo.write_sites(root / "sites", root / "simulated", only=codes)
     home = root / "home"
     home.mkdir(parents=True, exist_ok=True)
