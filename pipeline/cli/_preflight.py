@@ -95,10 +95,19 @@ def check_warehouse(url: str, name: str, on_wait: Callable[[str], None] | None =
         raise PreflightError(f"{shown}: unsupported engine {backend!r}; use duckdb:/// or postgresql+psycopg://")
 
 
+# DuckDB names a file's catalogue after the file: `national.duckdb` is catalogue `national`, and
+# `national.fact_benefit` then fails as ambiguous ("catalog or schema") deep inside the build.
+_SCHEMAS = ("meta", "quarantine", "staging", "measures", "national", "collected", "main")
+
+
 def _check_duckdb(database: str | None, shown: str, on_wait: Callable[[str], None] | None) -> None:
     if not database or database == ":memory:":
         return
     path = Path(database).expanduser()
+    stem = path.name.split(".", 1)[0].lower()
+    if stem in _SCHEMAS or stem.startswith("local_"):
+        raise PreflightError(f"{shown}: a DuckDB file may not be named after a warehouse schema ({stem!r}); "
+                             f"rename it, e.g. {path.with_name('benefits_' + path.name).name}")  # fmt: skip
     if not path.exists():
         _writable_folder(path.parent, f"{shown}: folder", sep=" ")
         return

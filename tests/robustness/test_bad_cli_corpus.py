@@ -59,6 +59,8 @@ ENV = {
     "a warehouse file that is not DuckDB": ({"BENEFITS_WAREHOUSE_URL": "duckdb:///junk.duckdb"},
                                              ["BENEFITS_WAREHOUSE_URL", "junk.duckdb", "not a valid DuckDB"]),
     "a misspelt engine": ({"BENEFITS_WAREHOUSE_URL": "duckdbb:///x.duckdb"}, ["BENEFITS_WAREHOUSE_URL", "'duckdbb'"]),
+    "a DuckDB file named after a schema": ({"BENEFITS_WAREHOUSE_URL": "duckdb:///national.duckdb"},
+                                            ["BENEFITS_WAREHOUSE_URL", "national.duckdb", "named after a warehouse schema"]),
     "a port that is not a number": ({"BENEFITS_WAREHOUSE_URL": "postgresql+psycopg://u@127.0.0.1:notaport/x"},
                                      ["BENEFITS_WAREHOUSE_URL", "notaport"]),
     "a PostgreSQL URL without a driver, unreachable": ({"BENEFITS_WAREHOUSE_URL": "postgresql://u@127.0.0.1:1/x"},
