@@ -176,17 +176,10 @@ class MeasureTable:
             den = float(np.nansum(dens[idx])) if dens is not None else None
             fy, fq = period_of[key]
             t.entries.append(
-                Entry(*key, idx, num, den, fy, fq, len(set(months[idx])), len(set(sites[idx])), t._value(num, den))
+                Entry(*key, idx, num, den, fy, fq, len(set(months[idx])), len(set(sites[idx])), _value(rule, num, den))
             )
         t._equations()
         return t
-
-    def _value(self, num: float, den: float | None) -> float | None:
-        if not self.rule.has_denominator:
-            return num
-        if den is None or not den > 0:
-            return None
-        return num * self.rule.multiplier / den
 
     def _equations(self) -> None:
         """Every published identity between entries: (parent, children) or (None, members) for the
@@ -507,9 +500,9 @@ def group_totals(site_rows: pd.DataFrame, directory: pd.DataFrame, rules: list[M
             members = rows[rows["period_type"] == period]
             if members.empty:
                 continue
-            month_parts = months.assign(period_start=[start_of(m) for m in months["period_start"]])
+            # Distinct months with data among the members (a site's partial quarter counts its own months).
             n_months = (
-                month_parts.assign(month=months["period_start"].to_numpy())
+                months.assign(month=months["period_start"], period_start=[start_of(m) for m in months["period_start"]])
                 .groupby(["measure_code", group, "period_start"])["month"].nunique().rename("months")
             )
             agg = members.groupby(["measure_code", group, "period_start"], sort=True).agg(
@@ -530,18 +523,19 @@ def group_totals(site_rows: pd.DataFrame, directory: pd.DataFrame, rules: list[M
     frame["suppressed"] = frame["suppressed"].astype(bool)
     frame["months"] = frame["months"].fillna(0).astype("int64")
     frame["value"] = [
-        _group_value(by_rule[c], n, d) for c, n, d in zip(frame["measure_code"], frame["numerator"], frame["denominator"])
+        _value(by_rule[c], n, d) for c, n, d in zip(frame["measure_code"], frame["numerator"], frame["denominator"])
     ]
     frame["suppression_reason"] = np.where(frame["suppressed"], "member_withheld", None)
     return frame[list(OUTPUT_TYPES)]
 
 
-def _group_value(rule: MeasureRule, num: float, den: float) -> float | None:
-    if pd.isna(num):
+def _value(rule: MeasureRule, num: float | None, den: float | None) -> float | None:
+    """A figure's value from its counts: numerator x multiplier / denominator, or the count itself."""
+    if num is None or pd.isna(num):
         return None
     if not rule.has_denominator:
         return float(num)
-    if pd.isna(den) or not den > 0:
+    if den is None or pd.isna(den) or not den > 0:
         return None
     return float(num) * rule.multiplier / float(den)
 
