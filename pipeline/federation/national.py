@@ -26,7 +26,7 @@ from benefits.value import summary_frame
 from pipeline.federation.package import KINDS
 from pipeline.marts.build import DISCLOSURE_HEADER, calendar, national_measures
 from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, group_totals
-from pipeline.warehouse.core import Warehouse
+from pipeline.warehouse.core import Warehouse, read_frame
 from pipeline.warehouse.models import PythonModel, build, load_model, models_root
 
 COLLECTED = "collected"
@@ -46,14 +46,9 @@ def _rules() -> list[MeasureRule]:
     return [MeasureRule(m.code, m.has_denominator, m.multiplier, m.denominator_measure) for m in national_measures()]
 
 
-def _read(conn: sa.Connection, sql: str) -> pd.DataFrame:
-    result = conn.execute(sa.text(sql))
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
 def collected(conn: sa.Connection, kind: str) -> pd.DataFrame:
     cols = ", ".join(KINDS[kind].columns)
-    frame = _read(conn, f"select {cols} from {COLLECTED}.{kind}")
+    frame = read_frame(conn, f"select {cols} from {COLLECTED}.{kind}")
     for c, t in KINDS[kind].columns.items():
         if t == "date":
             frame[c] = pd.to_datetime(frame[c]).dt.date
@@ -72,7 +67,7 @@ def _site_rows(conn: sa.Connection) -> pd.DataFrame:
 
 
 def _directory(conn: sa.Connection) -> pd.DataFrame:
-    frame = _read(conn, f"select site_code, site_name, region, trust_type from {COLLECTED}.site")
+    frame = read_frame(conn, f"select site_code, site_name, region, trust_type from {COLLECTED}.site")
     frame["region"] = frame["region"].fillna("Unknown")
     frame["trust_type"] = frame["trust_type"].fillna("unknown")
     frame["configured"] = True

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from pipeline.config.sites import SiteConfig
 from pipeline.marts.fiscal import financial_quarter, financial_year, financial_year_start, quarter_start
 from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, disclosure_control
-from pipeline.warehouse.core import Warehouse
+from pipeline.warehouse.core import Warehouse, read_frame
 from pipeline.warehouse.models import Model, PythonModel, build, discover, load_model, models_root, parse_header, sql_root
 
 DIRECTIONS = ("higher", "lower", "neutral")
@@ -299,14 +299,9 @@ DISCLOSURE_HEADER = {
 }
 
 
-def _read(conn: sa.Connection, sql: str) -> pd.DataFrame:
-    result = conn.execute(sa.text(sql))
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
 def national_cells(conn: sa.Connection) -> pd.DataFrame:
     """The organisation x month cells of the national measures, with the groups they roll up into."""
-    cells = _read(
+    cells = read_frame(
         conn,
         "select m.site_code, m.measure_code, m.month, m.numerator, m.denominator, m.value, s.region, s.trust_type "
         "from measures.measure_monthly m join measures.site_directory s on s.site_code = m.site_code "

@@ -32,6 +32,12 @@ def redact_url(url: str) -> str:
         return "<warehouse url>"
 
 
+def read_frame(conn: Connection, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """A query's rows as a DataFrame, on a connection the caller holds (inside its transaction)."""
+    result = conn.execute(sa.text(sql), params or {})
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
 class Warehouse:
     def __init__(self, url: str, duckdb_memory: str = "1GB"):
         self.url = url
@@ -98,8 +104,7 @@ class Warehouse:
 
     def query(self, sql: str, params: dict | None = None) -> pd.DataFrame:
         with self.connect() as conn:
-            result = conn.execute(sa.text(sql), params or {})
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            return read_frame(conn, sql, params)
 
     def schemas(self) -> list[str]:
         # information_schema, not the inspector: duckdb-engine reports "catalog.schema" names.
