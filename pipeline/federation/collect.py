@@ -22,7 +22,6 @@ import fsspec
 import pandas as pd
 import sqlalchemy as sa
 
-from dataset_contracts.contracts import TYPES
 from pipeline.federation import completeness
 from pipeline.federation.package import ACCEPTED, INBOX, KINDS, RECEIPTS, REJECTED, SIGNATURE, Receipt, parse_name
 from pipeline.federation.verify import KEYS, PERIOD, Checked, check_package, month_start
@@ -162,23 +161,19 @@ def _move(fs, source: str, target: str, received: dt.datetime) -> None:
 
 
 # -- the warehouse -------------------------------------------------------------------------
-def _ddl(wh: Warehouse, columns: dict[str, str]) -> str:
-    return ", ".join(f"{ident(c)} {TYPES[t][0 if wh.is_duckdb else 1]}" for c, t in columns.items())
-
-
 def ensure_tables(wh: Warehouse) -> None:
     with wh.begin() as conn:
         for schema in (SCHEMA, "meta", "national"):
             conn.execute(sa.text(f"create schema if not exists {schema}"))
         for kind in KINDS.values():
             cols = {**kind.columns, "package": "varchar"}
-            conn.execute(sa.text(f"create table if not exists {SCHEMA}.{kind.name} ({_ddl(wh, cols)})"))
+            conn.execute(sa.text(f"create table if not exists {SCHEMA}.{kind.name} ({wh.columns_ddl(cols)})"))
             history = {**cols, "replaced_by": "varchar"}
-            conn.execute(sa.text(f"create table if not exists {SCHEMA}.{kind.name}_history ({_ddl(wh, history)})"))
+            conn.execute(sa.text(f"create table if not exists {SCHEMA}.{kind.name}_history ({wh.columns_ddl(history)})"))
             # Each merge replaces one site's rows: without this index every package scans every site's.
             conn.execute(sa.text(f"create index if not exists {kind.name}_site on {SCHEMA}.{kind.name} (site_code)"))
-        conn.execute(sa.text(f"create table if not exists meta.submission ({_ddl(wh, SUBMISSION)})"))
-        conn.execute(sa.text(f"create table if not exists {SCHEMA}.site ({_ddl(wh, SITE)})"))
+        conn.execute(sa.text(f"create table if not exists meta.submission ({wh.columns_ddl(SUBMISSION)})"))
+        conn.execute(sa.text(f"create table if not exists {SCHEMA}.site ({wh.columns_ddl(SITE)})"))
 
 
 def _months(checked: Checked) -> tuple[dt.date | None, dt.date | None]:

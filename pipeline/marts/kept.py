@@ -11,16 +11,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from benefits.tables import MartTable
-from dataset_contracts.contracts import TYPES
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 
 
 def ensure_kept(conn, wh: Warehouse, table: str, spec: MartTable) -> None:
     """Create the table, or add the columns a newer version has (null in rows written before them:
     a kept row's values are not rewritten by an upgrade)."""
-    kind = 0 if wh.is_duckdb else 1
-    ddl = ", ".join(f"{ident(c)} {TYPES[t][kind]}" for c, t in spec.types.items())
-    conn.execute(sa.text(f"create table if not exists {table} ({ddl})"))
+    conn.execute(sa.text(f"create table if not exists {table} ({wh.columns_ddl(spec.types)})"))
     schema, name = table.split(".")
     have = {
         r[0]
@@ -31,7 +28,7 @@ def ensure_kept(conn, wh: Warehouse, table: str, spec: MartTable) -> None:
     }
     for c, t in spec.types.items():
         if c not in have:
-            conn.execute(sa.text(f"alter table {table} add column {ident(c)} {TYPES[t][kind]}"))
+            conn.execute(sa.text(f"alter table {table} add column {ident(c)} {wh.column_type(t)}"))
 
 
 def site_views(conn, wh: Warehouse, schemas: dict[str, str], base: str, name: str, columns: list[str]) -> None:

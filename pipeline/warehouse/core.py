@@ -202,13 +202,23 @@ class Warehouse:
         profile.record(sql, time.perf_counter() - t0, encode_s=round(encode, 4), rows=n, format=fmt.split(",")[0])
         return n
 
+    def column_type(self, logical: str) -> str:
+        """This engine's SQL type for a logical contract type (dataset_contracts.contracts.TYPES)."""
+        from dataset_contracts.contracts import TYPES
+
+        return TYPES[logical][0 if self.is_duckdb else 1]
+
+    def columns_ddl(self, types: dict[str, str]) -> str:
+        """`name type, ...` for a create table, from column -> logical contract type."""
+        return ", ".join(f"{ident(c)} {self.column_type(t)}" for c, t in types.items())
+
     def replace_table(self, conn: Connection, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
         """Replace `table` with a small frame; `types` maps each column to a logical contract type."""
         from dataset_contracts.contracts import TYPES
 
         ident(table)
         cols = list(types)
-        ddl = ", ".join(f"{ident(c)} {TYPES[t][0 if self.is_duckdb else 1]}" for c, t in types.items())
+        ddl = self.columns_ddl(types)
         conn.execute(sa.text(f"drop table if exists {table}"))
         conn.execute(sa.text(f"create table {table} ({ddl})"))
         if frame.empty:
