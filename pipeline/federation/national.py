@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, VALUE_SUMMARY
 from benefits.value import summary_frame
 from pipeline.federation.package import KINDS
-from pipeline.marts.build import DISCLOSURE_HEADER, calendar, national_measures
+from pipeline.marts.build import DISCLOSURE_HEADER, calendar, national_measures, write_disclosure_control
 from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, group_totals
 from pipeline.warehouse.core import Warehouse, read_frame
 from pipeline.warehouse.models import PythonModel, build, load_model, models_root
@@ -59,13 +59,6 @@ def collected(conn: sa.Connection, kind: str) -> pd.DataFrame:
     return frame
 
 
-def _site_rows(conn: sa.Connection) -> pd.DataFrame:
-    rows = collected(conn, "measures").rename(columns={"site_code": "group_code"})
-    rows["group_type"] = "site"
-    rows["sites"] = 1
-    return rows
-
-
 def _directory(conn: sa.Connection) -> pd.DataFrame:
     frame = read_frame(conn, f"select site_code, site_name, region, trust_type from {COLLECTED}.site")
     frame["region"] = frame["region"].fillna("Unknown")
@@ -79,24 +72,23 @@ def _models() -> list:
         wh.replace_table(conn, "measures.site_directory", _directory(conn), SITE_COLUMNS)
 
     def measure_monthly(wh: Warehouse, conn: sa.Connection, _context: dict) -> None:
-        rows = _site_rows(conn)
-        months = rows[rows["period_type"] == "month"].rename(columns={"group_code": "site_code",
-                                                                     "period_start": "month"})
-        months["scope"] = "national"
-        wh.replace_table(conn, "measures.measure_monthly", months, MONTHLY_COLUMNS)
+        rows = collected(conn, "measures")
+        months = rows[rows["period_type"] == "month"].rename(columns={"period_start": "month"})
+        wh.replace_table(conn, "measures.measure_monthly", months.assign(scope="national"), MONTHLY_COLUMNS)
 
     def disclosure_control(wh: Warehouse, conn: sa.Connection, _context: dict) -> None:
-        rows = _site_rows(conn)
-        totals = group_totals(rows[list(OUTPUT_TYPES)], _directory(conn), _rules())
-        frame = pd.concat([rows[list(OUTPUT_TYPES)], totals], ignore_index=True)
-        conn.execute(sa.text(f"drop table if exists measures.disclosure_control{' cascade' if not wh.is_duckdb else ''}"))
-        wh.replace_table(conn, "measures.disclosure_control", frame, OUTPUT_TYPES)
+        rows = collected(conn, "measures").rename(columns={"site_code": "group_code"})
+        rows = rows.assign(group_type="site", sites=1)[list(OUTPUT_TYPES)]
+        directory = read_frame(conn, "select site_code, region, trust_type from measures.site_directory")
+        totals = group_totals(rows, directory, _rules())
+        write_disclosure_control(wh, conn, pd.concat([rows, totals], ignore_index=True))
 
     deps = (f"{COLLECTED}.measures", f"{COLLECTED}.site")
     models: list = [
         PythonModel("measures", "site_directory", site_directory, deps=deps),
         PythonModel("measures", "measure_monthly", measure_monthly, deps=deps),
-        PythonModel("measures", "disclosure_control", disclosure_control, deps=deps, header=dict(DISCLOSURE_HEADER)),
+        PythonModel("measures", "disclosure_control", disclosure_control, deps=(*deps, "measures.site_directory"),
+                    header=dict(DISCLOSURE_HEADER)),
         load_model("measures", models_root() / "measures" / "calendar_month.sql"),
     ]
     for name in NATIONAL_MODELS:

@@ -317,15 +317,18 @@ def national_cells(conn: sa.Connection) -> pd.DataFrame:
     return cells
 
 
+def write_disclosure_control(wh: Warehouse, conn: sa.Connection, frame: pd.DataFrame) -> None:
+    # Rollup views depend on this table; PostgreSQL will not drop it under them without cascade.
+    conn.execute(sa.text(f"drop table if exists measures.disclosure_control{' cascade' if not wh.is_duckdb else ''}"))
+    wh.replace_table(conn, "measures.disclosure_control", frame, OUTPUT_TYPES)
+
+
 def _disclosure_model(threshold: int) -> PythonModel:
     def run(wh: Warehouse, conn: sa.Connection, context: dict) -> None:
         rules = [
             MeasureRule(m.code, m.has_denominator, m.multiplier, m.denominator_measure) for m in national_measures()
         ]
-        frame = disclosure_control(national_cells(conn), rules, threshold)
-        # Rollup views depend on this table; PostgreSQL will not drop it under them without cascade.
-        conn.execute(sa.text(f"drop table if exists measures.disclosure_control{' cascade' if not wh.is_duckdb else ''}"))
-        wh.replace_table(conn, "measures.disclosure_control", frame, OUTPUT_TYPES)
+        write_disclosure_control(wh, conn, disclosure_control(national_cells(conn), rules, threshold))
 
     return PythonModel(
         "measures",
