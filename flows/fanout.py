@@ -212,9 +212,21 @@ class InProcessLauncher:
 
 
 def run_from_state(code: str, state, seconds: float | None = None, flow_run_id: str | None = None) -> SiteRun:
+    from prefect.exceptions import MissingResult
+
     flow_run_id = flow_run_id or (str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None)
     if state.is_completed():
-        return SiteRun(code, "completed", outcomes=list(state.result() or []), seconds=seconds, flow_run_id=flow_run_id)
+        try:
+            outcomes = state.result()
+        except MissingResult:
+            # A set-state call the client retried (a slow API) is refused as "already COMPLETED", and the
+            # engine then hands back the API's copy of the state, which holds no result. The run did
+            # finish: its outcomes are the table it published, as for a run on a worker.
+            outcomes = published_outcomes({flow_run_id: code}).get(flow_run_id) if flow_run_id else None
+            if outcomes is None:
+                return SiteRun(code, "failed", reason="the site run completed but its result and outcome table are missing",
+                               seconds=seconds, flow_run_id=flow_run_id)  # fmt: skip
+        return SiteRun(code, "completed", outcomes=list(outcomes or []), seconds=seconds, flow_run_id=flow_run_id)
     try:
         state.result()
         reason = state.message
@@ -224,6 +236,28 @@ def run_from_state(code: str, state, seconds: float | None = None, flow_run_id: 
     if "TimeoutError" in (reason or "") or "exceeded timeout" in (reason or ""):
         status = "timed_out"
     return SiteRun(code, status, reason=(reason or state.type.value)[:1500], seconds=seconds, flow_run_id=flow_run_id)
+
+
+def published_outcomes(runs: dict[str, str], client=None) -> dict[str, list[dict]]:
+    """Outcomes by flow run id, from the table artifact each site run publishes (`runs`: flow run id -> site)."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    from flows.publish import ingest_artifact_key, outcomes_from_table_artifact
+
+    if not runs:
+        return {}
+    if client is None:
+        with get_client(sync_client=True) as own:
+            return published_outcomes(runs, own)
+    artifacts = client.read_artifacts(
+        artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=list(runs)),
+            key=ArtifactFilterKey(any_=[ingest_artifact_key(code) for code in runs.values()]),
+        ),
+        limit=len(runs) * 2,
+    )
+    return {str(a.flow_run_id): outcomes_from_table_artifact(a.data) for a in artifacts}
 
 
 # -- through a deployment and its workers -------------------------------------------------
@@ -278,7 +312,7 @@ class DeploymentLauncher:
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(by_id))), limit=len(by_id)
         )
         final = [r for r in runs if r.state is not None and r.state.is_final()]
-        outcomes = self._outcomes([r for r in final if r.state.is_completed()], by_id)
+        outcomes = published_outcomes({str(r.id): by_id[str(r.id)] for r in final if r.state.is_completed()}, self.client)
         out = {}
         for r in final:
             code = by_id[str(r.id)]
@@ -299,21 +333,6 @@ class DeploymentLauncher:
             run.flow_run_id, run.worker, run.seconds, run.queued_seconds = str(r.id), worker, seconds, queued
             out[code] = run
         return out
-
-    def _outcomes(self, runs, by_id: dict[str, str]) -> dict[str, list[dict]]:
-        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
-
-        from flows.publish import ingest_artifact_key, outcomes_from_table_artifact
-
-        if not runs:
-            return {}
-        ids = [r.id for r in runs]
-        keys = [ingest_artifact_key(by_id[str(i)]) for i in ids]
-        artifacts = self.client.read_artifacts(
-            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=ids), key=ArtifactFilterKey(any_=keys)),
-            limit=len(ids) * 2,
-        )
-        return {str(a.flow_run_id): outcomes_from_table_artifact(a.data) for a in artifacts}
 
     def cancel(self, code: str, handle: object, reason: str) -> None:
         from prefect.states import Cancelling

@@ -119,3 +119,50 @@ def test_mode_without_deployments_is_in_process(prefect_server):
         choose_mode("deployments")
     with pytest.raises(ValueError):
         choose_mode("sometimes")
+
+
+OUTCOME = {"site_code": "RXX", "source_name": "epma", "dataset": "medication_administrations", "status": "loaded",
+           "rows_in": 10, "rows_loaded": 9, "rows_quarantined": 1, "batch_id": "b1", "seconds": 1.0}  # fmt: skip
+
+
+def _finished_site_run(publish: bool):
+    """A real flow run that finished, and the state Prefect's engine hands back when the API refuses a
+    second "Completed" for it (what a client retry after a slow response meets): the API's copy, no data."""
+    from prefect import flow, get_client
+    from prefect.states import Completed
+    from prefect.utilities.engine import propose_state_sync
+
+    from flows.publish import publish_ingest_table
+
+    @flow(name="site-like")
+    def site_like() -> list[dict]:
+        if publish:
+            publish_ingest_table("RXX", [OUTCOME])
+        return [OUTCOME]
+
+    state = site_like(return_state=True)
+    assert state.is_completed() and state.result()[0]["rows_loaded"] == 9
+    with get_client(sync_client=True) as client:
+        again = propose_state_sync(client, Completed(), flow_run_id=state.state_details.flow_run_id)
+    return state, again
+
+
+def test_a_completed_site_whose_state_lost_its_result_reads_its_published_outcomes(prefect_server):
+    from prefect.exceptions import MissingResult
+
+    from flows.fanout import run_from_state
+
+    state, again = _finished_site_run(publish=True)
+    with pytest.raises(MissingResult):
+        again.result()
+    run = run_from_state("RXX", again, seconds=2.0)
+    assert run.status == "completed" and run.flow_run_id == str(state.state_details.flow_run_id)
+    assert [(o["source_name"], o["rows_loaded"], o["batch_id"]) for o in run.outcomes] == [("epma", 9, "b1")]
+
+
+def test_a_completed_site_with_neither_result_nor_outcome_table_is_failed_not_empty(prefect_server):
+    from flows.fanout import run_from_state
+
+    _, again = _finished_site_run(publish=False)
+    run = run_from_state("RXX", again)
+    assert run.status == "failed" and "outcome table" in run.reason
