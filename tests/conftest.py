@@ -23,26 +23,6 @@ PG_ADMIN_URL = os.environ.get("BENEFITS_TEST_PG_URL", "postgresql+psycopg://post
 MARIADB_ADMIN_URL = os.environ.get("BENEFITS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
-TESTS = Path(__file__).resolve().parent
-# Modules long enough to be worth a worker of their own; the rest of their package shares one.
-OWN_WORKER = {"e2e", "flows"}
-
-
-def pytest_collection_modifyitems(config, items):
-    """Keep each test package on one pytest-xdist worker (`--dist loadgroup`), so the package's
-    expensive fixtures (a simulated demo, a built warehouse) are made once, while the long
-    end-to-end and deployment modules spread over the workers one module at a time."""
-    for item in items:
-        path = Path(str(item.path)).resolve()
-        if not path.is_relative_to(TESTS):
-            continue  # a test module given from elsewhere: xdist places it freely
-        rel = path.relative_to(TESTS)
-        group = rel.parent.as_posix() if len(rel.parts) > 1 else "root"
-        if group in OWN_WORKER:
-            group = f"{group}/{rel.stem}"
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def _unavailable(what: str, exc: Exception):
     message = f"{what} is not reachable ({type(exc).__name__}: {exc})"
     if IN_CI:
