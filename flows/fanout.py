@@ -31,6 +31,7 @@ from pipeline.config.settings import debug_enabled
 log = logging.getLogger(__name__)
 
 SITE_DEPLOYMENT = "ingest-site/site-daily"
+BATCH_DEPLOYMENT = "ingest-sites/site-batch"
 FINAL = ("completed", "failed", "crashed", "cancelled", "timed_out", "not_started")
 
 
@@ -38,6 +39,49 @@ FINAL = ("completed", "failed", "crashed", "cancelled", "timed_out", "not_starte
 class SiteJob:
     code: str
     systems: tuple[str, ...] = ()
+    sites: tuple[str, ...] = ()  # a batch (deployments only): these sites, one after another, in one run
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return self.sites or (self.code,)
+
+
+def batch_jobs(jobs: list[SiteJob], size: int, queues: dict[str, str] | None = None) -> list[SiteJob]:
+    """Sites in runs of `size`, in order, a batch never mixing work queues (a site's queue is where its
+    data is). A batch holds every system its sites use, for the per-system limits."""
+    if size <= 1:
+        return jobs
+    queues = {k.upper(): v for k, v in (queues or {}).items()}
+    out: list[SiteJob] = []
+    for queue in dict.fromkeys(queues.get(j.code) for j in jobs):
+        mine = [j for j in jobs if queues.get(j.code) == queue]
+        for i in range(0, len(mine), size):
+            part = mine[i : i + size]
+            if len(part) == 1:
+                out.append(part[0])
+                continue
+            systems = tuple(dict.fromkeys(s for j in part for s in j.systems))
+            out.append(SiteJob(f"{part[0].code}..{part[-1].code}", systems, tuple(j.code for j in part)))
+    return out
+
+
+def site_runs(runs: dict[str, SiteRun], jobs: list[SiteJob]) -> dict[str, SiteRun]:
+    """One SiteRun per site: a batch's run split into its sites' runs; a site the batch never
+    reached ends as the batch did, with the batch's reason."""
+    out: dict[str, SiteRun] = {}
+    for job in jobs:
+        run = runs[job.code]
+        if not job.sites:
+            out[job.code] = run
+            continue
+        parts = {r.code: r for r in run.parts}
+        for code in job.sites:
+            out[code] = parts.get(code) or SiteRun(
+                code, "failed" if run.status == "completed" else run.status, worker=run.worker,
+                reason=f"batch {job.code} ended {run.status} before this site's run finished"
+                + (f": {run.reason}" if run.reason else ""),
+            )  # fmt: skip
+    return out
 
 
 @dataclass
@@ -52,10 +96,13 @@ class SiteRun:
     worker: str | None = None
     seconds: float | None = None  # running time of the site's flow run
     queued_seconds: float | None = None  # from submission to start (deployments only)
+    parts: list[SiteRun] = field(default_factory=list)  # a batch's sites
+
 
     def as_dict(self) -> dict:
         d = asdict(self)
         d.pop("outcomes")
+        d.pop("parts")
         return d
 
 
@@ -139,8 +186,8 @@ def fan_out(
                 finish(code, run)
         now = clock()
         for code, (job, handle, t) in list(running.items()):
-            if now - t > site_timeout:
-                reason = f"timed out: no result within {site_timeout:.0f} s of being started"
+            if now - t > site_timeout * len(job.members):
+                reason = f"timed out: no result within {site_timeout * len(job.members):.0f} s of being started"
                 launcher.cancel(code, handle, reason)
                 finish(code, SiteRun(code, "timed_out", reason=reason))
         if now - started_at > timeout:
@@ -260,6 +307,26 @@ def published_outcomes(runs: dict[str, str], client=None) -> dict[str, list[dict
     return {str(a.flow_run_id): outcomes_from_table_artifact(a.data) for a in artifacts}
 
 
+def _run_of(r, code: str, outcomes: dict[str, list[dict]], worker: str | None = None, queued: float | None = None) -> SiteRun:
+    """A finished flow run read from the API as a SiteRun; outcomes from the table it published."""
+    if r.state.is_completed():
+        got = outcomes.get(str(r.id))
+        if got is None:
+            run = SiteRun(code, "failed", reason="the site run completed but published no outcome table")
+        else:
+            run = SiteRun(code, "completed", outcomes=got)
+    else:
+        status = {"CRASHED": "crashed", "CANCELLED": "cancelled"}.get(r.state.type.value, "failed")
+        run = SiteRun(code, status, reason=(r.state.message or r.state.type.value)[:1500])
+    run.flow_run_id = str(r.id)
+    run.worker = (r.labels or {}).get("prefect.worker.name") or worker
+    run.seconds = r.total_run_time.total_seconds() if r.total_run_time else None
+    run.queued_seconds = queued
+    if queued is None and r.start_time and r.expected_start_time:
+        run.queued_seconds = max(0.0, (r.start_time - r.expected_start_time).total_seconds())
+    return run
+
+
 # -- through a deployment and its workers -------------------------------------------------
 
 
@@ -284,21 +351,26 @@ class DeploymentLauncher:
         self.parent_run_id = parent_run_id
         self._client_cm = get_client(sync_client=True)
         self.client = self._client_cm.__enter__()
-        self._submitted: dict[str, float] = {}
+        self._batches: dict[str, SiteJob] = {}
 
     def start(self, job: SiteJob) -> str:
         from prefect.deployments import run_deployment
 
+        if job.sites:
+            deployment, parameters, name = BATCH_DEPLOYMENT, {"sites": list(job.sites)}, f"ingest-sites-{job.code}"
+        else:
+            deployment, parameters, name = self.deployment, {"site": job.code}, f"ingest-site-{job.code}"
+        self._batches[job.code] = job
         run = run_deployment(
-            self.deployment,
-            parameters={"site": job.code, "sites_dir": self.sites_dir, "prepare": False},
+            deployment,
+            parameters={**parameters, "sites_dir": self.sites_dir, "prepare": False},
             timeout=0,
             as_subflow=True,
-            flow_run_name=f"ingest-site-{job.code}",
+            flow_run_name=name,
             tags=["national-run"],
             # A retried national run finds the site runs it already started instead of doubling them.
             idempotency_key=f"{self.parent_run_id}:{job.code}" if self.parent_run_id else None,
-            work_queue_name=self.site_queues.get(job.code),
+            work_queue_name=self.site_queues.get(job.members[0]),
         )
         return str(run.id)
 
@@ -312,27 +384,33 @@ class DeploymentLauncher:
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(by_id))), limit=len(by_id)
         )
         final = [r for r in runs if r.state is not None and r.state.is_final()]
-        outcomes = published_outcomes({str(r.id): by_id[str(r.id)] for r in final if r.state.is_completed()}, self.client)
+        batches = {str(r.id) for r in final if self._batches[by_id[str(r.id)]].sites}
+        members = {i: self._members(i) for i in batches}
+        site_of = {str(r.id): by_id[str(r.id)] for r in final if str(r.id) not in batches}
+        site_of.update({str(m.id): m.parameters.get("site", "") for ms in members.values() for m in ms})
+        ended = [r for r in final if str(r.id) not in batches] + [m for ms in members.values() for m in ms]
+        outcomes = published_outcomes({str(r.id): site_of[str(r.id)] for r in ended if r.state.is_completed()}, self.client)
         out = {}
         for r in final:
             code = by_id[str(r.id)]
-            seconds = r.total_run_time.total_seconds() if r.total_run_time else None
-            queued = None
-            if r.start_time and r.expected_start_time:
-                queued = max(0.0, (r.start_time - r.expected_start_time).total_seconds())
-            worker = (r.labels or {}).get("prefect.worker.name")
-            if r.state.is_completed():
-                got = outcomes.get(str(r.id))
-                if got is None:
-                    run = SiteRun(code, "failed", reason="the site run completed but published no outcome table")
-                else:
-                    run = SiteRun(code, "completed", outcomes=got)
-            else:
-                status = {"CRASHED": "crashed", "CANCELLED": "cancelled"}.get(r.state.type.value, "failed")
-                run = SiteRun(code, status, reason=(r.state.message or r.state.type.value)[:1500])
-            run.flow_run_id, run.worker, run.seconds, run.queued_seconds = str(r.id), worker, seconds, queued
+            if str(r.id) not in batches:
+                out[code] = _run_of(r, code, outcomes)
+                continue
+            # A batch completes even when a site in it fails; its sites' own runs say how each went.
+            run = _run_of(r, code, {str(r.id): []})
+            run.parts = [_run_of(m, site_of[str(m.id)], outcomes, worker=run.worker, queued=run.queued_seconds)
+                         for m in members[str(r.id)]]  # fmt: skip
             out[code] = run
         return out
+
+    def _members(self, batch_id: str) -> list:
+        """The finished `ingest-site` subflow runs of a batch run."""
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+        kids = self.client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[batch_id]))
+        )
+        return [k for k in kids if k.state is not None and k.state.is_final()]
 
     def cancel(self, code: str, handle: object, reason: str) -> None:
         from prefect.states import Cancelling

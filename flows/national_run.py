@@ -28,8 +28,10 @@ from flows.fanout import (
     Limits,
     SiteJob,
     SiteRun,
+    batch_jobs,
     choose_mode,
     fan_out,
+    site_runs,
 )
 from flows.publish import benefit_statuses, docs_index_task, publish_site_report, publish_summary, raise_alerts
 from flows.build_marts import build_marts_task
@@ -106,13 +108,16 @@ def national_run(
     in_process_concurrency: int = 1,
     site_queues: dict[str, str] | None = None,
     publish: bool = True,
+    sites_per_run: int = 1,
 ) -> dict:
     """Every site end to end, then marts and benefits.
 
     mode: `auto` (deployments when a worker serves `ingest-site/site-daily`, else in-process),
     `deployments` or `in-process`. Limits: `max_concurrent_sites` overall, `max_per_system`
     per source system (connector), `system_limits` per named system. `site_queues` sends a
-    site's run to its own work queue (a worker near its data).
+    site's run to its own work queue (a worker near its data). `sites_per_run` (deployments only):
+    that many sites one after another in one `ingest-sites` run, so a worker starts one process for
+    them instead of one each (many small sites; docs/deploy.md).
     """
     logger = get_run_logger()
     wall = time.perf_counter()
@@ -145,6 +150,8 @@ def national_run(
         )
         limits = Limits(min(in_process_concurrency, max_concurrent_sites), max_per_system, dict(system_limits or {}))
     jobs = [SiteJob(c, systems[c]) for c in codes]
+    if chosen == "deployments":
+        jobs = batch_jobs(jobs, sites_per_run, site_queues)
     fanout_started = time.perf_counter()
     try:
         with quiet_subflows():
@@ -159,6 +166,7 @@ def national_run(
             )
     finally:
         launcher.close()
+    runs = site_runs(runs, jobs)
 
     timings = {"setup_seconds": data_seconds, "fanout_seconds": time.perf_counter() - fanout_started}
 

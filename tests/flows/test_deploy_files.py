@@ -44,6 +44,7 @@ def test_deployments_point_at_the_flows(spec):
 
     names = {
         "site-daily": "ingest-site",
+        "site-batch": "ingest-sites",
         "marts-daily": "build-marts",
         "benefits-monthly": "realise-benefits",
         "national-monthly": "national-run",

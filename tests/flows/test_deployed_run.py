@@ -51,12 +51,12 @@ def child_runs(parent_id):
         )
 
 
-def trigger(sites_dir, mode: str) -> tuple[object, dict]:
+def trigger(sites_dir, mode: str, **more) -> tuple[object, dict]:
     from prefect.deployments import run_deployment
 
     run = run_deployment(
         "national-run/national-monthly",
-        parameters={"sites_dir": str(sites_dir), "mode": mode, "max_concurrent_sites": 4, "poll_seconds": 1},
+        parameters={"sites_dir": str(sites_dir), "mode": mode, "max_concurrent_sites": 4, "poll_seconds": 1, **more},
         timeout=420,
         poll_interval=1,
     )
@@ -165,11 +165,19 @@ def test_national_run_on_server_with_two_workers(tmp_path, six_sites, pg_databas
             assert int(deployed["rows:staging.medication_administrations"]) > 0
             assert deployed == inprocess
 
-            # A second trigger changes nothing. (`auto` finds the workers by itself.)
+            # A second trigger changes nothing. (`auto` finds the workers by itself.) Its sites go
+            # three to a run: two `ingest-sites` runs, each site still its own reported run.
             with stack.settings():
-                _, again = trigger(six_sites, "auto")
+                run2, again = trigger(six_sites, "auto", sites_per_run=3)
+                batches = child_runs(run2.id)
+                members = [k for b in batches for k in child_runs(b.id)]
             lap("second national run")
             assert again["mode"] == "deployments"
+            assert sorted(len(b.parameters["sites"]) for b in batches) == [3, 3]
+            assert sorted(k.parameters["site"] for k in members) == codes
+            assert set(again["site_runs"]) == set(codes)
+            assert {c: r["status"] for c, r in again["site_runs"].items()} == {c: "completed" for c in codes}
+            assert {r["flow_run_id"] for r in again["site_runs"].values()} == {str(k.id) for k in members}
             statuses = {(o["site_code"], o["source_name"]): o["status"] for o in again["outcomes"]}
             assert statuses.pop((BROKEN, "epma")) == "held"
             assert set(statuses.values()) == {"up_to_date"}

@@ -166,3 +166,41 @@ def test_a_completed_site_with_neither_result_nor_outcome_table_is_failed_not_em
     _, again = _finished_site_run(publish=False)
     run = run_from_state("RXX", again)
     assert run.status == "failed" and "outcome table" in run.reason
+
+
+def test_sites_in_batches_keep_order_never_mix_queues_and_hold_every_system():
+    from flows.fanout import batch_jobs
+
+    jobs = [SiteJob(c, (s,)) for c, s in [("A", "files"), ("B", "sql"), ("C", "files"), ("D", "fhir"), ("E", "files")]]
+    assert batch_jobs(jobs, 1) == jobs
+    got = batch_jobs(jobs, 2, {"d": "site-d"})
+    assert [(j.code, j.sites, j.systems) for j in got] == [
+        ("A..B", ("A", "B"), ("files", "sql")),
+        ("C..E", ("C", "E"), ("files",)),
+        ("D", (), ("fhir",)),  # alone on its own queue: an ordinary site run
+    ]
+    assert [j.members for j in got] == [("A", "B"), ("C", "E"), ("D",)]
+
+
+def test_a_batch_counts_once_against_the_limits_and_gets_a_timeout_per_site():
+    from flows.fanout import batch_jobs
+
+    jobs = batch_jobs([SiteJob(c, ("files",)) for c in "ABCD"], 2)
+    launcher = ScriptedLauncher({"A..B": 25, "C..D": 1}, {"A..B": ("files",), "C..D": ("files",)})
+    runs = fan_out(jobs, launcher, Limits(overall=1), site_timeout=150, timeout=10_000, clock=launcher.clock)
+    # 25 polls = 250 s: past one site's 150 s, within the batch's 300 s.
+    assert {c: r.status for c, r in runs.items()} == {"A..B": "completed", "C..D": "completed"}
+    assert launcher.max_overall == 1
+
+
+def test_a_batch_splits_into_its_sites_runs_and_a_site_it_never_reached_is_reported():
+    from flows.fanout import site_runs
+
+    jobs = [SiteJob("A..C", ("files",), ("A", "B", "C")), SiteJob("D")]
+    batch = SiteRun("A..C", "crashed", reason="worker lost", worker="w1",
+                    parts=[SiteRun("A", "completed", outcomes=[{"status": "loaded"}]), SiteRun("B", "failed", reason="held")])  # fmt: skip
+    runs = site_runs({"A..C": batch, "D": SiteRun("D", "completed")}, jobs)
+    assert list(runs) == ["A", "B", "C", "D"]
+    assert [runs[c].status for c in "ABCD"] == ["completed", "failed", "crashed", "completed"]
+    assert runs["C"].reason.startswith("batch A..C ended crashed") and "worker lost" in runs["C"].reason
+    assert runs["A"].outcomes == [{"status": "loaded"}] and "parts" not in runs["A"].as_dict()
