@@ -174,19 +174,20 @@ def run_child(name: str, args: list[str], env: dict[str, str]) -> tuple[dict, fl
     return json.loads(line), seconds, rss
 
 
-def deployed_phase(workdir: Path, sites_dir: Path, dbs: Databases, n: int) -> dict:
+def deployed_phase(workdir: Path, sites_dir: Path, dbs: Databases, n: int, sites_per_run: int = 1) -> dict:
     """The sites one at a time through the deployment: on 2 shared cores, running several at
     once only makes them wait for each other, and one at a time the sums are meaningful."""
     from tests.flows.stack import Stack
 
-    warehouse = dbs.new("bench_deployed")
-    server_db = dbs.new("bench_prefect_dep", driver="postgresql+asyncpg")
-    with Stack(workdir / "stack-deployed", server_db_url=server_db) as stack:
+    tag = f"deployed_{sites_per_run}"
+    warehouse = dbs.new(f"bench_{tag}")
+    server_db = dbs.new(f"bench_prefect_{tag}", driver="postgresql+asyncpg")
+    with Stack(workdir / f"stack-{tag}", server_db_url=server_db) as stack:
         stack.start_server()
         stack.create_pool()
         stack.deploy()
         env = {
-            "BENEFITS_HOME": str(workdir / "home-deployed"),
+            "BENEFITS_HOME": str(workdir / f"home-{tag}"),
             "BENEFITS_WAREHOUSE_URL": warehouse,
             "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
             "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -201,7 +202,7 @@ def deployed_phase(workdir: Path, sites_dir: Path, dbs: Databases, n: int) -> di
             run = run_deployment(
                 "national-run/national-monthly",
                 parameters={"sites_dir": str(sites_dir), "mode": "deployments", "max_concurrent_sites": 1,
-                            "poll_seconds": 0.5},
+                            "poll_seconds": 0.5, "sites_per_run": sites_per_run},
                 timeout=3600,
                 poll_interval=1,
             )  # fmt: skip
@@ -212,6 +213,7 @@ def deployed_phase(workdir: Path, sites_dir: Path, dbs: Databases, n: int) -> di
     runs = list(result["site_runs"].values())
     return {
         "wall": wall,
+        "sites_per_run": sites_per_run,
         "timings": result["timings"],
         "sites": len(runs),
         "failed": sorted(result["failed_sites"]),
@@ -330,6 +332,54 @@ the 2 cores, so absolute seconds vary; shares and ratios travel better).
 """
 
 
+def measure_batches(args) -> dict:
+    """The deployed run twice in one go, on the same sites: a process per site, then `--sites-per-run` sites
+    to a process (national-run's `sites_per_run`)."""
+    sites = make_sites(args.workdir, args.deployed_sites)
+    subset_dir = subset(args.workdir, sites, args.deployed_sites)
+    out = {"load_before": os.getloadavg()[0]}
+    dbs = Databases()
+    try:
+        for k in (1, args.sites_per_run):
+            out[f"per_run_{k}"] = deployed_phase(args.workdir, subset_dir, dbs, args.deployed_sites, sites_per_run=k)
+            print(f"deployed, {k} site(s) per run: {out[f'per_run_{k}']['wall']:.0f} s", flush=True)
+    finally:
+        dbs.drop_all()
+    out["load_after"] = os.getloadavg()[0]
+    out["sites_per_run"] = args.sites_per_run
+    return out
+
+
+def render_batches(r: dict) -> str:
+    k = r["sites_per_run"]
+    rows = []
+    for per in (1, k):
+        d = r[f"per_run_{per}"]
+        t = d["timings"]
+        orch = t["wall_seconds"] - t["data_seconds"]
+        rows.append(f"| {per} | {d['sites']} | {t['wall_seconds']:.1f} | {t['data_seconds']:.1f} | {orch:.1f} | "
+                    f"**{100 * orch / t['wall_seconds']:.1f}%** | {len(d['failed'])} |")  # fmt: skip
+    one, many = r["per_run_1"]["timings"], r[f"per_run_{k}"]["timings"]
+    share = 100 * (many["wall_seconds"] - many["data_seconds"]) / many["wall_seconds"]
+    return f"""
+### Deployed national run: a process per site against {k} sites per run (issue 18)
+
+`python bench/bench_national_run.py --batches --deployed-sites {r['per_run_1']['sites']} --sites-per-run {k}`: the
+deployed phase above (Prefect server on PostgreSQL, the process pool, two workers, sites one run at a time) twice in
+one go on the same sites and a fresh warehouse each: first one `ingest-site` run per site, then national-run's
+`sites_per_run: {k}` (each `ingest-sites/site-batch` run takes {k} sites in turn, each still its own `ingest-site`
+subflow with its own outcome table). Orchestration is the national run's wall time less its data work.
+
+| sites per run | sites | national run wall s | data work s | orchestration s | orchestration share | failed sites |
+|---:|---:|---:|---:|---:|---:|---:|
+{chr(10).join(rows)}
+
+With {k} sites per run the deployed national run took {many['wall_seconds'] / one['wall_seconds']:.2f}x the time of one
+process per site; orchestration is {share:.1f}% of it (issue 18 goal: under 25%: {'met' if share < 25 else 'not met'}).
+Machine load average before/after: {r['load_before']:.1f}/{r['load_after']:.1f} on 2 cores (other work shared them).
+"""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sites", type=int, default=200)
@@ -337,6 +387,9 @@ def main() -> None:
     ap.add_argument("--micro", type=int, default=100, help="sites in the subflow-versus-task measurement")
     ap.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "bench_national_run")
     ap.add_argument("--report-only", action="store_true", help="re-render docs from the last results.json")
+    ap.add_argument("--batches", action="store_true",
+                    help="only the deployed run, one site per run against --sites-per-run (its own section)")
+    ap.add_argument("--sites-per-run", type=int, default=6)
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -348,6 +401,14 @@ def main() -> None:
         return child_micro(int(args.rest[0]))
 
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.batches:
+        saved = args.workdir / "results_batches.json"
+        results = json.loads(saved.read_text()) if args.report_only else measure_batches(args)
+        saved.write_text(json.dumps(results, indent=1))
+        md = render_batches(results)
+        write_section("national_run_batches", md)
+        print(md)
+        return
     saved = args.workdir / "results.json"
     if args.report_only:
         results = json.loads(saved.read_text())
