@@ -25,6 +25,9 @@ from tests.support import demo
 
 AS_OF = dt.datetime(2026, 1, 1)
 THRESHOLD = 7
+# A change at RF4 no benefit is registered for, large enough for the unplanned-change scan to find
+# at test scale: pass as `extra_effects` so that a package has signals to carry.
+UNPLANNED_EFFECTS = {"RF4": [{"measure": "delayed_critical_doses_rate", "go_live": "2018-01", "rate_ratio": 0.4}]}
 
 
 @dataclass

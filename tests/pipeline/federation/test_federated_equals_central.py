@@ -14,7 +14,7 @@ from pipeline.federation.collect import build_national_marts, collect
 from pipeline.federation.keys import init_key, load_private, load_registry
 from pipeline.federation.submit import submit
 from pipeline.warehouse.core import Warehouse
-from tests.support.federation import THRESHOLD, site_warehouse
+from tests.support.federation import THRESHOLD, UNPLANNED_EFFECTS, site_warehouse
 from tests.support.s3server import aws_env, make_bucket, moto_s3
 
 # RJ1 and RV5 both have ePMA on omitted critical doses: a programme effect to compare.
@@ -41,8 +41,6 @@ TABLES = {
 META = ["measure_code", "system", "sites", "meta_sites", "meta_rate_ratio", "meta_low", "meta_high",
         "meta_prediction_low", "meta_prediction_high", "meta_i2", "meta_tau2"]  # fmt: skip
 STACKED = ["staggered_sites", "staggered_rate_ratio", "staggered_low", "staggered_high", "note"]
-# A change no benefit is registered for, large enough for the unplanned-change scan at test scale.
-UNPLANNED = {"RF4": [{"measure": "delayed_critical_doses_rate", "go_live": "2018-01", "rate_ratio": 0.4}]}
 IDENTIFIERS = {"patient_ref", "administration_id", "incident_id", "spell_id", "nhs_number", "ward_code"}
 
 
@@ -50,8 +48,8 @@ IDENTIFIERS = {"patient_ref", "administration_id", "incident_id", "spell_id", "n
 def trusts(tmp_path_factory):
     """The central warehouse over the three trusts, and one warehouse (and signing key) per trust."""
     root = tmp_path_factory.mktemp("federation_e2e")
-    central = site_warehouse(root / "central", CODES, extra_effects=UNPLANNED)
-    own = {code: site_warehouse(root / code, [code], extra_effects=UNPLANNED) for code in CODES}
+    central = site_warehouse(root / "central", CODES, extra_effects=UNPLANNED_EFFECTS)
+    own = {code: site_warehouse(root / code, [code], extra_effects=UNPLANNED_EFFECTS) for code in CODES}
     registry = root / "registry"
     registry.mkdir()
     for code, built in own.items():
