@@ -131,17 +131,19 @@ def scan_series(
     return out
 
 
-def _describe(r: dict, measure: str) -> str:
+def describe(r: dict, measure: str, figures: bool = True) -> str:
+    """The signal in words; without its means when `figures` is false (a withheld month among them)."""
     what = {"improvement": "Possible unanticipated benefit", "concern": "Possible disbenefit"}.get(
         r["direction"], "Unexplained change"
     )
-    pct = f", {r['size_pct']:+.0f}%" if np.isfinite(r["size_pct"]) else ""
     until = "ongoing" if r["ongoing"] else f"to {month(r['last_month'])}"
-    return (
-        f"{what} on {measure}: {r['months']} months from {month(r['first_month'])} ({until}) show "
-        f"{RULE_TEXT.get(r['rule'], r['rule'])}; mean {fmt(r['signal_mean'])} against {fmt(r['baseline_mean'])} "
-        f"in {month(r['baseline_start'])}-{month(r['baseline_end'])}{pct}"
-    )
+    head = f"{what} on {measure}: {r['months']} months from {month(r['first_month'])} ({until}) show " \
+           f"{RULE_TEXT.get(r['rule'], r['rule'])}"  # fmt: skip
+    baseline = f"{month(r['baseline_start'])}-{month(r['baseline_end'])}"
+    if not figures:
+        return f"{head} against {baseline}; the means are withheld, as a month they cover is withheld nationally"
+    pct = f", {r['size_pct']:+.0f}%" if np.isfinite(r["size_pct"]) else ""
+    return f"{head}; mean {fmt(r['signal_mean'])} against {fmt(r['baseline_mean'])} in {baseline}{pct}"
 
 
 def scan_unplanned(
@@ -182,6 +184,6 @@ def scan_unplanned(
             ms, ys = [m for m, k in zip(ms, keep) if k], ys[keep]
         sign = S.direction_sign(directions.get((site, measure), directions.get(measure, "neutral")))
         for r in scan_series(ms, ys, sign, settings):
-            r.update(site_code=site, measure_code=measure, covered_from=stop, description=_describe(r, measure))
+            r.update(site_code=site, measure_code=measure, covered_from=stop, description=describe(r, measure))
             rows.append(r)
     return pd.DataFrame(rows, columns=COLUMNS)

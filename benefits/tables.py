@@ -194,7 +194,8 @@ FACT_UNPLANNED_CHANGE = MartTable(
         "on each site's measures against limits from the series' first 12 months, scanning only months no "
         "registered benefit covers (a benefit covers its measure from its go-live), each confirmed by a level "
         "change beyond the series' season and trend (p < 0.0001). The national mart lists "
-        "national measures; a site's local mart lists its own."
+        "national measures, without the means (baseline_mean, signal_mean, size_abs, size_pct) of a signal whose "
+        "baseline or own months include a month it withholds; a site's local mart lists its own."
     ),
     columns={
         "site_code": ("varchar", "ODS code of the trust"),

@@ -33,6 +33,9 @@ SCHEMA = "collected"
 # The rows a newer package replaces, besides those dated within its months: rows with the same
 # key, and for an SPC chart every point of a benefit it charts again (limits move with each month).
 REPLACE_KEYS = {**KEYS, "benefit_spc": ("benefit_id",)}
+# Kinds a package states whole up to its last month: the unplanned-change scan is rerun on the
+# site's whole series, so its signals starting by `last` replace all the site's earlier ones.
+WHOLE_TO_LAST = {"unplanned"}
 SUBMISSION = {
     "package": "varchar",
     "site_code": "varchar",
@@ -250,7 +253,8 @@ def _merge(wh: Warehouse, checked: Checked, received: dt.datetime) -> list[str]:
             # it once, where EXISTS ran per row of the growing collected table (one more month for
             # 200 trusts took 194 s against 40 s for their first 24 months).
             key = ", ".join(ident(c) for c in REPLACE_KEYS[kind.name])
-            where = (f"o.site_code = :site and (o.{ident(PERIOD[kind.name])} between :first and :last "
+            dated = ("<= :last" if kind.name in WHOLE_TO_LAST else "between :first and :last")
+            where = (f"o.site_code = :site and (o.{ident(PERIOD[kind.name])} {dated} "
                      f"or ({', '.join('o.' + ident(c) for c in REPLACE_KEYS[kind.name])}) in "
                      f"(select {key} from {scratch}))")  # fmt: skip
             cols = ", ".join(ident(c) for c in kind.columns)

@@ -12,6 +12,12 @@ only aggregates:
   financial-year, region and trust-type rollups: the central SQL models, unchanged;
 * `national.fact_benefit`, `.fact_benefit_spc`, `.benefit_value_summary`: the sites' national-scope
   benefits as they computed them;
+* `national.fact_unplanned_change`: the signals of each site's own unplanned-change scan on
+  national measures, as submitted;
+* `national.fact_programme_effect`: central mode's estimators (benefits.pooled) over the sites'
+  latest national-scope benefit rows and the national monthly facts. The meta-analysis needs only
+  the sites' ITS effects and equals central mode's; the stacked difference-in-differences sees
+  the published site-months only, so it equals central mode's when none of its panel is withheld;
 * `national.dq_submitted_rows`, `.dq_submitted_rules`: the data-quality summaries the sites sent
   (central mode's per-batch DQ tables need record-level batches and are not built here).
 """
@@ -21,7 +27,8 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, VALUE_SUMMARY
+from benefits.pooled import programme_effects
+from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, PROGRAMME_EFFECT, VALUE_SUMMARY
 from benefits.value import summary_frame
 from pipeline.federation.package import KINDS
 from pipeline.marts.build import DISCLOSURE_HEADER, calendar, national_measures, write_disclosure_control
@@ -104,6 +111,30 @@ def _latest_flag(fact: pd.DataFrame) -> pd.DataFrame:
     return fact.assign(is_latest=fact["as_of_month"] == newest)
 
 
+WITHHELD_NOTE = "withheld site-months are left out of the stacked estimate"
+
+
+def programme(conn: sa.Connection, fact: pd.DataFrame) -> pd.DataFrame:
+    """fact_programme_effect from the national tables: each benefit's latest row gives its ITS
+    effect, system (project), go-live and ramp-in; the panel is national.fact_measure_monthly."""
+    latest = fact[fact["is_latest"].astype(bool)] if not fact.empty else fact
+    registered = pd.DataFrame({
+        "site_code": latest["site_code"], "measure_code": latest["measure_code"], "project": latest["project"],
+        "go_live": latest["go_live_month"], "ramp_months": latest["ramp_months"],
+    })  # fmt: skip
+    series = read_frame(conn, "select site_code, measure_code, month, numerator, denominator, value, suppressed "
+                              "from national.fact_measure_monthly")  # fmt: skip
+    series["month"] = pd.to_datetime(series["month"]).dt.date
+    for c in ("numerator", "denominator", "value"):
+        series[c] = pd.to_numeric(series[c], errors="coerce").astype(float)
+    out = programme_effects(latest, series.drop(columns="suppressed"), registered)
+    # Said on the row rather than left for the reader to infer: the estimate differs from one on every month.
+    withheld = set(series.loc[series["suppressed"].astype(bool), "measure_code"])
+    hit = out["measure_code"].isin(withheld) & out["staggered_sites"].gt(0)
+    out.loc[hit, "note"] = [f"{n}; {WITHHELD_NOTE}" if n else WITHHELD_NOTE for n in out.loc[hit, "note"]]
+    return out
+
+
 def build_national(wh: Warehouse, threshold: int) -> list[str]:
     """Rebuild every national table from what has been collected, in one transaction."""
     context = {
@@ -121,5 +152,10 @@ def build_national(wh: Warehouse, threshold: int) -> list[str]:
         wh.replace_table(conn, "national.benefit_value_summary", summary_frame(fact), VALUE_SUMMARY.types)
         wh.replace_table(conn, "national.dq_submitted_rows", collected(conn, "dq_rows"), KINDS["dq_rows"].columns)
         wh.replace_table(conn, "national.dq_submitted_rules", collected(conn, "dq_rules"), KINDS["dq_rules"].columns)
+        unplanned = collected(conn, "unplanned").sort_values(["site_code", "measure_code", "first_month"], kind="stable")
+        wh.replace_table(conn, "national.fact_unplanned_change", unplanned.reset_index(drop=True),
+                         FACT_UNPLANNED_CHANGE.types)  # fmt: skip
+        wh.replace_table(conn, "national.fact_programme_effect", programme(conn, fact), PROGRAMME_EFFECT.types)
     return [*built, "national.fact_benefit", "national.fact_benefit_spc", "national.benefit_value_summary",
-            "national.dq_submitted_rows", "national.dq_submitted_rules"]  # fmt: skip
+            "national.dq_submitted_rows", "national.dq_submitted_rules", "national.fact_unplanned_change",
+            "national.fact_programme_effect"]  # fmt: skip

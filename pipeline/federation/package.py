@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, MartTable
+from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, MartTable
 
-FORMAT = "benefits-package/1"
+FORMAT = "benefits-package/2"  # 2: the unplanned kind
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 MAX_MANIFEST_BYTES = 1 << 20  # a manifest lists a handful of files; anything near this is an attack
@@ -107,6 +107,8 @@ KINDS: dict[str, Kind] = {
         Kind("benefit_spc", _national_columns(FACT_BENEFIT_SPC), "SPC points of the national-scope benefits"),
         Kind("dq_rows", DQ_ROWS_COLUMNS, "rows in, loaded and quarantined per dataset and month"),
         Kind("dq_rules", DQ_RULES_COLUMNS, "checks and pass rate per dataset, month and rule"),
+        Kind("unplanned", _national_columns(FACT_UNPLANNED_CHANGE),
+             "the unplanned-change scan's signals on national measures (the site's latest scan)"),
     )
 }
 

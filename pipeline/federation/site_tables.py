@@ -13,7 +13,10 @@ quarter or year still in progress ends at the site's latest month with data (it 
 later). So a finished quarter that straddles `first` is left to the package that covers it
 whole, and the current financial year travels with the months reported so far. Benefit rows are
 those of the as-of months in range; SPC points run from the chart's start up to `last`, as a
-chart without its baseline cannot be read.
+chart without its baseline cannot be read. Unplanned-change signals are the site's latest scan:
+every signal that starts by `last` (a run is confirmed by the months after it, so a signal found
+this month may start before `first`), and the collector replaces the site's earlier signals
+starting by `last` with them.
 """
 
 from __future__ import annotations
@@ -136,9 +139,14 @@ def _measures(wh: Warehouse, site: str, first: dt.date, last: dt.date, latest: d
     return frame
 
 
+# Per national kind: the site's national table it is read from, and the column that orders a row within a site.
+_SOURCES = {"benefits": ("fact_benefit", "benefit_id"), "benefit_spc": ("fact_benefit_spc", "benefit_id"),
+            "unplanned": ("fact_unplanned_change", "measure_code")}  # fmt: skip
+
+
 def _national(wh: Warehouse, kind: str, month_column: str, site: str, first: dt.date | None, last: dt.date) -> pd.DataFrame:
     table = pkg.KINDS[kind]
-    source = {"benefits": "fact_benefit", "benefit_spc": "fact_benefit_spc"}[kind]
+    source, within = _SOURCES[kind]
     _require(wh, "national", source)
     have = set(wh.columns("national", source))
     absent = [c for c in table.columns if c not in have]
@@ -148,7 +156,7 @@ def _national(wh: Warehouse, kind: str, month_column: str, site: str, first: dt.
     since = f" and {month_column} >= :f" if first else ""
     return wh.query(
         f"select {cols} from national.{source} where site_code = :s{since} and {month_column} <= :l "
-        f"order by benefit_id, {month_column}",
+        f"order by {within}, {month_column}",
         {"s": site, "f": first, "l": last},
     )
 
@@ -233,6 +241,9 @@ def build_tables(wh: Warehouse, site: str, first: dt.date | None = None, last: d
         "benefit_spc": _national(wh, "benefit_spc", "month", site, None, last),
         "dq_rows": _dq_rows(wh, site, first, last),
         "dq_rules": _dq_rules(wh, site, first, last),
+        # The site's latest scan, every signal starting by `last`: a signal is confirmed with the
+        # months after it, so one found now may start months before `first`.
+        "unplanned": _national(wh, "unplanned", "first_month", site, None, last),
     }
     tables = {kind: to_kind(frames[kind], kind) for kind in pkg.KINDS}
     for kind, table in tables.items():

@@ -39,13 +39,14 @@ from pipeline.federation.versions import contract_versions, measure_versions
 
 # Per kind: the column that dates a row, and the columns that (with site_code) identify it.
 PERIOD = {"measures": "period_start", "benefits": "as_of_month", "benefit_spc": "month", "dq_rows": "month",
-          "dq_rules": "month"}  # fmt: skip
+          "dq_rules": "month", "unplanned": "first_month"}  # fmt: skip
 KEYS = {
     "measures": ("measure_code", "period_type", "period_start"),
     "benefits": ("benefit_id", "as_of_month"),
     "benefit_spc": ("benefit_id", "month"),
     "dq_rows": ("dataset", "month"),
     "dq_rules": ("dataset", "month", "rule"),
+    "unplanned": ("measure_code", "first_month"),
 }
 _PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
@@ -299,11 +300,12 @@ def _check_rows(kind: str, frame: pd.DataFrame, m: Manifest, first: dt.date, las
     if i is not None:
         out.reasons.append(f"{_row_label(kind, frame, i)}: the same row appears more than once")
     _check_periods(kind, frame, first, last, out)
-    if kind == "measures":
+    if kind in ("measures", "unplanned"):  # a local measure's figures or signals never travel
         i = _first(~frame["measure_code"].isin(list(m.measure_versions)))
         if i is not None:
             out.reasons.append(f"{_row_label(kind, frame, i)}: measure {frame['measure_code'].iloc[i]} has no "
                                f"version in {MANIFEST} measure_versions")  # fmt: skip
+    if kind == "measures":
         _check_disclosure(kind, frame, "suppressed", ("numerator", "denominator"), ("numerator", "denominator", "value"),
                           threshold, out)  # fmt: skip
     elif kind == "benefit_spc":
@@ -334,8 +336,9 @@ def _check_periods(kind: str, frame: pd.DataFrame, first: dt.date, last: dt.date
         # A quarter or year counts when it overlaps the package's months (a package may end mid-quarter).
         end = [add_months(d, int(n) - 1) for d, n in zip(start, span)]
         outside = pd.Series([s > last or e < first for s, e in zip(start, end)], index=frame.index)
-    elif kind == "benefit_spc":
-        outside = start > last  # a chart runs back to its baseline, before the package's months
+    elif kind in ("benefit_spc", "unplanned"):
+        # A chart runs back to its baseline, and a signal found now may start before the package's months.
+        outside = start > last
     else:
         outside = (start < first) | (start > last)
     i = _first(outside)

@@ -6,7 +6,8 @@ Writes, from the measures layer (never from another mart):
   views of the site's own rows (all of its benefits and signals);
 * `national.fact_benefit`, `.fact_benefit_spc`: national-scope benefits only, with the values of
   months whose counts are small withheld (the national mart's suppression rule);
-  `national.fact_unplanned_change`: signals on national measures;
+  `national.fact_unplanned_change`: signals on national measures, without their means where
+  a month they cover is withheld;
 * `local_<ods>.benefit_investment_return` (through `measures.benefit_investment_return_all`):
   evidenced value against the register's investment, per project and for the trust;
 * the kept triage rows of this run's signals (`pipeline/marts/triage.py`).
@@ -38,7 +39,7 @@ from benefits.evaluate import (
 )
 from benefits.investment import return_frame
 from benefits.pooled import programme_effects
-from benefits.scan import ScanSettings, scan_unplanned
+from benefits.scan import ScanSettings, describe, scan_unplanned
 from benefits.tables import (
     FACT_BENEFIT,
     FACT_BENEFIT_SPC,
@@ -141,6 +142,38 @@ def publish_national(
     for c in ("value", "numerator", "denominator"):
         spc.loc[hide, c] = np.nan
     return fact, spc
+
+
+UNPLANNED_MEANS = ("baseline_mean", "signal_mean", "size_abs", "size_pct")
+
+
+def publish_unplanned(unplanned: pd.DataFrame, national_codes: set[str], withheld: set[tuple] = frozenset()) -> pd.DataFrame:
+    """National copy of the scan's signals: national measures only, and no means over a withheld month.
+
+    The scan reads the unsuppressed series, and a mean over months of which one is withheld gives
+    that month's value away by subtraction from the published ones; so a signal whose baseline or
+    own months include a month fact_measure_monthly withholds is published without its means."""
+    out = unplanned[unplanned["measure_code"].isin(national_codes)].reset_index(drop=True)
+    if out.empty or not withheld:
+        return out
+    by_series: dict[tuple, list] = {}
+    for site, measure, m in withheld:
+        by_series.setdefault((site, measure), []).append(m)
+
+    def touches(row) -> bool:
+        months = by_series.get((row.site_code, row.measure_code), ())
+        return any(_as_month(row.baseline_start) <= m <= _as_month(row.baseline_end)
+                   or _as_month(row.first_month) <= m <= _as_month(row.last_month) for m in months)  # fmt: skip
+
+    hide = np.fromiter((touches(r) for r in out.itertuples()), dtype=bool, count=len(out))
+    out[list(UNPLANNED_MEANS)] = out[list(UNPLANNED_MEANS)].astype(float)
+    out.loc[hide, list(UNPLANNED_MEANS)] = np.nan
+    out.loc[hide, "description"] = [describe(r, r["measure_code"], figures=False) for r in out[hide].to_dict("records")]
+    return out
+
+
+def _as_month(value) -> dt.date:
+    return pd.Timestamp(value).date()
 
 
 MIN_COMPARATOR_SITES = 10
@@ -249,11 +282,12 @@ def realise(
 
     t3 = time.perf_counter()
     spc = spc_frame(spc_parts)
-    nat_fact, nat_spc = publish_national(fact, spc, suppression_threshold, withheld_months(wh))
+    withheld = withheld_months(wh)
+    nat_fact, nat_spc = publish_national(fact, spc, suppression_threshold, withheld)
     nat_fact = nat_fact.sort_values(["site_code", "benefit_id", "as_of_month"], kind="stable").reset_index(drop=True)
     nat_spc = nat_spc.sort_values(["site_code", "benefit_id", "month"], kind="stable").reset_index(drop=True)
     schemas = {site.ods_code: site.schema for site in trusts}
-    nat_unplanned = unplanned[unplanned["measure_code"].isin(national_codes)].reset_index(drop=True)
+    nat_unplanned = publish_unplanned(unplanned, national_codes, withheld)
     with wh.begin() as conn:
         for spec, frame in (
             (FACT_BENEFIT, fact), (FACT_BENEFIT_SPC, spc), (FACT_UNPLANNED_CHANGE, unplanned),

@@ -128,3 +128,37 @@ def test_realise_on_postgres_matches_duckdb(tmp_path, pg_url, measure_monthly):
     duck.dispose()
     pg.dispose()
     sa.create_engine(pg_url).dispose()
+
+
+def test_a_signal_over_a_withheld_month_is_published_without_its_means():
+    """A mean over published months and one withheld month would give the withheld value away."""
+    import datetime as dt
+
+    from benefits.scan import describe
+    from benefits.tables import FACT_UNPLANNED_CHANGE
+    from pipeline.marts.realise import publish_unplanned
+
+    def signal(site, measure, first):
+        r = {"site_code": site, "measure_code": measure, "first_month": first, "last_month": dt.date(2018, 5, 1),
+             "months": 3, "rule": "run", "direction": "concern", "point_type": "concern",
+             "baseline_start": dt.date(2016, 4, 1), "baseline_end": dt.date(2017, 3, 1), "baseline_mean": 0.1,
+             "signal_mean": 0.2, "size_abs": 0.1, "size_pct": 100.0, "ongoing": False,
+             "scanned_to": dt.date(2019, 3, 1), "covered_from": None}  # fmt: skip
+        return {**r, "description": describe(r, measure)}
+
+    measure = "delayed_critical_doses_rate"
+    frame = pd.DataFrame([signal("S001", measure, dt.date(2018, 3, 1)), signal("S002", measure, dt.date(2018, 3, 1)),
+                          signal("S003", measure, dt.date(2018, 3, 1)), signal("S001", "a_local_measure", dt.date(2018, 3, 1))],
+                         columns=list(FACT_UNPLANNED_CHANGE.columns))  # fmt: skip
+    withheld = {("S001", measure, dt.date(2016, 9, 1)),  # in S001's baseline
+                ("S002", measure, dt.date(2018, 4, 1)),  # in S002's signal
+                ("S003", measure, dt.date(2018, 9, 1)),  # after S003's signal: no mean covers it
+                ("S003", "ae_4h_performance", dt.date(2018, 4, 1))}  # another measure  # fmt: skip
+    out = publish_unplanned(frame, {measure, "ae_4h_performance"}, withheld).set_index("site_code")
+    assert list(out.index) == ["S001", "S002", "S003"]  # the local measure's signal stays local
+    means = ["baseline_mean", "signal_mean", "size_abs", "size_pct"]
+    assert out.loc[["S001", "S002"], means].isna().all().all()
+    assert out.loc["S003", means].tolist() == [0.1, 0.2, 0.1, 100.0]
+    assert out.loc["S001", "description"].endswith("the means are withheld, as a month they cover is withheld nationally")
+    assert "0.1" not in out.loc["S002", "description"] and "mean" in out.loc["S003", "description"]
+    assert out.loc["S003", "description"] == frame.loc[2, "description"]

@@ -25,6 +25,9 @@ from tests.support import demo
 
 AS_OF = dt.datetime(2026, 1, 1)
 THRESHOLD = 7
+# A change at RF4 no benefit is registered for, large enough for the unplanned-change scan to find
+# at test scale: pass as `extra_effects` so that a package has signals to carry.
+UNPLANNED_EFFECTS = {"RF4": [{"measure": "delayed_critical_doses_rate", "go_live": "2018-01", "rate_ratio": 0.4}]}
 
 
 @dataclass
@@ -40,14 +43,17 @@ class SiteWarehouse:
         return next(s for s in self.sites if s.ods_code == code)
 
 
-def site_warehouse(root: Path, codes: list[str], url: str | None = None, scale_factor: float = 1.0) -> SiteWarehouse:
+def site_warehouse(root: Path, codes: list[str], url: str | None = None, scale_factor: float = 1.0,
+                   extra_effects: dict[str, list[dict]] | None = None) -> SiteWarehouse:  # fmt: skip
     """Simulate `codes` at test scale (times `scale_factor`) under `root`, ingest them into one
-    warehouse (DuckDB under `root/home` unless `url`), build the marts and realise the benefits."""
+    warehouse (DuckDB under `root/home` unless `url`), build the marts and realise the benefits.
+    `extra_effects`: per site, simulated effects no benefit is registered for (unplanned changes)."""
     configs = demo.bundled_configs()
     for code in codes:
         sim = configs[code]["simulation"]
         scale = demo.TEST_SCALE[sim.get("trust_type", "acute")] * scale_factor
-        simulate_site(SimulationSpec(**{**sim, "scale": scale}), root / "simulated" / code)
+        effects = [*sim.get("effects", []), *(extra_effects or {}).get(code, [])]
+        simulate_site(SimulationSpec(**{**sim, "scale": scale, "effects": effects}), root / "simulated" / code)
     sites_dir = demo.write_sites(root / "sites", root / "simulated", only=codes)
     home = root / "home"
     home.mkdir(parents=True, exist_ok=True)

@@ -72,8 +72,16 @@ def frames(site: str, first: str, last: str, *, base: float = 100.0) -> dict[str
             for rule, rate in (("completeness", 1.0), ("validity", 0.9)):
                 dq_rules.append({"site_code": site, "dataset": d, "month": m, "rule": rule, "checks": 10,
                                  "checks_passed": int(10 * rate), "pass_rate": rate})  # fmt: skip
+    unplanned = []
+    for code in MEASURES[1:]:  # a signal on the measure no benefit covers, from the package's first month
+        row = {c: _DEFAULT[t] for c, t in KINDS["unplanned"].columns.items()}
+        row.update(site_code=site, measure_code=code, first_month=ms[0], last_month=ms[-1], months=len(ms),
+                   baseline_mean=base / (2 * base), signal_mean=(base + 1) / (2 * base), ongoing=True,
+                   scanned_to=ms[-1], covered_from=None)  # fmt: skip
+        unplanned.append(row)
     return {"measures": pd.DataFrame(measures), "benefits": pd.DataFrame(benefits), "benefit_spc": pd.DataFrame(spc),
-            "dq_rows": pd.DataFrame(dq_rows), "dq_rules": pd.DataFrame(dq_rules)}  # fmt: skip
+            "dq_rows": pd.DataFrame(dq_rows), "dq_rules": pd.DataFrame(dq_rules),
+            "unplanned": pd.DataFrame(unplanned)}  # fmt: skip
 
 
 def parquet_bytes(kind: str, frame: pd.DataFrame) -> bytes:

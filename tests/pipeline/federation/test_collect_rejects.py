@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.federation.collect import collect
 from pipeline.federation.keys import load_registry
-from pipeline.federation.package import KINDS, MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE, Manifest, manifest_bytes, sha256
+from pipeline.federation.package import FORMAT, KINDS, MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE, Manifest, manifest_bytes, sha256
 from pipeline.warehouse.core import Warehouse
 from tests.pipeline.federation.collect_support import frames, resign, site_keys, write_package
 
@@ -230,7 +230,7 @@ def test_an_unknown_package_format(env):
     def change(m):
         m.format = "benefits-package/99"
 
-    _run(env, _bad(env, edit=change), "manifest.json field format: 'benefits-package/99' is not 'benefits-package/1'")
+    _run(env, _bad(env, edit=change), f"manifest.json field format: 'benefits-package/99' is not {FORMAT!r}")
 
 
 def test_a_package_without_one_of_the_kinds(env):
@@ -246,3 +246,44 @@ def test_an_older_package_arriving_after_a_newer_one(env):
     reasons = _run(env, _bad(env), f"package {newer.name}, created later, was already collected for these months")
     assert wh.scalar("select count(*) from collected.measures where site_code = 'RAA'") == 4  # the newer rows only
     assert len(reasons) == 1
+
+
+def test_unplanned_change_signals_of_another_site(env):
+    data = frames("RAA", "2025-04", "2025-06")
+    data["unplanned"]["site_code"] = "RBB"
+    _run(env, _bad(env, data=data), "unplanned.parquet row 1 (measure_code delayed_critical_doses_rate, first_month "
+                                    "2025-04-01): site_code RBB is not the package's site RAA")  # fmt: skip
+
+
+def test_unplanned_change_signals_with_a_column_the_format_does_not_name(env):
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    private = env[0]
+    bad = _bad(env)
+    table = pq.read_table(bad / "unplanned.parquet")
+    table = table.append_column("patient_ref", pa.array(["P1"] * table.num_rows))
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    (bad / "unplanned.parquet").write_bytes(buf.getvalue())
+
+    def change(m):
+        entry = next(f for f in m.files if f.kind == "unplanned")
+        entry.bytes, entry.sha256 = len(buf.getvalue()), sha256(buf.getvalue())
+
+    _edit_manifest(bad, private["RAA"], change)
+    _run(env, bad, "unplanned.parquet: column patient_ref is not in the package format")
+
+
+def test_an_unplanned_change_signal_on_a_measure_that_is_not_national(env):
+    data = frames("RAA", "2025-04", "2025-06")
+    data["unplanned"]["measure_code"] = "ward_falls_local"
+    _run(env, _bad(env, data=data), "measure ward_falls_local has no version in manifest.json measure_versions")
+
+
+def test_an_unplanned_change_signal_starting_after_the_packages_months(env):
+    data = frames("RAA", "2025-04", "2025-06")
+    data["unplanned"]["first_month"] = dt.date(2025, 7, 1)
+    _run(env, _bad(env, data=data), "first_month 2025-07-01 is outside the package's months 2025-04 to 2025-06")

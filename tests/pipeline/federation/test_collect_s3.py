@@ -62,6 +62,7 @@ def test_collect_from_s3(s3, tmp_path):
     assert f"exchange/national/rejected/{bad.name}/benefit_spc.parquet" in files
     assert not [f for f in files if f"/inbox/{good.name}" in f or f"/inbox/{bad.name}" in f]
     assert {f.rsplit("/", 1)[1] for f in files if f"/inbox/{incomplete.name}/" in f} == {
-        "manifest.json", "measures.parquet", "benefits.parquet", "benefit_spc.parquet", "dq_rows.parquet", "dq_rules.parquet"}
+        "manifest.json", "measures.parquet", "benefits.parquet", "benefit_spc.parquet", "dq_rows.parquet", "dq_rules.parquet",
+        "unplanned.parquet"}
     receipt = json.loads(s3.cat_file(f"exchange/national/receipts/{bad.name}.json"))
     assert receipt["status"] == "rejected" and "numerator 2 is from 1 to the threshold 7" in receipt["reasons"][0]

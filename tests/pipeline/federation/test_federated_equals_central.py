@@ -14,10 +14,11 @@ from pipeline.federation.collect import build_national_marts, collect
 from pipeline.federation.keys import init_key, load_private, load_registry
 from pipeline.federation.submit import submit
 from pipeline.warehouse.core import Warehouse
-from tests.support.federation import THRESHOLD, site_warehouse
+from tests.support.federation import THRESHOLD, UNPLANNED_EFFECTS, site_warehouse
 from tests.support.s3server import aws_env, make_bucket, moto_s3
 
-CODES = ["RF4", "RRK", "RV5"]
+# RJ1 and RV5 both have ePMA on omitted critical doses: a programme effect to compare.
+CODES = ["RF4", "RJ1", "RRK", "RV5"]
 # Every national table both modes build, by its key; the federated collector builds no others.
 TABLES = {
     "dim_site": ["site_code"],
@@ -33,7 +34,13 @@ TABLES = {
     "fact_benefit": ["site_code", "benefit_id", "as_of_month"],
     "fact_benefit_spc": ["site_code", "benefit_id", "month"],
     "benefit_value_summary": None,
+    "fact_unplanned_change": ["site_code", "measure_code", "first_month"],
 }
+# fact_programme_effect: the meta-analysis needs only the sites' ITS effects and is equal; the
+# stacked estimate sees only published site-months (_assert_programme_effect).
+META = ["measure_code", "system", "sites", "meta_sites", "meta_rate_ratio", "meta_low", "meta_high",
+        "meta_prediction_low", "meta_prediction_high", "meta_i2", "meta_tau2"]  # fmt: skip
+STACKED = ["staggered_sites", "staggered_rate_ratio", "staggered_low", "staggered_high", "note"]
 IDENTIFIERS = {"patient_ref", "administration_id", "incident_id", "spell_id", "nhs_number", "ward_code"}
 
 
@@ -41,8 +48,8 @@ IDENTIFIERS = {"patient_ref", "administration_id", "incident_id", "spell_id", "n
 def trusts(tmp_path_factory):
     """The central warehouse over the three trusts, and one warehouse (and signing key) per trust."""
     root = tmp_path_factory.mktemp("federation_e2e")
-    central = site_warehouse(root / "central", CODES)
-    own = {code: site_warehouse(root / code, [code]) for code in CODES}
+    central = site_warehouse(root / "central", CODES, extra_effects=UNPLANNED_EFFECTS)
+    own = {code: site_warehouse(root / code, [code], extra_effects=UNPLANNED_EFFECTS) for code in CODES}
     registry = root / "registry"
     registry.mkdir()
     for code, built in own.items():
@@ -76,6 +83,38 @@ def _assert_same_national_mart(central: Warehouse, national: Warehouse) -> None:
         pd.testing.assert_frame_equal(a, b, check_dtype=False, check_exact=False, rtol=1e-12, obj=table)
     withheld = central.query("select count(*) as n from national.fact_measure_monthly where suppressed")["n"][0]
     assert withheld > 0  # the comparison covers suppression, not only published figures
+    _assert_programme_effect(central, national)
+
+
+def _stacked_on_published(central: Warehouse) -> pd.DataFrame:
+    """Central mode's programme effects from its own record-level series, with the months the
+    national mart withholds taken out: what the collector can compute, made without it."""
+    from benefits.pooled import programme_effects
+    from pipeline.marts.realise import load_series
+
+    series = load_series(central)
+    withheld = central.query("select site_code, measure_code, month from national.fact_measure_monthly where suppressed")
+    hidden = set(zip(withheld["site_code"], withheld["measure_code"], pd.to_datetime(withheld["month"]).dt.date))
+    drop = [k in hidden for k in zip(series["site_code"], series["measure_code"], series["month"])]
+    assert any(drop)
+    series.loc[drop, ["numerator", "denominator", "value"]] = float("nan")
+    latest = central.query("select * from national.fact_benefit where is_latest")
+    registered = latest[["site_code", "measure_code", "project", "go_live_month", "ramp_months"]].rename(
+        columns={"go_live_month": "go_live"})
+    return programme_effects(latest, series, registered).sort_values(["measure_code", "system"]).reset_index(drop=True)
+
+
+def _assert_programme_effect(central: Warehouse, national: Warehouse) -> None:
+    from pipeline.federation.national import WITHHELD_NOTE
+
+    key = ["measure_code", "system"]
+    a, b = _table(central, "fact_programme_effect", key), _table(national, "fact_programme_effect", key)
+    assert len(a) > 0 and list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(a[META], b[META], check_dtype=False, check_exact=False, rtol=1e-9)
+    expected = _stacked_on_published(central)
+    assert (expected["staggered_sites"] > 0).all()
+    expected["note"] = expected["note"] + "; " + WITHHELD_NOTE
+    pd.testing.assert_frame_equal(expected[STACKED], b[STACKED], check_dtype=False, check_exact=False, rtol=1e-9)
 
 
 def _assert_no_record_level_data(national: Warehouse) -> None:
@@ -116,7 +155,7 @@ def test_three_trusts_submit_to_a_folder_and_the_postgresql_collector_publishes_
     national = Warehouse(pg_url)
     try:
         result = collect(exchange, national, load_registry(registry), threshold=THRESHOLD)
-        assert [o.status for o in result.packages] == ["accepted"] * 3, [o.reasons for o in result.packages]
+        assert [o.status for o in result.packages] == ["accepted"] * len(CODES), [o.reasons for o in result.packages]
         build_national_marts(national, THRESHOLD)
         _assert_same_national_mart(central.wh, national)
         _assert_no_record_level_data(national)
@@ -149,8 +188,8 @@ def test_three_trusts_submit_to_s3_and_a_duckdb_collector_publishes_what_central
         national = Warehouse(f"duckdb:///{tmp_path / 'collector.duckdb'}")
         try:
             result = collect(url, national, load_registry(registry), threshold=THRESHOLD)
-            assert result.count("accepted") == 3, [o.reasons for o in result.packages]
-            assert len(fs.ls(f"{bucket}/accepted")) == 3 and len(fs.ls(f"{bucket}/receipts")) == 3
+            assert result.count("accepted") == len(CODES), [o.reasons for o in result.packages]
+            assert len(fs.ls(f"{bucket}/accepted")) == len(CODES) == len(fs.ls(f"{bucket}/receipts"))
             build_national_marts(national, THRESHOLD)
             _assert_same_national_mart(central.wh, national)
             _assert_no_record_level_data(national)
@@ -175,7 +214,7 @@ def test_a_trust_that_submits_its_history_in_two_financial_years_parts_gives_the
     national = Warehouse(f"duckdb:///{tmp_path / 'collector.duckdb'}")
     try:
         result = collect(exchange, national, load_registry(registry), threshold=THRESHOLD)
-        assert result.count("accepted") == 6, [o.reasons for o in result.packages]
+        assert result.count("accepted") == 2 * len(CODES), [o.reasons for o in result.packages]
         build_national_marts(national, THRESHOLD)
         _assert_same_national_mart(central.wh, national)
         latest = national.query("select site_code, benefit_id, count(*) as n from national.fact_benefit "

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.federation.submit import build_tables
 from tests.pipeline.federation.conftest import OTHER, SITE
-from tests.support.federation import site_warehouse
+from tests.support.federation import UNPLANNED_EFFECTS, site_warehouse
 
 
 def _rows(table) -> list[tuple]:
@@ -19,7 +19,7 @@ def _rows(table) -> list[tuple]:
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_postgres_and_duckdb_warehouses_give_the_same_package_tables(built, pg_url, tmp_path):
-    pg = site_warehouse(tmp_path, [SITE, OTHER], url=pg_url)
+    pg = site_warehouse(tmp_path, [SITE, OTHER], url=pg_url, extra_effects=UNPLANNED_EFFECTS)
     try:
         on_pg = build_tables(pg.wh, SITE)
     finally:
