@@ -34,6 +34,8 @@ from pipeline.simulator.codes import LOCAL_CODE_MAPS, LOCAL_COLUMNS, WARDS  # no
 
 OUT = ROOT / "bench" / "out" / "run"
 PG_ADMIN = os.environ.get("BENEFITS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Several people (or agents) may bench against one server: a prefix keeps each one's databases apart.
+PG_DB_PREFIX = os.environ.get("BENCH_PG_DB_PREFIX", "bench_run")
 MONTH = "2018-01"
 ROWS_PER_SCALE_UNIT = 1_000_000  # a large acute trust schedules about 1M doses a month
 
@@ -190,7 +192,7 @@ def pg_database(tag: str):
     """A fresh database on the benchmark server: (psycopg URL, drop)."""
     import psycopg
 
-    name = f"bench_run_{tag}_{uuid.uuid4().hex[:8]}"
+    name = f"{PG_DB_PREFIX}_{tag}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as con:
         con.execute(f'create database "{name}"')
     base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql+psycopg://", "postgresql://")
