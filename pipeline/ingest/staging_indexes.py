@@ -4,8 +4,8 @@ after the rows are in instead of being kept up to date row by row.
 Upkeep costs every inserted row a descent into three B-trees (the key index, in random order, the
 most); a rebuild reads the whole table and sorts it once per index. So which is cheaper depends on
 the batch's share of the rows the rebuild has to read. bench/bench_pg_staging_rebuild.py measures
-both at several shares (docs/benchmarks.md, `pg_staging_rebuild`); REBUILD_SHARE is where the
-rebuild stopped being clearly cheaper.
+both (docs/benchmarks.md, `pg_staging_rebuild`): on 5M-row batches the rebuild took 0.53x-0.71x of
+upkeep at shares 1 and 0.5; on 1M-row batches it lost below one half (1.14x at 0.33, 1.40x at 0.2).
 
 The indexes are dropped and created inside the load's own transaction (DDL is transactional in
 PostgreSQL): no other session ever sees the table without its indexes or without its rows, and a
@@ -29,7 +29,8 @@ from pipeline.warehouse.ddl import loaded_table_indexes
 SCHEMA = "staging"
 REBUILD_SHARE = 0.5
 # A rebuild sorts each index in memory when it fits; PostgreSQL's 64MB default spills 10M keys to
-# disk. Only this transaction's CREATE INDEX statements get it, one at a time.
+# disk. Only this transaction's CREATE INDEX statements get it, one at a time (not measured apart
+# from the rebuild as a whole: the server's peak private memory in a 10M-row run was 395 MiB).
 REBUILD_MAINTENANCE_WORK_MEM = "256MB"
 
 
