@@ -18,6 +18,7 @@ from connectors.state import write_state
 from dataset_contracts.contracts import Contract
 from expectations.rules import Rule
 from expectations.runner import RuleResult
+from pipeline.ingest import staging_indexes
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 from dataset_contracts.lineage import LINEAGE_COLUMNS
 from dataset_contracts.malformed import RULE as MALFORMED
@@ -411,12 +412,18 @@ def commit_batch(
             if state is not None:
                 stash_held_state(conn, rec, state)
         else:
+            # Decided (and the table locked) before the deletes, which still use the indexes.
+            rebuild = staging_indexes.lock_for_rebuild(conn, contract, rec.rows_in)
             for schema in ("quarantine", "staging"):
                 if mode == "merge_by_key":
                     replace_keys(conn, schema, rec, contract, table)
                 else:
                     replace_months(conn, schema, rec, files)
+            if rebuild:
+                staging_indexes.drop_indexes(conn, contract)
             rec.rows_quarantined = split_batch(conn, rec, contract, table, rules)
+            if rebuild:
+                staging_indexes.create_indexes(conn, contract)
             rec.rows_loaded = rec.rows_in - rec.rows_quarantined
             rec.status = "loaded"
             if state is not None:
