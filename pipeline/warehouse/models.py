@@ -19,8 +19,9 @@ The folder gives the schema: staging/ -> staging, measures/ -> measures, marts/n
 national, marts/local/ -> measures.<table>_all, built once over every site (var `trusts`), which
 each site reads as the view local_<ods>.<table> of its own rows (`publish_local_views`, a step of
 the build); mart files are prefixed national_/local_ because dbt model names are global, and the
-prefix is not part of the table name (dbt: macros/dbt/generate_alias_name.sql). A site's local measures (see pipeline.marts.build) build into
-measures as local_<ods>_<code> and are ref()'d by their code. A few steps are Python
+prefix is not part of the table name (dbt: macros/dbt/generate_alias_name.sql). A site's local
+measures (see pipeline.marts.build) build into measures as local_<ods>_<code> and are ref()'d by
+their code. A few steps are Python
 (`PythonModel`: they declare their dependencies and write their table on the build's
 connection), so they run inside the same transaction as the SQL around them.
 """
@@ -46,7 +47,7 @@ from pipeline.warehouse.site_views import existing_relations, site_views
 _HEADER = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*)$")
 _COLUMN = re.compile(r"^--\s*column\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
 _MATERIALIZED = re.compile(r"\{\{\s*config\(\s*materialized\s*=\s*['\"](\w+)['\"]\s*\)\s*\}\}")
-LAYERS = {"staging": "staging", "measures": "measures", "marts/national": "national", "marts/local": "local"}
+LAYERS = {"staging": "staging", "measures": "measures", "marts/national": "national"}  # marts/local: local_mart_models
 _MART_PREFIX = {"marts/national": "national_", "marts/local": "local_"}
 ALL_SITES_SUFFIX = "_all"  # a local mart model's table over every site: measures.<table>_all
 _MISSING = object()
