@@ -3,8 +3,8 @@
     python bench/bench_dbt_marts.py WAREHOUSE.duckdb|URL [--sites DIR] [--repeat N]
 
 Builds the marts with the runner (pipeline.marts.build.build_marts: one transaction), then with
-dbt (pipeline.marts.dbt.build_with_dbt: staging and measures, suppression, national, one
-invocation per local mart), alternating N times, and checks after each dbt build that every
+dbt (pipeline.marts.dbt.build_with_dbt: staging, measures and the local marts' all-sites tables,
+suppression, national, then the local_<ods> views), alternating N times, and checks after each dbt build that every
 national, local_<ods> and measures table equals the runner's. The warehouse must hold loaded
 data (e.g. a copy of the demo's warehouse after `benefits run`); the build replaces its marts.
 """

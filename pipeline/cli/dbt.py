@@ -45,7 +45,7 @@ def vars_command(sites: SitesOption = None):
 @dbt_app.command("build")
 def build_command(
     sites: SitesOption = None,
-    local: Annotated[bool, typer.Option("--local", help="also the local marts (one dbt invocation per site)")] = False,
+    local: Annotated[bool, typer.Option("--local", help="also the local marts (once over all sites, then each site's views)")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
     """Staging, measures, suppression and the national mart (and with --local the local marts), by dbt."""

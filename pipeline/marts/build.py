@@ -371,6 +371,7 @@ def build_marts(
     context = {
         "measures": [m.as_context() for m in national_measures()],
         "local_measures": [m.as_context() for m in every_local],
+        "trusts": [s.ods_code for s in trusts],
         "calendar": calendar(),
         "suppression_threshold": int(suppression_threshold),
         "has_ods_organisation": wh.table_exists("meta", "ods_organisation"),

@@ -9,8 +9,10 @@ The run-time inputs the runner gives its models (the measures read from their SQ
 NHS calendar, whether the ODS register is there, one site's context) are dbt vars here. Small-number
 suppression is Python (pipeline.marts.suppression): dbt builds everything the suppression step
 reads, the step writes measures.disclosure_control (a dbt source), then dbt builds what reads it
-(`source:suppression.disclosure_control+`, the national facts and rollups). A local mart is one dbt
-invocation per site (var `site`), as the runner builds one per site.
+(`source:suppression.disclosure_control+`, the national facts and rollups). The local marts are
+built as the runner builds them: each model once over every trust (var `trusts`), as
+measures.<table>_all, then the local_<ods> views of it in one transaction, by the runner's own step
+(pipeline.warehouse.models.publish_local_views).
 
 What this does not give, and the runner does (docs/architecture.md): one transaction around the
 whole build (dbt commits model by model, so readers can see a half refresh). The PostgreSQL
@@ -28,41 +30,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config.sites import SiteConfig
-from pipeline.marts.build import (
-    _disclosure_model,
-    calendar,
-    local_measures,
-    national_measures,
-    site_context,
-)
+from pipeline.marts.build import _disclosure_model, calendar, local_measures, national_measures
 from pipeline.warehouse.core import Warehouse
-from pipeline.warehouse.models import sql_root
+from pipeline.warehouse.models import local_mart_models, publish_local_views, sql_root
 
 os.environ.setdefault("DO_NOT_TRACK", "1")  # dbt's anonymous usage tracking off (also flags: in dbt_project.yml)
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 SUPPRESSED = "source:suppression.disclosure_control+"
+LOCAL = "marts.local"
 
 
 class DbtError(RuntimeError):
     """A dbt invocation failed; the message names the nodes that failed and why."""
 
 
-def dbt_vars(wh: Warehouse, sites: list[SiteConfig], *, suppression_threshold: int, site: SiteConfig | None = None,
+def dbt_vars(wh: Warehouse, sites: list[SiteConfig], *, suppression_threshold: int,
              local_sql: str | Path | None = None) -> dict:
     """The vars the models read (the runner's context, as build_marts makes it)."""
     trusts = [s for s in sites if s.role == "trust"]
     local = {s.ods_code: local_measures(s.ods_code, local_sql) for s in trusts}
-    out = {
+    return {
         "measures": [m.as_context() for m in national_measures()],
         "local_measures": [m.as_context() for s in trusts for m in local[s.ods_code]],
+        "trusts": [s.ods_code for s in trusts],
         "calendar": calendar(),
         "suppression_threshold": int(suppression_threshold),
         "has_ods_organisation": wh.table_exists("meta", "ods_organisation"),
     }
-    if site:  # unset: dbt_project.yml's placeholder, and the local marts stay disabled
-        out["site"] = site_context(site, local[site.ods_code])
-    return out
 
 
 def profile_env(wh: Warehouse) -> dict[str, str]:
@@ -152,16 +147,18 @@ def _relations(results: list) -> list[str]:
 def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_threshold: int, local: bool = False,
                    on_node: Callable[[str, str], None] | None = None, target_path: Path | None = None,
                    command: str = "build") -> DbtRun:
-    """dbt build up to the suppression step, the step (Python, one transaction), dbt build of the
-    national tables that read it; then, with `local`, one dbt build of the local marts per trust.
-    `command` "run" leaves the key tests out (to time the models alone)."""
+    """dbt build up to the suppression step (with `local`, the local marts' all-sites tables too), the
+    step (Python, one transaction), dbt build of the national tables that read it; then, with `local`,
+    every trust's local_<ods> views (one transaction). `command` "run" leaves the key tests out (to
+    time the models alone)."""
     env = profile_env(wh)
     vars_ = dbt_vars(wh, sites, suppression_threshold=suppression_threshold)
     run = DbtRun()
     sites = list(sites)
     _release_duckdb(wh)
     t = time.perf_counter()
-    results = invoke([command, "--exclude", SUPPRESSED], env, vars_, on_node, target_path)
+    skip = [SUPPRESSED] if local else [SUPPRESSED, LOCAL]
+    results = invoke([command, "--exclude", *skip], env, vars_, on_node, target_path)
     run.seconds["dbt_before_suppression"] = time.perf_counter() - t
     t = time.perf_counter()
     step = _disclosure_model(int(suppression_threshold))
@@ -174,10 +171,11 @@ def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_thresh
     run.seconds["dbt_after_suppression"] = time.perf_counter() - t
     if local:
         t = time.perf_counter()
-        for site in (s for s in sites if s.role == "trust"):
-            site_vars = {**vars_, "site": site_context(site, local_measures(site.ods_code))}
-            results += invoke([command, "--select", "marts.local"], env, site_vars, on_node, target_path)
-        run.seconds["dbt_local_marts"] = time.perf_counter() - t
+        schemas = {s.ods_code: s.schema for s in sites if s.role == "trust"}
+        with wh.begin() as conn:
+            publish_local_views(wh, conn, local_mart_models(), schemas)
+        _release_duckdb(wh)
+        run.seconds["local_views"] = time.perf_counter() - t
     run.built = _relations(results)
     run.tests = sum(1 for r in results if r.node.resource_type == "test")
     return run

@@ -27,7 +27,7 @@ from pipeline.config.settings import PROJECT_ROOT
 from pipeline.marts.suppression import REASONS
 from pipeline.warehouse.core import Warehouse
 from pipeline.warehouse.ddl import ensure_schema
-from pipeline.warehouse.models import discover, sql_root
+from pipeline.warehouse.models import discover, local_table, sql_root
 
 DEFAULT_OUTPUT = PROJECT_ROOT / "docs" / "data-dictionary.md"
 EXAMPLE_ODS = "ODS"  # the placeholder site the local mart is documented with
@@ -96,13 +96,20 @@ def collect() -> list[Table]:
     problems: list[str] = []
     tables: list[Table] = []
     for model in discover([site]):
-        if model.schema not in ("national", site["schema"]):
+        local = model.path is not None and model.path.parent.name == "local" and model.path.parent.parent.name == "marts"
+        if model.schema != "national" and not local:
             continue
-        schema = "local_<ods>" if model.schema == site["schema"] else model.schema
-        fqn = f"{schema}.{model.name}"
+        # A local mart model is documented as what a site reads: its view local_<ods>.<table>.
+        schema, table = ("local_<ods>", local_table(model)) if local else (model.schema, model.name)
+        fqn = f"{schema}.{table}"
         rel = model.path.relative_to(model.path.parents[3]).as_posix()
         real = built.get(fqn, [])
-        described = model.columns
+        described = dict(model.columns)
+        key_columns = model.header.get("key", "")
+        if local:  # the site's view: site_code is the same on every row
+            key_columns = ", ".join(k for k in (p.strip() for p in key_columns.split(",")) if k != "site_code")
+            if model.header.get("site_code_in_view", "").lower() == "false":
+                described.pop("site_code", None)
         for name, _ in real:
             if not described.get(name):
                 problems.append(f"{rel}: column {name} has no description in the folder's YAML")
@@ -115,10 +122,10 @@ def collect() -> list[Table]:
         tables.append(
             Table(
                 schema,
-                model.name,
-                model.materialized,
+                table,
+                "view" if local else model.materialized,
                 model.header.get("grain", ""),
-                model.header.get("key", ""),
+                key_columns,
                 model.header.get("description", ""),
                 f"sql/{rel}",
                 [Column(n, t, described.get(n, "")) for n, t in real],

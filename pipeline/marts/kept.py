@@ -11,7 +11,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from benefits.tables import MartTable
-from pipeline.warehouse.core import Warehouse, ident, sql_literal
+from pipeline.warehouse.core import Warehouse, ident
 
 
 def ensure_kept(conn, wh: Warehouse, table: str, spec: MartTable) -> None:
@@ -29,14 +29,6 @@ def ensure_kept(conn, wh: Warehouse, table: str, spec: MartTable) -> None:
     for c, t in spec.types.items():
         if c not in have:
             conn.execute(sa.text(f"alter table {table} add column {ident(c)} {wh.column_type(t)}"))
-
-
-def site_views(conn, wh: Warehouse, schemas: dict[str, str], base: str, name: str, columns: list[str]) -> None:
-    """`<schema>.<name>` for each site: a view of its own rows of `base`."""
-    cols = ", ".join(ident(c) for c in columns)
-    for code, schema in schemas.items():
-        view = ident(f"{schema}.{name}")
-        wh.create_site_view(conn, view, f"select {cols} from {base} where site_code = {sql_literal(code)}")
 
 
 def utc_now() -> dt.datetime:

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from benefits.observed import Observation, next_id
 from benefits.tables import OBSERVED_BENEFIT
-from pipeline.marts.kept import ensure_kept, insert_rows, site_views, utc_now
+from pipeline.marts.kept import ensure_kept, insert_rows, utc_now
+from pipeline.warehouse.site_views import site_views
 from pipeline.warehouse.core import Warehouse, ident
 
 TABLE = "measures.observed_benefit_all"

@@ -26,7 +26,8 @@ import sqlalchemy as sa
 
 from benefits.tables import BENEFIT_RESTATEMENT, FACT_BENEFIT, PUBLISHED_BENEFIT
 from pipeline.config.sites import SiteConfig
-from pipeline.marts.kept import ensure_kept, site_views
+from pipeline.marts.kept import ensure_kept
+from pipeline.warehouse.site_views import site_views
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 
 # The figures a board paper quotes; a difference in any of them is a restatement.

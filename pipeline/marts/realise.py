@@ -57,6 +57,7 @@ from pipeline.marts.publication import record_register_versions, refresh_restate
 from pipeline.config.register_checks import target_warning
 from pipeline.config.sites import SiteConfig
 from pipeline.warehouse.core import Warehouse
+from pipeline.warehouse.site_views import site_views
 
 log = logging.getLogger(__name__)
 SERIES_COLUMNS = "site_code, measure_code, month, numerator, denominator, value"
@@ -331,30 +332,12 @@ def _write_all_sites(wh: Warehouse, conn, spec: MartTable, frame: pd.DataFrame, 
     """Write every site's rows once to `measures.<name>_all` and give each site its
     `local_<ods>.<name>` as a view of its own rows.
 
-    One table plus views rather than a table per site: with hundreds of sites, DuckDB spends
-    most of a run checkpointing hundreds of small tables. On PostgreSQL the views are security
-    barriers and run with their owner's rights, so a site's reader sees its rows only and needs
-    no grant on `measures`.
+    The one mechanism of every local mart relation (pipeline/warehouse/site_views.py).
     """
     import sqlalchemy as sa
-
-    from pipeline.warehouse.core import ident, sql_literal
 
     base = all_sites_table(spec)
     if not wh.is_duckdb:
         conn.execute(sa.text(f"drop table if exists {base} cascade"))  # and the site views on it
     wh.replace_table(conn, base, frame.reset_index(drop=True), spec.types)
-    existing = {
-        (r[0], r[1]): r[2].upper()
-        for r in conn.execute(
-            sa.text("select table_schema, table_name, table_type from information_schema.tables where table_name = :t"),
-            {"t": spec.name},
-        ).fetchall()
-    }
-    cols = ", ".join(ident(c) for c in spec.columns)
-    for site, schema in schemas.items():
-        view = ident(f"{schema}.{spec.name}")
-        kind = existing.get((schema, spec.name))
-        if kind is not None and kind != "VIEW":
-            conn.execute(sa.text(f"drop table if exists {view}"))
-        wh.create_site_view(conn, view, f"select {cols} from {base} where site_code = {sql_literal(site)}")
+    site_views(conn, wh, schemas, base, spec.name, list(spec.columns))

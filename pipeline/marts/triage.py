@@ -22,7 +22,8 @@ from benefits.register import Benefit
 from benefits.tables import SIGNAL_TRIAGE
 from benefits.triage import TriageError, accepted, decide, reconcile
 from pipeline.config.sites import SiteConfig
-from pipeline.marts.kept import db_value, ensure_kept, insert_rows, site_views, utc_now
+from pipeline.marts.kept import db_value, ensure_kept, insert_rows, utc_now
+from pipeline.warehouse.site_views import site_views
 from pipeline.warehouse.core import Warehouse, ident
 
 TABLE = "measures.signal_triage_all"

@@ -8,6 +8,9 @@ The prefix defaults to the database's name and `_` (database `benefits`: `benefi
 `benefits_national_reader`, `benefits_site_rf4_reader`); `--prefix` or BENEFITS_ROLE_PREFIX set it.
 
 No reader can use staging, quarantine, landing, measures or meta, nor another site's local mart.
+A local mart holds views of the all-sites tables in measures (pipeline/warehouse/site_views.py):
+they run with their owner's rights, so a site's reader reads its rows through them and nothing
+else of measures.
 Marts are rebuilt on every run (drop and create), so privileges on tables that do not exist yet
 come from default privileges, set for the loader and for the role that runs `grant` (whichever
 of them runs the pipeline). Roles are cluster-wide in PostgreSQL: the prefix keeps the roles of

@@ -2,8 +2,8 @@
 
 sql/ is a dbt project (sql/dbt_project.yml; `dbt build` runs it too, see docs/architecture.md).
 This runner keeps what dbt does not give us in one step (one transaction, the Python
-suppression step between the measures and the national tables, one local mart per site) and
-follows dbt's conventions, so there is one copy of every model:
+suppression step between the measures and the national tables, and the per-site views of the
+local marts in the same transaction) and follows dbt's conventions, so there is one copy of every model:
 
 - a model is one SELECT in sql/models/<layer>/<name>.sql; its description, `meta: {grain, key}`
   and column descriptions are in the folder's YAML (the key is also a `unique_key` data test);
@@ -11,15 +11,17 @@ follows dbt's conventions, so there is one copy of every model:
   `{{ source('schema', 'table') }}` (declared in sql/models/sources.yml); the dependencies are
   exactly the ref() and source() calls made while rendering, no text scanning;
 - shared SQL is a macro with arguments in sql/macros/ (loaded as globals, as dbt does);
-- run-time inputs are `var('name')` (measures, calendar, site, ...), given by the caller here and
+- run-time inputs are `var('name')` (measures, calendar, trusts, ...), given by the caller here and
   as `--vars` to dbt (pipeline.marts.dbt);
 - `{{ config(materialized='view') }}` makes a view (default: staging views, other tables).
 
 The folder gives the schema: staging/ -> staging, measures/ -> measures, marts/national/ ->
-national, marts/local/ -> local_<ods> (once per site); mart files are prefixed national_/local_
-because dbt model names are global, and the prefix is not part of the table name (dbt:
-macros/dbt/generate_alias_name.sql). A site's local measures (see pipeline.marts.build) build into
-measures as local_<ods>_<code> and are ref()'d by their code. A few steps are Python
+national, marts/local/ -> measures.<table>_all, built once over every site (var `trusts`), which
+each site reads as the view local_<ods>.<table> of its own rows (`publish_local_views`, a step of
+the build); mart files are prefixed national_/local_ because dbt model names are global, and the
+prefix is not part of the table name (dbt: macros/dbt/generate_alias_name.sql). A site's local
+measures (see pipeline.marts.build) build into measures as local_<ods>_<code> and are ref()'d by
+their code. A few steps are Python
 (`PythonModel`: they declare their dependencies and write their table on the build's
 connection), so they run inside the same transaction as the SQL around them.
 """
@@ -39,13 +41,15 @@ import jinja2
 import sqlalchemy as sa
 import yaml
 
-from pipeline.warehouse.core import Warehouse, ident
+from pipeline.warehouse.core import Warehouse, ident, sql_literal
+from pipeline.warehouse.site_views import existing_relations, site_views
 
 _HEADER = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*)$")
 _COLUMN = re.compile(r"^--\s*column\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
 _MATERIALIZED = re.compile(r"\{\{\s*config\(\s*materialized\s*=\s*['\"](\w+)['\"]\s*\)\s*\}\}")
-LAYERS = {"staging": "staging", "measures": "measures", "marts/national": "national", "marts/local": "local"}
-_MART_PREFIX = {"national": "national_", "local": "local_"}
+LAYERS = {"staging": "staging", "measures": "measures", "marts/national": "national"}  # marts/local: local_mart_models
+_MART_PREFIX = {"marts/national": "national_", "marts/local": "local_"}
+ALL_SITES_SUFFIX = "_all"  # a local mart model's table over every site: measures.<table>_all
 _MISSING = object()
 
 
@@ -128,8 +132,6 @@ class Resolver:
 
     def ref(self, name: str, caller) -> str:
         found = self.by_node.get(name, [])
-        if len(found) > 1:  # a per-site model: the one in the caller's schema
-            found = [m for m in found if m.schema == caller.schema]
         if len(found) != 1:
             raise KeyError(f"ref({name!r}): {'no' if not found else 'more than one'} model of that name")
         return found[0].fqn
@@ -248,32 +250,81 @@ def load_model(schema: str, path: Path, context: dict | None = None, name: str |
     doc = model_docs(path.parent).get(path.stem)
     if doc:
         meta = (doc.get("config") or {}).get("meta") or doc.get("meta") or {}
-        header = {**header, **{k: str(v) for k, v in meta.items() if k in ("grain", "key")}}
+        header = {**header, **{k: str(v) for k, v in meta.items() if k in ("grain", "key", "site_code_in_view")}}
         if doc.get("description"):
             header["description"] = " ".join(str(doc["description"]).split())
         columns = {c["name"]: " ".join(str(c.get("description", "")).split()) for c in doc.get("columns", [])}
     table = name or path.stem
-    prefix = _MART_PREFIX.get("local" if schema.startswith("local_") else schema)
+    layer = path.parent.relative_to(models_root()).as_posix() if path.is_relative_to(models_root()) else ""
+    prefix = _MART_PREFIX.get(layer)
     if name is None and prefix and table.startswith(prefix):
-        table = table[len(prefix):]
+        table = table[len(prefix):] + (ALL_SITES_SUFFIX if layer == "marts/local" else "")
     return Model(schema, table, path, text, header, context or {}, columns, node or path.stem)
 
 
-def discover(sites: list[dict], extra: list[Model] | tuple[Model, ...] = ()) -> list[Model]:
-    """All SQL models: shared layers once, local marts once per site, plus `extra` (local measures).
+def discover(sites: list[dict], extra: list[Model] | tuple[Model, ...] = ()) -> list:
+    """All models: shared layers, the local marts once for every site, their views, plus `extra`
+    (local measures).
 
-    `sites` holds dicts with at least ods_code and schema (local_<ods>).
+    `sites` holds dicts with at least ods_code and schema (local_<ods>). A local mart model builds
+    `measures.<table>_all` over every site (var `trusts`), and one step gives each site
+    `local_<ods>.<table>` as a view of its rows: the number of models does not grow with the sites.
     """
     root = models_root()
-    models: list[Model] = []
+    models: list = []
     for layer in ("staging", "measures", "marts/national"):
         for path in sorted((root / layer).glob("*.sql")):
             models.append(load_model(LAYERS[layer], path))
-    for site in sites:
-        for path in sorted((root / "marts" / "local").glob("*.sql")):
-            models.append(load_model(site["schema"], path, {"site": site}))
+    local = local_mart_models()
+    models.extend(local)
+    models.append(local_views_model(local, {s["ods_code"]: s["schema"] for s in sites}))
     models.extend(extra)
     return models
+
+
+def local_mart_models() -> list[Model]:
+    """The local mart models (sql/models/marts/local), each the table measures.<table>_all."""
+    return [load_model("measures", path) for path in sorted((models_root() / "marts" / "local").glob("*.sql"))]
+
+
+def local_table(model: Model) -> str:
+    """The site's view a local mart model is read through: `<table>` of `measures.<table>_all`."""
+    return model.name.removesuffix(ALL_SITES_SUFFIX)
+
+
+def local_views_model(local: list[Model], schemas: dict[str, str]) -> PythonModel:
+    """The step that gives every site (ODS code -> schema) a view of its rows of each local mart model."""
+
+    def run(wh: Warehouse, conn: sa.Connection, context: dict) -> None:
+        publish_local_views(wh, conn, local, schemas)
+
+    return PythonModel("measures", "local_views", run, deps=tuple(m.fqn for m in local))
+
+
+def publish_local_views(wh: Warehouse, conn: sa.Connection, local: list[Model], schemas: dict[str, str]) -> None:
+    """`local_<ods>.<table>` for each site and local mart model; the columns are the all-sites
+    table's, without site_code where the model's YAML says the site's table has none
+    (`meta: {site_code_in_view: false}`: a dimension, whose rows repeat for every site)."""
+    if not local:
+        return
+    for schema in sorted(set(schemas.values())):
+        conn.execute(sa.text(f"create schema if not exists {ident(schema)}"))
+    names = [m.name for m in local]
+    rows = conn.execute(
+        sa.text(
+            "select table_name, column_name from information_schema.columns where table_schema = 'measures' "
+            f"and table_name in ({', '.join(sql_literal(n) for n in names)}) order by table_name, ordinal_position"
+        )
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(table, []).append(column)
+    existing = existing_relations(conn, schemas.values(), [local_table(m) for m in local])
+    for model in local:
+        cols = columns[model.name]
+        if str(model.header.get("site_code_in_view", "true")).lower() == "false":
+            cols = [c for c in cols if c != "site_code"]
+        site_views(conn, wh, schemas, model.fqn, local_table(model), cols, existing)
 
 
 def order(models: list, deps: dict[str, set[str]]) -> list:

@@ -1,11 +1,11 @@
-{# One site's measures rolled up from the finest grain to a period (month or week: ISO weeks starting Monday)
-   and an optional breakdown (ward or specialty). `site` is the site's context (ods_code, local_measures),
-   `measures` the national measures. Only measures that have that detail take part: weekly figures need a daily
-   source, ward and specialty figures a measure with that breakdown. Never suppressed: local marts are read only
-   by the site itself. #}
-{% macro local_rollup(site, measures, period, breakdown=none) %}
+{# Every trust's measures rolled up from the finest grain to a period (month or week: ISO weeks starting Monday)
+   and an optional breakdown (ward or specialty). `measures` are the national measures and every trust's local
+   ones (a local measure's rows in measure_detail are its own trust's only). Only measures that have that detail
+   take part: weekly figures need a daily source, ward and specialty figures a measure with that breakdown. Never
+   suppressed: a trust reads only its own rows, through its local_<ods> views. #}
+{% macro local_rollup(measures, period, breakdown=none) %}
 {% set ms = [] %}
-{% for m in measures + site.local_measures %}
+{% for m in measures %}
 {% if (period == 'month' or m.period == 'day') and (not breakdown or breakdown in m.breakdowns) %}
 {% do ms.append(m) %}
 {% endif %}
@@ -32,7 +32,7 @@ from (
         sum(numerator) as numerator,
         sum(denominator) as denominator
     from {{ ref('measure_detail') }}
-    where site_code = '{{ site.ods_code }}'
+    where {{ trust_filter() }}
 {% if ms %}
       and measure_code in ({% for m in ms %}'{{ m.code }}'{{ ', ' if not loop.last }}{% endfor %})
 {% else %}

@@ -98,16 +98,21 @@ def test_results_hold_no_patient_level_values(demo_run):
 def test_dq_mart_views(demo_run):
     from pipeline.marts.build import site_context
     from pipeline.runtime import get_sites
-    from pipeline.warehouse.models import build, discover
+    from pipeline.warehouse.models import build, discover, local_views_model
 
     wh = demo_run.wh
     sites = [site_context(s) for s in get_sites(demo_run.sites) if s.role == "trust"]
     models = [m for m in discover(sites) if m.name.startswith("dq_")]
-    built = build(wh, models, {})
+    local = [m for m in models if m.name.endswith("_all")]
+    views = local_views_model(local, {s["ods_code"]: s["schema"] for s in sites})
+    built = build(wh, [*models, views], {"trusts": [s["ods_code"] for s in sites]})
     assert {"national.dq_pass_rate_monthly", "national.dq_new_failures", "national.dq_quarantine_monthly",
-            "national.dq_batch", "local_rf4.dq_pass_rate_monthly", "local_rv5.dq_quarantine_monthly"} <= set(built)  # fmt: skip
-    views = wh.query("select table_schema, table_name from information_schema.tables where table_type = 'VIEW'")
-    assert len(views[views["table_name"].str.startswith("dq_")]) == len(built)
+            "national.dq_batch", "measures.dq_pass_rate_monthly_all", "measures.dq_quarantine_monthly_all"} <= set(built)  # fmt: skip
+    made = wh.query("select table_schema, table_name from information_schema.tables where table_type = 'VIEW'")
+    made = set(made[made["table_name"].str.startswith("dq_")].itertuples(index=False, name=None))
+    local_views = {(s["schema"], m.name.removesuffix("_all")) for s in sites for m in local}
+    assert len(local) == 4 and local_views <= made  # each trust's four dq views
+    assert made - local_views == {tuple(fqn.split(".")) for fqn in built if fqn != views.fqn}
 
     rate = wh.query("select * from national.dq_pass_rate_monthly")
     dq = wh.query("select site_code, dataset, category, passed from meta.dq_result")

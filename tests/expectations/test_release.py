@@ -217,10 +217,12 @@ def test_ingest_flow_publishes_a_data_quality_artifact_per_batch(prefect_server,
 def _build_dq_views(sites):
     from pipeline.marts.build import site_context
     from pipeline.runtime import get_sites, warehouse
-    from pipeline.warehouse.models import build, discover
+    from pipeline.warehouse.models import build, discover, local_views_model
 
     trusts = [site_context(s) for s in get_sites(sites)]
-    return build(warehouse(), [m for m in discover(trusts) if m.name.startswith("dq_")], {})
+    models = [m for m in discover(trusts) if m.name.startswith("dq_")]
+    views = local_views_model([m for m in models if m.name.endswith("_all")], {s["ods_code"]: s["schema"] for s in trusts})
+    return build(warehouse(), [*models, views], {"trusts": [s["ods_code"] for s in trusts]})
 
 
 def test_dq_mart_new_failures_since_the_previous_batch(trust):
@@ -238,7 +240,7 @@ def test_dq_mart_new_failures_since_the_previous_batch(trust):
     assert (second.status, second.rows_in, second.rows_quarantined) == ("loaded", 50, 2)
 
     built = _build_dq_views(sites)
-    assert "local_tst.dq_new_failures" in built
+    assert "measures.dq_new_failures_all" in built and "measures.local_views" in built
     for schema in ("national", "local_tst"):
         new = wh.query(f"select * from {schema}.dq_new_failures where is_latest")
         cols = ["batch_id", "previous_batch_id", "expectation", "unexpected_count", "previous_result"]

@@ -2,8 +2,9 @@
 
 Issue 16 #2: sql/ is a dbt project; the runner keeps its guarantees (one transaction, suppression
 inside it) and dbt must build the same marts from the same files. pipeline.marts.dbt runs dbt
-in-process: everything up to the suppression step, the step in Python, then the national tables
-that read it, then one invocation per site's local mart.
+in-process: everything up to the suppression step (the local marts' all-sites tables included), the
+step in Python, then the national tables that read it, then the sites' local_<ods> views (Python, the
+runner's own step).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pipeline.warehouse.locks import staging_snapshot_lock
 from tests.support.warehouse import mart_checksums, schema_tables
 
 from .conftest import THRESHOLD
+
+PYTHON_STEPS = {"measures.disclosure_control", "measures.local_views"}  # the runner's steps dbt leaves to Python
 
 
 def _kinds(wh) -> dict[str, str]:
@@ -41,19 +44,18 @@ def test_dbt_build_gives_the_runners_tables(duck_copy, tmp_path):
                          target_path=tmp_path / "dbt")
 
     assert run.tests >= 45  # one unique_key test per model with a key; any failure raises
-    assert set(run.built) == set(runner_built) - {"measures.disclosure_control"}
+    assert set(run.built) == set(runner_built) - PYTHON_STEPS
     assert mart_checksums(wh.engine, ("measures",)) == expected
     assert _kinds(wh) == kinds  # views stay views, tables tables
     assert set(schema_tables(wh.engine, ["national"])) >= {"national.fact_measure_monthly", "national.dim_site"}
     print(f"runner {runner_seconds:.1f} s, dbt {sum(run.seconds.values()):.1f} s ({run.seconds})")
 
 
-def test_dbt_vars_leave_the_local_marts_off_unless_a_site_is_given(duck):
+def test_dbt_vars_name_the_trusts_whose_local_marts_are_built(duck):
     vars_ = dbt_vars(duck.wh, duck.sites, suppression_threshold=THRESHOLD)
-    assert "site" not in vars_  # dbt_project.yml: local marts disabled without var('site')
+    assert vars_["trusts"] == ["RF4", "RRK", "RV5"]  # not X24, the A&E publisher: one local mart model each, over these
     assert {m["code"] for m in vars_["local_measures"]} == {"inpatient_falls_per_1000_bed_days"}
-    rf4 = next(s for s in duck.sites if s.ods_code == "RF4")
-    assert dbt_vars(duck.wh, duck.sites, suppression_threshold=THRESHOLD, site=rf4)["site"]["ods_code"] == "RF4"
+    assert {m["site"] for m in vars_["local_measures"]} == {"RF4"}
 
 
 @pytest.mark.slow
@@ -75,7 +77,7 @@ def test_dbt_build_on_postgres_gives_the_runners_tables(duck, tmp_path):
             run = build_with_dbt(built.wh, built.sites, suppression_threshold=THRESHOLD, local=True,
                                  target_path=tmp_path / "dbt")
         assert built.wh.scalar(oid) != before  # dbt rebuilt it here (not in some other warehouse)
-        assert set(run.built) == set(runner_built) - {"measures.disclosure_control"}
+        assert set(run.built) == set(runner_built) - PYTHON_STEPS
         assert mart_checksums(built.wh.engine, ("measures",)) == expected
     finally:
         built.wh.dispose()

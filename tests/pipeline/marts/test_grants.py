@@ -49,9 +49,11 @@ def tables_of(pg, schema: str) -> list[str]:
 def check_plan(pg, plan) -> None:
     national = tables_of(pg, "national")
     assert len(national) >= 11
+    # measures.*_all: every site's rows of a local mart, which each site reads through its own views
     forbidden_everywhere = ["staging.stg_medication_administrations", "staging.inpatient_spells",
                             "quarantine.medication_administrations", "measures.measure_monthly",
-                            "measures.disclosure_control", "meta.load_batch"]
+                            "measures.disclosure_control", "meta.load_batch", "measures.fact_measure_monthly_all",
+                            "measures.dim_measure_all", "measures.dq_batch_all", "measures.fact_benefit_all"]
     reader = as_role(pg, plan.national_reader)
     try:
         assert all(can_read(reader, t) for t in national)
@@ -71,6 +73,10 @@ def check_plan(pg, plan) -> None:
                 assert not any(can_read(engine, t) for t in tables_of(pg, other)), (role, other)
             for t in forbidden_everywhere:
                 assert not can_read(engine, t), (role, t)
+            with engine.connect() as c:  # the views over the all-sites tables show the site's own rows only
+                for table in ("fact_measure_monthly", "fact_measure_ward_weekly", "dq_batch"):
+                    seen = c.execute(sa.text(f"select site_code, count(*) from {own}.{table} group by 1")).fetchall()
+                    assert [code for code, _ in seen] == [ods] and seen[0][1] > 0, (role, table, seen)
         finally:
             engine.dispose()
 

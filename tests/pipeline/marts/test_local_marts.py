@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from benefits.register import Benefit
 from connectors.ods import ensure_table
@@ -69,6 +70,55 @@ def test_local_marts_are_not_suppressed_and_hold_only_their_site(duck):
         assert "inpatient_falls_per_1000_bed_days" not in codes  # RF4's own measure
     national_codes = set(wh.query("select measure_code from national.dim_measure")["measure_code"])
     assert len(national_codes) == 8 and "inpatient_falls_per_1000_bed_days" not in national_codes
+
+
+def test_each_local_mart_model_is_built_once_and_every_site_reads_a_view_of_its_rows(duck):
+    wh = duck.wh
+    kinds = wh.query("select table_schema, table_name, table_type from information_schema.tables "
+                     "where table_schema in ('local_rf4', 'local_rrk', 'local_rv5', 'measures')")
+    kind = {(r.table_schema, r.table_name): r.table_type for r in kinds.itertuples()}
+    assert kind[("measures", "fact_measure_monthly_all")] == "BASE TABLE"
+    for schema in ("local_rf4", "local_rrk", "local_rv5"):
+        for table in ("fact_measure_monthly", "fact_measure_ward_weekly", "dim_measure", "dim_week", "dq_batch"):
+            assert kind[(schema, table)] == "VIEW", (schema, table)
+    # one table over the trusts (not X24, the A&E publisher), each site's view its share of it
+    everyone = wh.query("select site_code, count(*) as n from measures.fact_measure_ward_weekly_all group by 1")
+    counts = dict(zip(everyone["site_code"], everyone["n"]))
+    assert set(counts) == {"RF4", "RRK", "RV5"}
+    for code, n in counts.items():
+        assert wh.scalar(f"select count(*) from local_{code.lower()}.fact_measure_ward_weekly") == n
+    # a dimension's view leaves out the site_code its all-sites table is keyed by
+    assert "site_code" not in wh.query("select * from local_rf4.dim_measure limit 0").columns
+    assert wh.scalar("select count(*) from measures.dim_measure_all where site_code = 'RF4'") == \
+        wh.scalar("select count(*) from local_rf4.dim_measure") == 9  # 8 national measures and RF4's own
+
+
+def test_a_warehouse_with_a_table_per_site_gets_the_views_on_its_next_build(duck_copy):
+    """Warehouses built before the local marts were one model over all sites hold a table per site."""
+    wh = duck_copy.wh
+    duck_copy.build(benefits=False)
+    before = wh.query("select * from local_rf4.fact_measure_monthly order by measure_code, month")
+    with wh.begin() as conn:  # as the earlier build left it
+        for schema in ("local_rf4", "local_rrk"):
+            conn.execute(sa.text(f"drop view {schema}.fact_measure_monthly"))
+            conn.execute(sa.text(f"create table {schema}.fact_measure_monthly as select * from "
+                                 f"measures.fact_measure_monthly_all where site_code = '{schema[-3:].upper()}'"))
+    duck_copy.build(benefits=False)
+    kind = "select table_type from information_schema.tables where table_schema = 'local_rf4' and table_name = :t"
+    assert wh.scalar(kind, {"t": "fact_measure_monthly"}) == "VIEW"
+    after = wh.query("select * from local_rf4.fact_measure_monthly order by measure_code, month")
+    pd.testing.assert_frame_equal(after, before)
+
+
+def test_the_models_do_not_multiply_with_the_sites():
+    from pipeline.warehouse.models import discover
+
+    def sites(n):
+        return [{"ods_code": f"B{i:03d}", "schema": f"local_b{i:03d}"} for i in range(n)]
+
+    one, many = discover(sites(1)), discover(sites(200))
+    assert [m.fqn for m in one] == [m.fqn for m in many]
+    assert not any(m.schema.startswith("local_") for m in many)
 
 
 LOCAL_MEASURE = """\

@@ -1,1 +1,1 @@
-{{ dim_measure(var('measures') + var('site').local_measures) }}
+{{ dim_measure(var('measures') + var('local_measures'), trusts=trust_sites()) }}

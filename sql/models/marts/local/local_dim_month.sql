@@ -1,1 +1,1 @@
-{{ dim_month(where="site_code = '" ~ var('site').ods_code ~ "'") }}
+{{ dim_month(where=trust_filter(), by_site=true) }}

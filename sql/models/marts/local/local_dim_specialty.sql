@@ -1,9 +1,10 @@
 select
+    site_code,
     specialty_code,
     {{ specialty_name('specialty_code') }} as specialty_name,
     cast(date_trunc('month', cast(min(day) as timestamp)) as date) as first_month,
     cast(date_trunc('month', cast(max(day) as timestamp)) as date) as last_month,
     count(distinct measure_code) as measures
 from {{ ref('measure_detail') }}
-where site_code = '{{ var('site').ods_code }}' and specialty_code is not null
-group by specialty_code
+where {{ trust_filter() }} and specialty_code is not null
+group by site_code, specialty_code

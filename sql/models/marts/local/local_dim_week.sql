@@ -1,18 +1,21 @@
 with span as (
     select
+        site_code,
         cast(date_trunc('week', cast(min(day) as timestamp)) as date) as first_week,
         cast(date_trunc('week', cast(max(day) as timestamp)) as date) as last_week
     from {{ ref('measure_detail') }}
-    where site_code = '{{ var('site').ods_code }}'
+    where {{ trust_filter() }}
+    group by site_code
 ),
 weeks as (
-    select cast(g.d as date) as week_start
+    select s.site_code, cast(g.d as date) as week_start
     from span s,
         generate_series(cast(s.first_week as timestamp), cast(s.last_week as timestamp), interval '7 days') as g(d)
     where s.first_week is not null
 ),
 numbered as (
     select
+        site_code,
         week_start,
         cast(extract(isoyear from week_start) as integer) as iso_year,
         cast(extract(week from week_start) as integer) as iso_week,
@@ -20,6 +23,7 @@ numbered as (
     from weeks
 )
 select
+    n.site_code,
     n.week_start,
     cast(n.week_start + 6 as date) as week_end,
     n.iso_year,

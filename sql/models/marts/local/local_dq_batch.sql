@@ -4,4 +4,4 @@ select
     rows_quarantined, quarantine_rate, checks, checks_failed, fatal_failed, error_failed, warning_failed, loaded_at,
     reason, superseded_by
 from {{ ref('dq_batch') }}
-where site_code = '{{ var('site').ods_code }}'
+where {{ trust_filter() }}

@@ -3,4 +3,4 @@ select
     site_code, dataset, category, month, batches, checks, checks_passed, checks_failed, fatal_failed, error_failed,
     warning_failed, pass_rate
 from {{ ref('dq_pass_rate_monthly') }}
-where site_code = '{{ var('site').ods_code }}'
+where {{ trust_filter() }}

@@ -1,4 +1,4 @@
 {{ config(materialized='view') }}
 select site_code, dataset, source_file, month, rule, rows_quarantined
 from {{ ref('dq_quarantine_monthly') }}
-where site_code = '{{ var('site').ods_code }}'
+where {{ trust_filter() }}

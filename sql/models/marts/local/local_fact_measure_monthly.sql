@@ -6,4 +6,4 @@ select
     denominator,
     value
 from {{ ref('measure_monthly') }}
-where site_code = '{{ var('site').ods_code }}'
+where {{ trust_filter() }}

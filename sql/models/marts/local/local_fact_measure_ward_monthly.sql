@@ -1,1 +1,1 @@
-{{ local_rollup(var('site'), var('measures'), period='month', breakdown='ward') }}
+{{ local_rollup(var('measures') + var('local_measures'), period='month', breakdown='ward') }}

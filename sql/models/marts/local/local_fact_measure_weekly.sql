@@ -1,1 +1,1 @@
-{{ local_rollup(var('site'), var('measures'), period='week', breakdown=none) }}
+{{ local_rollup(var('measures') + var('local_measures'), period='week', breakdown=none) }}
