@@ -358,7 +358,15 @@ class MeasureTable:
                     fixed += 1
                     touched |= near
             if not fixed:
-                raise RuntimeError(f"suppression of {self.rule.code}: cannot protect {len(leaks)} withheld entries")
+                # No complement left that the greedy rules would pick: withhold the organisation's whole
+                # lattice for this measure rather than stop every other site's marts. With nothing
+                # published there is no equation left to derive a figure from.
+                site = self.entries[leaks[0]].group_code
+                log.warning("suppression of %s at %s: %d withheld figures could not be protected one by one; "
+                            "every figure of the measure there is withheld", self.rule.code, site, len(leaks))
+                for i in range(len(self.entries)):
+                    self.withhold(i, "complementary")
+                break
         log.debug("suppression of %s converged after %d rounds", self.rule.code, rounds)
 
     def withheld_keys(self) -> set[tuple]:

@@ -264,3 +264,21 @@ def test_each_organisation_protects_its_own_figures_and_totals_need_only_publish
     for col in ("numerator", "denominator", "value", "sites", "months"):
         a, b = federated.loc[shown, col].astype(float), groups.loc[shown, col].astype(float)
         assert np.allclose(a.fillna(-1), b.fillna(-1)), col
+
+
+def test_a_lattice_that_cannot_be_protected_one_by_one_is_withheld_whole(monkeypatch, caplog):
+    """Seen once on sampled small trusts (incident rates mostly 1 to 7): no complement left for the
+    greedy rules. The build must not stop every site's marts; that organisation's measure is withheld."""
+    from pipeline.marts import suppression
+
+    cells = synthetic_cells(3, n_sites=3)
+    # With neither the greedy pass nor the repairs, primary suppression is all there is, and the
+    # intruder recovers figures from it (test_no_withheld_figure_can_be_recovered).
+    monkeypatch.setattr(suppression.MeasureTable, "greedy", lambda self: None)
+    monkeypatch.setattr(suppression.MeasureTable, "fix", lambda self, i: False)
+    frame = disclosure_control(cells, RULES, threshold=7)
+    site = frame[frame["group_type"] == "site"]
+    whole = site.groupby(["measure_code", "group_code"])["suppressed"].all()
+    assert whole.any() and "could not be protected one by one" in caplog.text
+    sites, months = lookups(cells)
+    assert attack(published_view(frame, frame["suppressed"]), sites, months) == {}
