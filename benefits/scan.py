@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from benefits import spc as S
+from benefits.evaluate import Maturity
 from benefits.status import fmt, month
 from benefits.tables import FACT_UNPLANNED_CHANGE
 
@@ -39,6 +40,10 @@ class ScanSettings:
     # alone flags every seasonal swing and drift, and a list nobody can act on is not a scan.
     confirm_p: float = 0.0001
     trend_min_points: int = 12
+    # A run is confirmed only when this many months from its first are observed: a step seen for 3
+    # months at the end of a series (or before a benefit's go-live) cannot be told from the rise
+    # into a season's peak, however small its p.
+    confirm_months: int = 6
 
 
 RULE_TEXT = {
@@ -100,6 +105,8 @@ def scan_series(
         # further on (a benefit's go-live) must not lend this run its significance, and a season
         # needs a year to be told from a step.
         at = max(int(a), nb)
+        if n - at < settings.confirm_months:
+            continue
         stop = min(n, int(b) + 12)
         step, p = step_p(y[:stop], months[:stop], at, trend=at >= settings.trend_min_points)
         high = t in (S.CONCERN, S.NEUTRAL_HIGH) if sign < 0 else t in (S.IMPROVEMENT, S.NEUTRAL_HIGH)
@@ -149,15 +156,20 @@ def scan_unplanned(
     directions: dict,
     covered: dict[tuple[str, str], dt.date] | None = None,
     settings: ScanSettings = ScanSettings(),
+    measures: dict | None = None,
 ) -> pd.DataFrame:
     """Signals across all sites and measures.
 
     `series`: site_code, measure_code, month, value. `directions`: (site, measure) or measure ->
     higher, lower or neutral (local measures of two sites may share a code; unknown measures
     are scanned as neutral). `covered`: (site, measure) -> the
-    earliest go-live of a benefit on it; months from then on are not scanned.
+    earliest go-live of a benefit on it; months from then on are not scanned. `measures`: (site,
+    measure) or measure -> MeasureSpec; its provisional months (warm-up at the start of a site's
+    series, not yet mature at its end) are not scanned, and a measure is covered too from the
+    go-live of a benefit on a measure it is `moved_by`.
     """
     covered = covered or {}
+    measures = measures or {}
     s = series[["site_code", "measure_code", "month", "value"]].copy()
     s["value"] = pd.to_numeric(s["value"], errors="coerce")
     s = s.dropna(subset=["value"])
@@ -170,13 +182,24 @@ def scan_unplanned(
     bounds = np.flatnonzero(np.concatenate([[True], kv[1:] != kv[:-1], [True]]))
     months_all = s["month"].to_numpy()
     values = s["value"].to_numpy(dtype=float)
-    sites, measures = s["site_code"].to_numpy(), s["measure_code"].to_numpy()
+    site_codes, measure_codes = s["site_code"].to_numpy(), s["measure_code"].to_numpy()
     rows = []
     for a, b in zip(bounds[:-1], bounds[1:]):
-        site, measure = str(sites[a]), str(measures[a])
+        site, measure = str(site_codes[a]), str(measure_codes[a])
         ms = list(months_all[a:b])
         ys = values[a:b]
+        spec = measures.get((site, measure), measures.get(measure))
+        if spec is not None and len(ms):
+            # Incomplete months are record-level artefacts (spells admitted before the extract
+            # missing from the first months' bed days, readmissions not yet seen in the last):
+            # in the baseline they bend the trend the confirmation is tested against.
+            keep = ~Maturity(ms, spec).immature_at(len(ms) - 1)
+            ms, ys = [m for m, k in zip(ms, keep) if k], ys[keep]
         stop = covered.get((site, measure))
+        for other in spec.moved_by if spec is not None else ():
+            # The other measure's benefit claims the change it makes in this one's records.
+            if (site, other) in covered:
+                stop = min(stop or covered[(site, other)], covered[(site, other)])
         if stop is not None:
             keep = np.array([m < stop for m in ms], dtype=bool)
             ms, ys = [m for m, k in zip(ms, keep) if k], ys[keep]
