@@ -44,6 +44,7 @@ class ScanSettings:
     # months at the end of a series (or before a benefit's go-live) cannot be told from the rise
     # into a season's peak, however small its p.
     confirm_months: int = 6
+    locate_months: int = 12
 
 
 RULE_TEXT = {
@@ -68,7 +69,9 @@ def step_p(y: np.ndarray, months: list[dt.date], at: int, trend: bool) -> tuple[
     X = np.column_stack(cols)
     lags = int(np.floor(4 * (n / 100) ** (2 / 9)))
     try:
-        res = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+        # Small-sample corrected and referred to t: on 20-30 months the plain Newey-West z test
+        # confirmed 4% of seasonal series with no change at p < 0.0001 (24 of 600; 5 corrected).
+        res = sm.OLS(y, X).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": True}, use_t=True)
     except (np.linalg.LinAlgError, ValueError):
         return float("nan"), float("nan")
     return float(res.params[-1]), float(res.pvalues[-1])
@@ -103,15 +106,21 @@ def scan_series(
             continue
         # Tested on the months to a year after the run, with at least a year before it: a change
         # further on (a benefit's go-live) must not lend this run its significance, and a season
-        # needs a year to be told from a step.
-        at = max(int(a), nb)
-        if n - at < settings.confirm_months:
-            continue
-        stop = min(n, int(b) + 12)
-        step, p = step_p(y[:stop], months[:stop], at, trend=at >= settings.trend_min_points)
+        # needs a year to be told from a step. The step is placed at the run's best month in its
+        # first `locate_months` (a season's low before a step joins the run, which then starts
+        # months early), and its p multiplied by the months tried (Bonferroni).
         high = t in (S.CONCERN, S.NEUTRAL_HIGH) if sign < 0 else t in (S.IMPROVEMENT, S.NEUTRAL_HIGH)
-        if not (p < settings.confirm_p) or (step > 0) != high:
+        stop = min(n, int(b) + 12)
+        tried = [k for k in range(max(int(a), nb), min(int(b), max(int(a), nb) + settings.locate_months))
+                 if n - k >= settings.confirm_months]  # fmt: skip
+        best = None
+        for k in tried:
+            step, p = step_p(y[:stop], months[:stop], k, trend=k >= settings.trend_min_points)
+            if (step > 0) == high and np.isfinite(p) and (best is None or p < best[1]):
+                best = (k, p)
+        if best is None or not (best[1] * len(tried) < settings.confirm_p):
             continue
+        a = best[0]
         confirmed_from[t] = int(a)
         rules = Counter(int(r) for r in chart.rule[a:b])
         rule = S.RULES[max(rules.items(), key=lambda kv: (kv[1], -kv[0]))[0]]
