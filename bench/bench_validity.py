@@ -264,7 +264,7 @@ def summarise(fact: pd.DataFrame, scan: pd.DataFrame, sites: list[dict]) -> dict
         "bias": float(est["log_err"].median()), "per_measure": per_measure, "per_band": per_band,
         "confusion": confusion, "null_benefits": int(len(null_latest)), "false_realised_latest": false_realised_latest,
         "false_realised_ever": float(ever.mean()) if len(ever) else float("nan"),
-        "scan_signals": int(len(scan)), "scan_precision": precision, "scan_recall": found / len(sites),
+        "scan_signals": int(len(scan)), "scan_true": true_signals, "scan_precision": precision, "scan_recall": found / len(sites),
     }  # fmt: skip
 
 

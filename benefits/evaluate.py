@@ -47,6 +47,7 @@ class MeasureSpec:
     numerator: str = ""
     warm_up_months: int = 0  # first months of a site's series that are incomplete
     mature_after_days: int = 0  # a month is complete this many days after its end
+    moved_by: tuple[str, ...] = ()  # measures of the same records: their benefits explain this one's changes
 
     @classmethod
     def of(cls, m) -> MeasureSpec:
@@ -59,6 +60,7 @@ class MeasureSpec:
             numerator=getattr(m, "numerator", "") or "",
             warm_up_months=int(getattr(m, "warm_up_months", 0) or 0),
             mature_after_days=int(getattr(m, "mature_after_days", 0) or 0),
+            moved_by=tuple(getattr(m, "moved_by", ()) or ()),
         )
 
 

@@ -192,10 +192,11 @@ FACT_UNPLANNED_CHANGE = MartTable(
     description=(
         "Candidate unanticipated benefits and disbenefits: runs of special-cause points (at least 3 consecutive) "
         "on each site's measures against limits from the series' first 12 months, scanning only months no "
-        "registered benefit covers (a benefit covers its measure from its go-live), each confirmed by a level "
-        "change beyond the series' season and trend (p < 0.0001). The national mart lists "
-        "national measures, without the means (baseline_mean, signal_mean, size_abs, size_pct) of a signal whose "
-        "baseline or own months include a month it withholds; a site's local mart lists its own."
+        "registered benefit covers (a benefit covers its measure, and measures moved by it, from its go-live) "
+        "and no provisional months, each confirmed by a level change beyond the series' season and trend "
+        "(p < 0.0001, Bonferroni over the months it is placed at) seen for at least 6 months. The national mart "
+        "lists national measures, without the means (baseline_mean, signal_mean, size_abs, size_pct) of a signal "
+        "whose baseline or own months include a month it withholds; a site's local mart lists its own."
     ),
     columns={
         "site_code": ("varchar", "ODS code of the trust"),

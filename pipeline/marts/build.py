@@ -59,6 +59,9 @@ class MeasureDef:
     # marts, left out of every estimate.
     warm_up_months: int = 0
     mature_after_days: int = 0
+    # Measures that count the same records: a benefit on one of them explains a change in this
+    # one, so the unplanned-change scan treats this measure as covered from that benefit's go-live.
+    moved_by: tuple[str, ...] = ()
 
     @property
     def has_denominator(self) -> bool:
@@ -115,6 +118,10 @@ def measure_from_header(header: dict[str, str], scope: str = "national", *, path
         if not text.isdigit():
             raise MeasureError(f"{where}{key}: expected a whole number >= 0, got {text!r}")
         maturity[key] = int(text)
+    moved_by = tuple(c.strip() for c in header.get("moved_by", "").split(",") if c.strip())
+    bad = [c for c in moved_by if not _CODE.match(c)]
+    if bad:
+        raise MeasureError(f"{where}moved_by: expected measure codes, got {', '.join(map(repr, bad))}")
     raw = header.get("breakdowns", "none").strip().lower()
     breakdowns = () if raw in ("", "none") else tuple(b.strip() for b in raw.split(","))
     unknown = [b for b in breakdowns if b not in BREAKDOWNS]
@@ -134,6 +141,7 @@ def measure_from_header(header: dict[str, str], scope: str = "national", *, path
         period=pick("period", PERIODS, "day"),
         breakdowns=breakdowns,
         denominator_measure=header.get("denominator_measure") or None,
+        moved_by=moved_by,
         site=site,
         path=path,
         **maturity,

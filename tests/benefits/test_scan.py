@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from benefits.scan import scan_unplanned
+from benefits.scan import ScanSettings, scan_unplanned
 from tests.benefits.synthetic import months_from
 
 MONTHS = months_from(dt.date(2019, 1, 1), 30)
@@ -20,7 +20,8 @@ def frame(site, measure, values):
 
 def test_a_shift_is_listed_with_its_first_month_and_size():
     values = FLAT + [11.0, 10.0, 11.0] + [9.0, 9.5, 9.2, 9.4, 9.1, 9.3, 9.6, 9.2] + [11.0, 10.0]
-    out = scan_unplanned(frame("S1", "incidents", values), {"incidents": "lower"})
+    # What a signal lists; its confirmation on 25 months is tested apart (below).
+    out = scan_unplanned(frame("S1", "incidents", values), {"incidents": "lower"}, settings=ScanSettings(confirm_p=1.0))
     assert len(out) == 1
     r = out.iloc[0]
     assert r["first_month"] == MONTHS[15] and r["last_month"] == MONTHS[22] and r["months"] == 8
@@ -92,5 +93,55 @@ def test_confirmation_makes_the_scan_actionable():
 
     raw_precision, raw_recall = score(ScanSettings(confirm_p=1.0))
     precision, recall = score(ScanSettings())
-    assert raw_precision < 0.5 and raw_recall > 0.7
-    assert precision >= 0.75 and recall >= 0.55
+    assert raw_precision < 0.6 and raw_recall > 0.7
+    assert precision >= 0.9 and recall >= 0.6
+
+
+def _seasonal(n: int, seed: int, ratio: float = 1.0, at: int = 18) -> tuple[list, np.ndarray]:
+    """A winter-peaking series (8% on the log scale, the simulator's omitted doses) with 2.5% noise."""
+    from benefits.evaluate import add_months
+
+    months = [add_months(dt.date(2016, 4, 1), k) for k in range(n)]
+    moy = np.array([m.month for m in months], dtype=float)
+    level = 10 * np.exp(0.08 * np.sin(2 * np.pi * (moy - 9.5) / 12)) * np.where(np.arange(n) >= at, ratio, 1.0)
+    return months, level + np.random.default_rng(seed).normal(0, 0.25, n)
+
+
+def test_a_seasonal_run_without_a_shift_is_not_a_signal_and_a_sustained_step_is():
+    from benefits.scan import scan_series
+
+    # Seasonal runs beyond the first year's limits are common in these series; before the small-
+    # sample correction about 4% of them were confirmed at p < 0.0001 (24 of 600).
+    false = sum(bool(scan_series(*_seasonal(n, seed), -1)) for seed in range(100) for n in (20, 30))
+    assert false <= 4
+    # A 20% step at month 18 joins the summer's low run before it; it is found at its own month.
+    for seed in range(20):
+        months, y = _seasonal(36, 1000 + seed, ratio=0.8)
+        signals = scan_series(months, y, -1)
+        assert [(r["first_month"], r["direction"]) for r in signals] == [(months[18], "improvement")]
+
+
+def test_a_rise_seen_for_fewer_months_than_the_confirmation_window_waits():
+    from benefits.scan import ScanSettings, scan_series
+
+    months, y = _seasonal(36, 7, ratio=1.4, at=31)
+    assert scan_series(months, y, -1) == []  # 5 months of it: waits for the sixth
+    assert [r["first_month"] for r in scan_series(months, y, -1, ScanSettings(confirm_months=5))] == [months[31]]
+
+
+def test_provisional_months_and_measures_moved_by_a_benefit_are_not_scanned():
+    from benefits.evaluate import MeasureSpec
+
+    values = [5.0, 6.0] + FLAT + [8.0, 8.5, 8.2, 8.4, 8.1, 8.3, 8.6, 8.2, 8.0, 8.4]
+    s = pd.concat([frame("S1", "los", values), frame("S1", "bed_days", values), frame("S2", "bed_days", values)])
+    measures = {"bed_days": MeasureSpec("bed_days", "neutral", warm_up_months=2, moved_by=("los",))}
+    out = scan_unplanned(s, {"los": "lower"}, covered={("S1", "los"): MONTHS[14]}, measures=measures,
+                         settings=ScanSettings(confirm_p=1.0))  # fmt: skip
+    # S2's bed days: its limits from months 2-13, the warm-up's two low months left out.
+    s2 = out[out["site_code"] == "S2"].iloc[0]
+    assert s2["baseline_start"] == MONTHS[2] and s2["baseline_mean"] == 10.5
+    # S1's bed days change with its length of stay, which a benefit covers from month 14; los itself
+    # has no measure spec here, so its warm-up months are scanned (limits from month 0).
+    assert out[out["site_code"] == "S1"]["measure_code"].tolist() == []
+    bare = scan_unplanned(s[s["site_code"] == "S2"], {}, settings=ScanSettings(confirm_p=1.0))
+    assert bare["baseline_start"].tolist() == [MONTHS[0]]

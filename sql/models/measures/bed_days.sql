@@ -5,6 +5,7 @@
 -- multiplier: 1
 -- family: poisson
 -- warm_up_months: 2
+-- moved_by: mean_los_emergency_days
 -- numerator: occupied bed days, counted as midnights spent in hospital
 -- denominator: none
 -- period: day

@@ -40,8 +40,10 @@ def cli(home, monkeypatch):
 
 
 def test_triage_survives_reruns_and_an_accepted_signal_is_tracked(tmp_path, cli):
-    # Readmissions halve at S002 from month 20: a signal the scan finds (besides S004's own).
+    # Readmissions halve at S002 from month 20 and S004's delayed doses fall 25% from month 24: two
+    # signals the scan finds (the synthetic sites have no other change no benefit covers).
     frame = step(build_measure_monthly(N_SITES, N_MONTHS, scale=0.03), "S002", "emergency_readmission_30d_rate", 20, 0.5)
+    frame = step(frame, "S004", "delayed_critical_doses_rate", 24, 0.75)
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     wh, sites = load(url, frame)
     first = realise(wh, sites, suppression_threshold=7)
@@ -74,7 +76,7 @@ def test_triage_survives_reruns_and_an_accepted_signal_is_tracked(tmp_path, cli)
     assert changes == f"{good}: added"
     assert set(wh.query("select signal_id from local_s004.signal_triage")["signal_id"]) == {other}
 
-    # S004's change grows to several times its size: material, so the rejection is reopened.
+    # S004's change grows (a 30% fall from month 11 on top): material, so the rejection is reopened.
     with wh.begin() as conn:
         grown = step(frame, "S004", "delayed_critical_doses_rate", 11, 0.7)
         wh.replace_table(conn, "measures.measure_monthly", grown, SERIES_TYPES)
