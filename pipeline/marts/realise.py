@@ -53,6 +53,7 @@ from benefits.tables import (
 from benefits.value import summary_frame
 from pipeline.marts import build as marts
 from pipeline.marts import observed, triage
+from pipeline.marts.disclosure_windows import covers, fact_windows, months_by_series, spc_windows
 from pipeline.marts.publication import record_register_versions, refresh_restatements
 from pipeline.config.register_checks import target_warning
 from pipeline.config.sites import SiteConfig
@@ -121,7 +122,7 @@ def publish_national(
     fact: pd.DataFrame, spc: pd.DataFrame, threshold: int, withheld: set[tuple] = frozenset()
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """National copies: national-scope benefits, withholding every month fact_measure_monthly withholds,
-    and every figure computed over a window of months that holds one (WINDOW_FIGURES).
+    and every figure computed over a window of months that holds one (pipeline.marts.disclosure_windows).
 
     Withholding only this table's own small counts would re-publish months the national facts
     hide as complementary cells, and through them give the small counts away by subtraction.
@@ -136,21 +137,21 @@ def publish_national(
     spc["suppressed"] = hide
     # The SPC points' own small counts too: without disclosure_control they are all there is.
     small = spc[hide.to_numpy()]
-    by_series = _months_by_series(set(withheld) | set(zip(small["site_code"], small["measure_code"], small["month"])))
+    by_series = months_by_series(set(withheld) | set(zip(small["site_code"], small["measure_code"], small["month"])))
 
     latest = _suppressed(fact["_latest_numerator"], fact["_latest_denominator"], threshold)
     latest |= _withheld(fact, "as_of_month", withheld)
     fact["latest_suppressed"] = latest
     hidden = {"the latest value": latest.to_numpy()}
-    for what, (columns, start, end) in _fact_windows(fact).items():
-        over = _covers(fact, by_series, start, end)
+    for what, (columns, start, end) in fact_windows(fact).items():
+        over = covers(fact, by_series, start, end)
         fact[list(columns)] = fact[list(columns)].astype(float)
         fact.loc[over, list(columns)] = np.nan
         hidden[what] = over
     fact.loc[latest, ["latest_value", "change_abs", "change_pct"]] = np.nan
     # Every reason is given in the words without window figures once a withheld month is in the
     # series to date (status.assess), and names what is withheld.
-    to_date = _covers(fact, by_series, None, fact["as_of_month"])
+    to_date = covers(fact, by_series, None, fact["as_of_month"])
     fact.loc[to_date, "status_reason"] = fact.loc[to_date, "_public_reason"]
     notes = [", ".join(w for w, h in hidden.items() if h[i]) for i in range(len(fact))]
     fact["status_reason"] = [
@@ -160,49 +161,11 @@ def publish_national(
 
     for c in ("value", "numerator", "denominator"):
         spc.loc[hide, c] = np.nan
-    for columns, group, limits_from in SPC_WINDOWS:
-        counted = spc[limits_from].astype(bool) if limits_from else pd.Series(True, index=spc.index)
-        rows = pd.to_datetime(spc["month"]).where(counted)
-        keys = [spc["site_code"], spc["benefit_id"], spc[group]]
-        start, end = rows.groupby(keys).transform("min"), rows.groupby(keys).transform("max")
-        over = _covers(spc, by_series, start, end)
+    for columns, (start, end) in spc_windows(spc).items():
+        over = covers(spc, by_series, start, end)
         spc[list(columns)] = spc[list(columns)].astype(float)
         spc.loc[over, list(columns)] = np.nan
     return fact, spc
-
-
-# fact_benefit's figures over windows of months, which a withheld month in the window withholds.
-BASELINE_FIGURES = ("baseline_mean", "baseline_lpl", "baseline_upl", "change_abs", "change_pct")
-CURRENT_FIGURES = ("current_mean", "current_lpl", "current_upl")
-# Running sums: a window from go-live to each as-of month, so two rows' difference is the months
-# between them; withheld on every row from the first withheld month on. The ITS effects and the
-# counterfactual are model estimates and stay.
-RUNNING_FIGURES = (
-    "observed_since_go_live", "cumulative_benefit", "cumulative_benefit_low", "cumulative_benefit_high",
-    "value_gbp", "value_gbp_low", "value_gbp_high", "value_cash_releasing_gbp", "value_non_cash_releasing_gbp",
-    "value_evidenced_gbp", "disbenefit_cost_gbp",
-)  # fmt: skip
-# fact_benefit_spc: (limit columns, the chart's group column, the column marking the months its
-# limits come from; None: all of the group's months).
-SPC_WINDOWS = (
-    (("mean", "lpl", "upl", "near_lpl", "near_upl"), "spc_group", "in_limits"),
-    (("rebased_mean", "rebased_lpl", "rebased_upl", "rebased_near_lpl", "rebased_near_upl"), "rebased_group", None),
-)
-
-
-def _fact_windows(fact: pd.DataFrame) -> dict[str, tuple[tuple[str, ...], pd.Series, pd.Series]]:
-    """What each window figure of fact_benefit is computed over, per row: {words: (columns, first, last)}."""
-    as_of = pd.to_datetime(fact["as_of_month"])
-    go = pd.to_datetime(fact["go_live_month"])
-    ramp_end = pd.Series([g + pd.DateOffset(months=int(r or 0)) for g, r in zip(go, fact["ramp_months"])], index=fact.index)
-    # The current process is the rebased group as_of falls in (evaluate.evaluate_benefit).
-    base = pd.to_datetime(fact["baseline_start"])
-    current = ramp_end.where(as_of >= ramp_end, go.where(as_of >= go, base.where(as_of >= base)))
-    return {
-        "the baseline figures": (BASELINE_FIGURES, fact["baseline_start"], fact["baseline_end"]),
-        "the current process figures": (CURRENT_FIGURES, current, fact["as_of_month"]),
-        "the totals and values since go-live": (RUNNING_FIGURES, fact["go_live_month"], fact["as_of_month"]),
-    }
 
 
 UNPLANNED_MEANS = ("baseline_mean", "signal_mean", "size_abs", "size_pct")
@@ -217,37 +180,12 @@ def publish_unplanned(unplanned: pd.DataFrame, national_codes: set[str], withhel
     out = unplanned[unplanned["measure_code"].isin(national_codes)].reset_index(drop=True)
     if out.empty or not withheld:
         return out
-    by_series = _months_by_series(withheld)
-    hide = _covers(out, by_series, out["baseline_start"], out["baseline_end"])
-    hide |= _covers(out, by_series, out["first_month"], out["last_month"])
+    by_series = months_by_series(withheld)
+    hide = covers(out, by_series, out["baseline_start"], out["baseline_end"])
+    hide |= covers(out, by_series, out["first_month"], out["last_month"])
     out[list(UNPLANNED_MEANS)] = out[list(UNPLANNED_MEANS)].astype(float)
     out.loc[hide, list(UNPLANNED_MEANS)] = np.nan
     out.loc[hide, "description"] = [describe(r, r["measure_code"], figures=False) for r in out[hide].to_dict("records")]
-    return out
-
-
-def _months_by_series(withheld: set[tuple]) -> dict[tuple, list[dt.date]]:
-    by_series: dict[tuple, list[dt.date]] = {}
-    for site, measure, m in withheld:
-        by_series.setdefault((site, measure), []).append(_as_month(m))
-    return by_series
-
-
-def _covers(frame: pd.DataFrame, by_series: dict[tuple, list[dt.date]], first, last) -> np.ndarray:
-    """Rows whose window [first, last] (per row; a missing first is open) holds a withheld month of
-    their site and measure. A missing last: no window, so nothing is covered."""
-    n = len(frame)
-    if not n or not by_series:
-        return np.zeros(n, dtype=bool)
-    firsts = pd.Series(first, index=frame.index) if first is not None else pd.Series(pd.NaT, index=frame.index)
-    firsts, lasts = pd.to_datetime(firsts), pd.to_datetime(pd.Series(last, index=frame.index))
-    out = np.zeros(n, dtype=bool)
-    for i, (site, measure, a, b) in enumerate(zip(frame["site_code"], frame["measure_code"], firsts, lasts)):
-        months = by_series.get((site, measure))
-        if not months or pd.isna(b):
-            continue
-        lo, hi = (dt.date.min if pd.isna(a) else a.date()), b.date()
-        out[i] = any(lo <= m <= hi for m in months)
     return out
 
 
