@@ -189,10 +189,6 @@ def publish_unplanned(unplanned: pd.DataFrame, national_codes: set[str], withhel
     return out
 
 
-def _as_month(value) -> dt.date:
-    return pd.Timestamp(value).date()
-
-
 MIN_COMPARATOR_SITES = 10
 
 
