@@ -152,17 +152,17 @@ def assess(x: StatusInputs, rules: StatusRules = StatusRules()) -> tuple[str, st
     """(status, reason, reason without single-month values) for one benefit in one month, from
     the decision table alone (before `hold`).
 
-    The third form is for published (suppressed) marts, where a month's value may be withheld.
+    The third form is for published (suppressed) marts, where a month may be withheld: it gives no
+    figure of the data (no month's value, no mean or sum over months), as any of them may cover a
+    withheld month; the ITS effect, a model estimate, stays.
     """
-
-    def latest(show: bool) -> str:
-        return f"latest {fmt(x.latest_value)}" if show else "latest month withheld"
 
     def target_part(show: bool) -> str:
         if x.target is None:
             return "no target set"
         met = "met" if x.target_met else "not yet met"
-        text = f"target {fmt(x.target)} {met} (average {fmt(x.current_mean)} since {month(x.current_since)}; {latest(show)})"
+        figures = f" (average {fmt(x.current_mean)} since {month(x.current_since)}; latest {fmt(x.latest_value)})"
+        text = f"target {fmt(x.target)} {met}" + (figures if show else f" (judged on the average since {month(x.current_since)})")
         if not x.target_met and x.target_month and x.as_of >= x.target_month:
             text += f"; target date {month(x.target_month)} has passed"
         return text
@@ -185,10 +185,9 @@ def assess(x: StatusInputs, rules: StatusRules = StatusRules()) -> tuple[str, st
             f"the measure has no improvement direction, so change is not judged as benefit or disbenefit; {spc}"
         )
     if x.baseline_events is not None and x.baseline_events < rules.min_baseline_events:
-        return "insufficient_data", *same(
-            f"only {fmt(x.baseline_events)} events in the baseline months fitted; at least {rules.min_baseline_events} "
-            f"are needed for a stable rate; {spc}"
-        )
+        need = f"at least {rules.min_baseline_events} are needed for a stable rate; {spc}"
+        return ("insufficient_data", f"only {fmt(x.baseline_events)} events in the baseline months fitted; {need}",
+                f"fewer than {rules.min_baseline_events} events in the baseline months fitted; {need}")
     evidence = x.evidence
     if evidence is None:
         return "insufficient_data", *same(

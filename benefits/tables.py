@@ -32,8 +32,11 @@ FACT_BENEFIT = MartTable(
         "month since go-live, using only data up to that month: SPC variation and assurance, the interrupted "
         "time series effect refitted on the data to date, cumulative benefit and its value, and the status with "
         "its reason in words. This table is also the status timeline (one status per benefit per month since "
-        "go-live); `is_latest` picks the current row. The national mart holds national-scope benefits; a site's "
-        "local mart holds all of that site's."
+        "go-live); `is_latest` picks the current row. The national mart holds national-scope benefits, withholding "
+        "the figures of months the national facts withhold and every figure over a window of months that holds one "
+        "(a mean, a limit, a running total since go-live and the benefit and values made from it), as windows that "
+        "differ by a withheld month would give it away by subtraction; a site's local mart holds all of that site's, "
+        "in full."
     ),
     columns={
         "site_code": ("varchar", "ODS code of the trust"),
@@ -54,15 +57,16 @@ FACT_BENEFIT = MartTable(
         "baseline_months": ("bigint", "months with data in the baseline period"),
         "months_since_go_live": ("bigint", "whole months from go-live to as_of_month"),
         "post_go_live_months": ("bigint", "months with data from go-live to as_of_month"),
-        "baseline_mean": ("double", "mean monthly value of the measure over the baseline period (the SPC centre line)"),
-        "baseline_lpl": ("double", "lower process limit from the baseline period"),
-        "baseline_upl": ("double", "upper process limit from the baseline period"),
+        "baseline_mean": ("double", "mean monthly value of the measure over the baseline period (the SPC centre line); national mart: null when the baseline period holds a withheld month"),
+        "baseline_lpl": ("double", "lower process limit from the baseline period; national mart: null when the baseline period holds a withheld month"),
+        "baseline_upl": ("double", "upper process limit from the baseline period; national mart: null when the baseline period holds a withheld month"),
         "latest_value": ("double", "value of the measure in the latest month with data up to as_of_month"),
-        "latest_suppressed": ("boolean", "national mart only: the latest month's count is small, so its value is withheld"),
+        "latest_suppressed": ("boolean", "national mart only: the as-of month is withheld (a small count, or a "
+                              "complementary month protecting one), so latest_value and the change are"),
         "latest_provisional": ("boolean", "the latest month is not complete yet (the measure's warm-up months or "
                                "maturity period, see dim_measure), so it is left out of every estimate"),
-        "change_abs": ("double", "latest_value minus baseline_mean"),
-        "change_pct": ("double", "change_abs as a percentage of baseline_mean"),
+        "change_abs": ("double", "latest_value minus baseline_mean; national mart: null when either is"),
+        "change_pct": ("double", "change_abs as a percentage of baseline_mean; national mart: null when change_abs is"),
         "improvement_direction": ("varchar", "higher, lower or neutral: which way is better"),
         "target_value": ("double", "target value of the measure"),
         "target_month": ("date", "month by which the target should be met"),
@@ -76,9 +80,9 @@ FACT_BENEFIT = MartTable(
         "concern_streak": ("bigint", "consecutive special-cause concern months ending at as_of_month"),
         "improvement_months": ("bigint", "special-cause improvement months since go-live"),
         "concern_months": ("bigint", "special-cause concern months since go-live"),
-        "current_mean": ("double", "centre line of the latest rebased group (the process since go-live / ramp-in)"),
-        "current_lpl": ("double", "lower process limit of the latest rebased group"),
-        "current_upl": ("double", "upper process limit of the latest rebased group"),
+        "current_mean": ("double", "centre line of the latest rebased group (the process since go-live / ramp-in), to as_of_month; national mart: null when its months hold a withheld month"),
+        "current_lpl": ("double", "lower process limit of the latest rebased group; national mart: null when its months hold a withheld month"),
+        "current_upl": ("double", "upper process limit of the latest rebased group; national mart: null when its months hold a withheld month"),
         "its_model": ("varchar", "the interrupted time series model fitted, in words; null when not fitted"),
         "its_effect_scale": ("varchar", "rate_ratio (log link) or difference (gaussian): the scale of the ITS effects"),
         "its_points_pre": ("bigint", "months before go-live in the ITS fit"),
@@ -98,36 +102,38 @@ FACT_BENEFIT = MartTable(
         "its_dispersion": ("double", "over-dispersion (quasi-Poisson Pearson chi2 / df) or residual variance"),
         "its_autocorrelation_p": ("double", "Ljung-Box test (6 lags) of the ITS residuals for autocorrelation, p-value; "
                                   "below 0.05 the effect's interval may be too narrow"),
-        "observed_since_go_live": ("double", "sum of the measure's numerator from go-live to as_of_month"),
+        "observed_since_go_live": ("double", "sum of the measure's numerator from go-live to as_of_month; national mart: null from the first withheld month after go-live on (a running total)"),
         "counterfactual_since_go_live": ("double", "the same sum had the change not happened (ITS counterfactual)"),
         "counterfactual_low": ("double", "lower 95% confidence limit of counterfactual_since_go_live"),
         "counterfactual_high": ("double", "upper 95% confidence limit of counterfactual_since_go_live"),
         "cumulative_benefit": ("double", "benefit since go-live in units of the numerator (events avoided, bed "
                                "days saved, extra patients seen in time): counterfactual minus observed when lower "
-                               "is better, observed minus counterfactual when higher is better"),
-        "cumulative_benefit_low": ("double", "lower 95% confidence limit of cumulative_benefit"),
-        "cumulative_benefit_high": ("double", "upper 95% confidence limit of cumulative_benefit"),
+                               "is better, observed minus counterfactual when higher is better; national mart: null from the first withheld month after go-live on (a running total)"),
+        "cumulative_benefit_low": ("double", "lower 95% confidence limit of cumulative_benefit; national mart: null from the first withheld month after go-live on (a running total)"),
+        "cumulative_benefit_high": ("double", "upper 95% confidence limit of cumulative_benefit; national mart: null from the first withheld month after go-live on (a running total)"),
         "benefit_unit": ("varchar", "what one unit of cumulative_benefit is"),
         "valuation_type": ("varchar", "cash_releasing, non_cash_releasing or public_money (value to the public purse "
                            "outside the trust); null when the benefit is not valued"),
         "gbp_per_unit": ("double", "GBP value of one unit of benefit"),
         "valuation_source": ("varchar", "where the unit value comes from"),
-        "value_gbp": ("double", "cumulative_benefit x gbp_per_unit"),
-        "value_gbp_low": ("double", "lower 95% confidence limit of value_gbp"),
-        "value_gbp_high": ("double", "upper 95% confidence limit of value_gbp"),
-        "value_cash_releasing_gbp": ("double", "value_gbp when the valuation is cash-releasing, else 0"),
-        "value_non_cash_releasing_gbp": ("double", "value_gbp when the valuation is non-cash-releasing, else 0"),
+        "value_gbp": ("double", "cumulative_benefit x gbp_per_unit; national mart: null from the first withheld month after go-live on (a running total)"),
+        "value_gbp_low": ("double", "lower 95% confidence limit of value_gbp; national mart: null from the first withheld month after go-live on (a running total)"),
+        "value_gbp_high": ("double", "upper 95% confidence limit of value_gbp; national mart: null from the first withheld month after go-live on (a running total)"),
+        "value_cash_releasing_gbp": ("double", "value_gbp when the valuation is cash-releasing, else 0; national mart: null from the first withheld month after go-live on (a running total)"),
+        "value_non_cash_releasing_gbp": ("double", "value_gbp when the valuation is non-cash-releasing, else 0; national mart: null from the first withheld month after go-live on (a running total)"),
         "value_evidenced_gbp": ("double", "value_gbp when effect_evidence is better (never below 0) and the "
-                                "status has enough data, else 0: the value every headline total adds"),
+                                "status has enough data, else 0: the value every headline total adds; national mart: null from the first withheld month after go-live on (a running total)"),
         "disbenefit_cost_gbp": ("double", "minus value_gbp when effect_evidence is worse and the status has "
-                                "enough data, else 0: the cost of a harm, shown separately from value"),
+                                "enough data, else 0: the cost of a harm, shown separately from value; national mart: null from the first withheld month after go-live on (a running total)"),
         "status_signal": ("varchar", "the status the decision table gives for this month alone"),
         "register_version": ("varchar", "content hash of the site's benefit register the row was computed with "
                              "(meta.register_version says what changed between versions)"),
         "status": ("varchar", "realised, emerging, target_met_unattributed, not_yet_evident, disbenefit or "
                    "insufficient_data (docs/benefits.md, decision table); changes only once status_signal has held "
                    "for 3 consecutive months"),
-        "status_reason": ("varchar", "why the status was given, in words"),
+        "status_reason": ("varchar", "why the status was given, in words; national mart: once a month to date is "
+                          "withheld, without any figure of the data (no month's value, mean or total), and naming what "
+                          "is withheld"),
     },
 )
 
@@ -140,7 +146,8 @@ FACT_BENEFIT_SPC = MartTable(
         "baseline period extended past go-live (mean, lpl, upl, point_type: the evidence of change), the same "
         "series rebased at go-live and at the end of ramp-in (rebased_*: the new process), and the interrupted "
         "time series fit and counterfactual on the measure's value scale. The national mart withholds the values "
-        "of months with small counts (suppressed)."
+        "of the months the national facts withhold (suppressed), and the limits of every chart group whose limits "
+        "are computed over one; the ITS fit and counterfactual (model estimates) stay."
     ),
     columns={
         "site_code": ("varchar", "ODS code of the trust"),
@@ -150,11 +157,13 @@ FACT_BENEFIT_SPC = MartTable(
         "value": ("double", "the measure's value (null when suppressed)"),
         "numerator": ("double", "the measure's numerator (null when suppressed)"),
         "denominator": ("double", "the measure's denominator (null when suppressed)"),
-        "suppressed": ("boolean", "national mart: a count from 1 to the threshold, so the values are withheld"),
+        "suppressed": ("boolean", "national mart: the month is withheld (a count from 1 to the threshold, or a "
+                   "complementary month protecting one), so its values are"),
         "segment": ("varchar", "pre_baseline, baseline, pre_go_live, ramp_in or post_go_live"),
         "spc_group": ("bigint", "limits group of the baseline chart: 0 before the baseline, then 1 (limits fixed from the baseline)"),
         "in_limits": ("boolean", "the point is one of those the baseline limits were computed from"),
-        "mean": ("double", "centre line: the baseline mean, extended past go-live"),
+        "mean": ("double", "centre line: the baseline mean, extended past go-live; national mart: null when the months its "
+                 "limits are computed from (in_limits) hold a withheld month, as are lpl, upl, near_lpl and near_upl"),
         "lpl": ("double", "lower process limit (mean - 2.66 x mean moving range)"),
         "upl": ("double", "upper process limit (mean + 2.66 x mean moving range)"),
         "near_lpl": ("double", "lower 2-sigma line (two thirds of the way to the lower limit)"),
@@ -165,7 +174,8 @@ FACT_BENEFIT_SPC = MartTable(
         "signal": ("varchar", "the rule in words, e.g. 'part of a run of 7 points below the mean'"),
         "short_group_warning": ("boolean", "the baseline limits come from fewer than 12 points (trial limits)"),
         "rebased_group": ("bigint", "group of the rebased chart (rebased at baseline start, go-live and end of ramp-in)"),
-        "rebased_mean": ("double", "centre line of the point's rebased group"),
+        "rebased_mean": ("double", "centre line of the point's rebased group; national mart: null when the group holds a withheld "
+                         "month, as are the group's other rebased_ limits"),
         "rebased_lpl": ("double", "lower process limit of the rebased group"),
         "rebased_upl": ("double", "upper process limit of the rebased group"),
         "rebased_near_lpl": ("double", "lower 2-sigma line of the rebased group"),
@@ -229,7 +239,8 @@ VALUE_SUMMARY = MartTable(
         "95% interval, split cash-releasing / non-cash-releasing / public money, and the cost of evidenced disbenefits, shown "
         "separately. Reports and the command line add these columns; summing value_gbp instead would count "
         "chance (a point value under no effect is positive or negative by luck). The national mart holds "
-        "national-scope benefits; a site's local mart holds all of that site's."
+        "national-scope benefits and adds only their published values (a value withheld nationally counts 0 there); "
+        "a site's local mart holds all of that site's."
     ),
     columns={
         "site_code": ("varchar", "ODS code of the trust"),

@@ -36,6 +36,7 @@ from pipeline.federation.package import (
     sha256,
 )
 from pipeline.federation.versions import contract_versions, measure_versions
+from pipeline.marts.disclosure_windows import shown_over_withheld
 
 # Per kind: the column that dates a row, and the columns that (with site_code) identify it.
 PERIOD = {"measures": "period_start", "benefits": "as_of_month", "benefit_spc": "month", "dq_rows": "month",
@@ -100,6 +101,8 @@ def _check(fs, folder: str, registry, threshold: int, today: dt.date, out: Check
     first, last = month_start(manifest.first_month), month_start(manifest.last_month)
     for kind, table in out.tables.items():
         _check_rows(kind, table.to_pandas(), manifest, first, last, threshold, out)
+    if not out.reasons and "benefits" in out.tables and "benefit_spc" in out.tables:
+        _check_windows(out.tables["benefits"].to_pandas(), out.tables["benefit_spc"].to_pandas(), out)
 
 
 def _read_manifest(fs, folder: str, out: Checked) -> tuple[Manifest | None, bytes]:
@@ -365,3 +368,13 @@ def _check_disclosure(kind: str, frame: pd.DataFrame, flag: str, counts: tuple[s
         if i is not None:
             out.reasons.append(f"{_row_label(kind, frame, i)}: {flag} is true but {c} is given")
             return
+
+
+def _check_windows(fact: pd.DataFrame, spc: pd.DataFrame, out: Checked) -> None:
+    """Re-check the window rule: no mean, limit or running total over a month the SPC points withhold."""
+    shown = shown_over_withheld(fact, spc)
+    if shown is not None:
+        which, i, column = shown
+        kind, frame = ("benefits", fact) if which == "fact" else ("benefit_spc", spc)
+        out.reasons.append(f"{_row_label(kind, frame, i)}: {column} is given, but it is computed over a month the "
+                           "package withholds")  # fmt: skip

@@ -200,7 +200,7 @@ def restatements(published: pd.DataFrame, current: pd.DataFrame, entries_changed
             )
             out.append({
                 "site_code": r["site_code"], "benefit_id": r["benefit_id"], "as_of_month": r["as_of_month"],
-                "scope": r.get("scope_p"), "field": field, "published_value": old, "current_value": new,
+                "scope": r.get("scope_p", r.get("scope")), "field": field, "published_value": old, "current_value": new,
                 "cause": "register" if register else "data",
                 "published_register_version": r.get("register_version_p"),
                 "current_register_version": r.get("register_version_c"), "published_month": r.get("published_month"),
@@ -236,12 +236,21 @@ def refresh_restatements(wh: Warehouse, sites: list[SiteConfig], schemas: dict[s
         + ", ".join(RESTATED_FIELDS) + " from measures.fact_benefit_all"
     )  # fmt: skip
     frame = restatements(published, current, changed_entries(wh, published, sites))
+    # The national rows compare the national copies (realise has just written national.fact_benefit):
+    # the local rows hold the figures the national mart withholds (small counts, and every mean and
+    # total over a month holding one).
+    nat_published = wh.query(f"select * from {NATIONAL}")
+    nat_current = wh.query(
+        "select site_code, benefit_id, as_of_month, register_version, "
+        + ", ".join(RESTATED_FIELDS) + " from national.fact_benefit"
+    )  # fmt: skip
+    national = restatements(nat_published, nat_current, changed_entries(wh, nat_published, sites))
     with wh.begin() as conn:
         if not wh.is_duckdb:  # PostgreSQL will not drop a table its site views depend on
             conn.execute(sa.text("drop table if exists measures.benefit_restatement_all cascade"))
         wh.replace_table(conn, "measures.benefit_restatement_all", frame, BENEFIT_RESTATEMENT.types)
         _site_views(conn, wh, schemas, "measures.benefit_restatement_all", BENEFIT_RESTATEMENT.name,
                     list(BENEFIT_RESTATEMENT.columns))  # fmt: skip
-        national = frame[(frame["scope"] == "national") & (frame["field"] != "latest_value")]
+        national = national[national["field"] != "latest_value"]
         wh.replace_table(conn, "national.benefit_restatement", national, BENEFIT_RESTATEMENT.types)
     return len(frame)

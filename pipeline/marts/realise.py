@@ -53,6 +53,7 @@ from benefits.tables import (
 from benefits.value import summary_frame
 from pipeline.marts import build as marts
 from pipeline.marts import observed, triage
+from pipeline.marts.disclosure_windows import covers, fact_windows, months_by_series, spc_windows
 from pipeline.marts.publication import record_register_versions, refresh_restatements
 from pipeline.config.register_checks import target_warning
 from pipeline.config.sites import SiteConfig
@@ -121,18 +122,13 @@ def withheld_months(wh: Warehouse) -> set[tuple]:
 def publish_national(
     fact: pd.DataFrame, spc: pd.DataFrame, threshold: int, withheld: set[tuple] = frozenset()
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """National copies: national-scope benefits, withholding every month fact_measure_monthly withholds.
+    """National copies: national-scope benefits, withholding every month fact_measure_monthly withholds,
+    and every figure computed over a window of months that holds one (pipeline.marts.disclosure_windows).
 
     Withholding only this table's own small counts would re-publish months the national facts
     hide as complementary cells, and through them give the small counts away by subtraction.
     """
     fact = fact[fact["scope"] == "national"].copy()
-    hide = _suppressed(fact["_latest_numerator"], fact["_latest_denominator"], threshold)
-    hide |= _withheld(fact, "as_of_month", withheld)
-    fact["latest_suppressed"] = hide
-    for c in ("latest_value", "change_abs", "change_pct"):
-        fact.loc[hide, c] = np.nan
-    fact.loc[hide, "status_reason"] = fact.loc[hide, "_public_reason"]
     ids = set(zip(fact["site_code"], fact["benefit_id"]))
     # A boolean array, not a list: an empty list would select no columns instead of no rows.
     keep = np.fromiter((k in ids for k in zip(spc["site_code"], spc["benefit_id"])), dtype=bool, count=len(spc))
@@ -140,8 +136,36 @@ def publish_national(
     hide = _suppressed(spc["numerator"], spc["denominator"], threshold)
     hide |= _withheld(spc, "month", withheld)
     spc["suppressed"] = hide
+    # The SPC points' own small counts too: without disclosure_control they are all there is.
+    small = spc[hide.to_numpy()]
+    by_series = months_by_series(set(withheld) | set(zip(small["site_code"], small["measure_code"], small["month"])))
+
+    latest = _suppressed(fact["_latest_numerator"], fact["_latest_denominator"], threshold)
+    latest |= _withheld(fact, "as_of_month", withheld)
+    fact["latest_suppressed"] = latest
+    hidden = {"the latest value": latest.to_numpy()}
+    for what, (columns, start, end) in fact_windows(fact).items():
+        over = covers(fact, by_series, start, end)
+        fact[list(columns)] = fact[list(columns)].astype(float)
+        fact.loc[over, list(columns)] = np.nan
+        hidden[what] = over
+    fact.loc[latest, ["latest_value", "change_abs", "change_pct"]] = np.nan
+    # Every reason is given in the words without window figures once a withheld month is in the
+    # series to date (status.assess), and names what is withheld.
+    to_date = covers(fact, by_series, None, fact["as_of_month"])
+    fact.loc[to_date, "status_reason"] = fact.loc[to_date, "_public_reason"]
+    notes = [", ".join(w for w, h in hidden.items() if h[i]) for i in range(len(fact))]
+    fact["status_reason"] = [
+        f"{r}; {n} withheld nationally, as a month they cover is withheld" if n else r
+        for r, n in zip(fact["status_reason"], notes)
+    ]
+
     for c in ("value", "numerator", "denominator"):
         spc.loc[hide, c] = np.nan
+    for columns, (start, end) in spc_windows(spc).items():
+        over = covers(spc, by_series, start, end)
+        spc[list(columns)] = spc[list(columns)].astype(float)
+        spc.loc[over, list(columns)] = np.nan
     return fact, spc
 
 
@@ -157,24 +181,13 @@ def publish_unplanned(unplanned: pd.DataFrame, national_codes: set[str], withhel
     out = unplanned[unplanned["measure_code"].isin(national_codes)].reset_index(drop=True)
     if out.empty or not withheld:
         return out
-    by_series: dict[tuple, list] = {}
-    for site, measure, m in withheld:
-        by_series.setdefault((site, measure), []).append(m)
-
-    def touches(row) -> bool:
-        months = by_series.get((row.site_code, row.measure_code), ())
-        return any(_as_month(row.baseline_start) <= m <= _as_month(row.baseline_end)
-                   or _as_month(row.first_month) <= m <= _as_month(row.last_month) for m in months)  # fmt: skip
-
-    hide = np.fromiter((touches(r) for r in out.itertuples()), dtype=bool, count=len(out))
+    by_series = months_by_series(withheld)
+    hide = covers(out, by_series, out["baseline_start"], out["baseline_end"])
+    hide |= covers(out, by_series, out["first_month"], out["last_month"])
     out[list(UNPLANNED_MEANS)] = out[list(UNPLANNED_MEANS)].astype(float)
     out.loc[hide, list(UNPLANNED_MEANS)] = np.nan
     out.loc[hide, "description"] = [describe(r, r["measure_code"], figures=False) for r in out[hide].to_dict("records")]
     return out
-
-
-def _as_month(value) -> dt.date:
-    return pd.Timestamp(value).date()
 
 
 MIN_COMPARATOR_SITES = 10

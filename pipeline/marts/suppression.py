@@ -29,6 +29,12 @@ and the national figures are the same whether suppression ran in one warehouse o
    of published figures and tells a reader nothing new, so no organisation's figure is ever
    withheld because of another organisation's small count.
 
+The national benefit tables (pipeline/marts/realise.py, publish_national and publish_unplanned)
+withhold the same organisation-months, and with them every figure over a window of months that
+holds one (a mean, a process limit, a running total since go-live and the benefit and value made
+from it): two windows that differ by a withheld month would give it back by subtraction, exactly
+as a quarter minus two published months would.
+
 A measure whose denominator is another measure's numerator (`denominator_measure` in its SQL
 header: the incident rates show bed days) also withholds whatever that measure withholds, so the
 shared count cannot be read from it (`shared_count`).

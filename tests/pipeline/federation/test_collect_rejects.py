@@ -12,6 +12,7 @@ import pytest
 from pipeline.federation.collect import collect
 from pipeline.federation.keys import load_registry
 from pipeline.federation.package import FORMAT, KINDS, MANIFEST, MAX_MANIFEST_BYTES, SIGNATURE, Manifest, manifest_bytes, sha256
+from pipeline.marts.disclosure_windows import CURRENT_FIGURES, RUNNING_FIGURES
 from pipeline.warehouse.core import Warehouse
 from tests.pipeline.federation.collect_support import frames, resign, site_keys, write_package
 
@@ -287,3 +288,19 @@ def test_an_unplanned_change_signal_starting_after_the_packages_months(env):
     data = frames("RAA", "2025-04", "2025-06")
     data["unplanned"]["first_month"] = dt.date(2025, 7, 1)
     _run(env, _bad(env, data=data), "first_month 2025-07-01 is outside the package's months 2025-04 to 2025-06")
+
+
+def test_a_running_total_over_a_withheld_benefit_month(env):
+    """The difference of two rows' totals since go-live is the month between them: a package that
+    withholds the month but gives the totals after it is rejected."""
+    data = frames("RAA", "2025-04", "2025-06")
+    spc, fact = data["benefit_spc"], data["benefits"]
+    spc.loc[1, ["suppressed", "numerator", "denominator", "value"]] = [True, None, None, None]
+    fact["go_live_month"] = dt.date(2025, 4, 1)
+    # Everything else over the month withheld as it should be: only the last row's total is given.
+    fact[[*CURRENT_FIGURES, *RUNNING_FIGURES]] = None
+    fact.loc[1, ["latest_suppressed", "latest_value", "change_abs", "change_pct"]] = [True, None, None, None]
+    spc[[c for c in spc.columns if c.startswith("rebased_") and spc[c].dtype == float]] = None
+    fact.loc[0, "observed_since_go_live"], fact.loc[2, "observed_since_go_live"] = 100.0, 303.0
+    _run(env, _bad(env, data=data), "benefits.parquet row 3 (benefit_id B1, as_of_month 2025-06-01): "
+                                    "observed_since_go_live is given, but it is computed over a month the package withholds")

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.config.sites import SiteConfig
-from pipeline.marts.publication import describe_changes, publish, register_hash
+from pipeline.marts.publication import _text, describe_changes, publish, register_hash
 from pipeline.marts.realise import realise
 from tests.benefits.synthetic import build_measure_monthly
 from tests.benefits.test_realise import N_MONTHS, N_SITES, SERIES_TYPES, load
@@ -71,6 +71,14 @@ def test_register_edit_and_data_correction_are_restatements_not_rewrites(publish
     assert not r["site_code"].isin(["S003", "S004"]).any()  # untouched sites: nothing restated
     local = wh.query("select * from local_s001.benefit_restatement")
     assert set(local["site_code"]) == {"S001"} and len(local) == len(r[r["site_code"] == "S001"])
+    # National restatements state only national figures: what national.fact_benefit publishes now,
+    # never a local figure the national mart withholds.
+    national = wh.query("select * from national.benefit_restatement")
+    assert len(national) and set(national["site_code"]) <= {"S001", "S002"} and set(national["scope"]) == {"national"}
+    current = wh.query("select * from national.fact_benefit").set_index(["site_code", "benefit_id", "as_of_month"])
+    for row in national.itertuples():
+        now = current.loc[(row.site_code, row.benefit_id, row.as_of_month), row.field]
+        assert row.current_value == _text(now), row
     versions = wh.query("select * from meta.register_version where site_code = 'S001' order by recorded_at")
     assert len(versions) == 2 and "S001-EPMA: target.value 0.06 -> 0.01" in versions["changes"].iloc[-1]
 
