@@ -230,21 +230,19 @@ def refresh_restatements(wh: Warehouse, sites: list[SiteConfig], schemas: dict[s
         for table in (ALL_SITES, NATIONAL):
             _ensure(conn, wh, table)
         _site_views(conn, wh, schemas, ALL_SITES, PUBLISHED_BENEFIT.name, list(PUBLISHED_BENEFIT.columns))
-    published = wh.query(f"select * from {ALL_SITES}")
-    current = wh.query(
-        "select site_code, benefit_id, as_of_month, register_version, "
-        + ", ".join(RESTATED_FIELDS) + " from measures.fact_benefit_all"
-    )  # fmt: skip
-    frame = restatements(published, current, changed_entries(wh, published, sites))
+    def compared(published_table: str, current_table: str) -> pd.DataFrame:
+        published = wh.query(f"select * from {published_table}")
+        current = wh.query(
+            "select site_code, benefit_id, as_of_month, register_version, "
+            + ", ".join(RESTATED_FIELDS) + f" from {current_table}"
+        )  # fmt: skip
+        return restatements(published, current, changed_entries(wh, published, sites))
+
+    frame = compared(ALL_SITES, "measures.fact_benefit_all")
     # The national rows compare the national copies (realise has just written national.fact_benefit):
     # the local rows hold the figures the national mart withholds (small counts, and every mean and
     # total over a month holding one).
-    nat_published = wh.query(f"select * from {NATIONAL}")
-    nat_current = wh.query(
-        "select site_code, benefit_id, as_of_month, register_version, "
-        + ", ".join(RESTATED_FIELDS) + " from national.fact_benefit"
-    )  # fmt: skip
-    national = restatements(nat_published, nat_current, changed_entries(wh, nat_published, sites))
+    national = compared(NATIONAL, "national.fact_benefit")
     with wh.begin() as conn:
         if not wh.is_duckdb:  # PostgreSQL will not drop a table its site views depend on
             conn.execute(sa.text("drop table if exists measures.benefit_restatement_all cascade"))
