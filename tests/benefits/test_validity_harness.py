@@ -4,24 +4,16 @@ runs the full calibration set and writes docs/validity.md)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from benefits.status import STATUSES
+from tests.support.bench import load_bench
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
 def _harness():
-    spec = importlib.util.spec_from_file_location("bench_validity", ROOT / "bench" / "bench_validity.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_validity"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("bench_validity")
 
 
 def test_small_calibration_set_against_truth(tmp_path):

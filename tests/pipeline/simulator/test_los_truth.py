@@ -10,26 +10,19 @@ sixth at a 0.7 step, and the harness's cumulative truth with it.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from pipeline.simulator import SimulationSpec, simulate_site
 from tests.pipeline.simulator.test_simulator import SPELLS, clean_rows, read_dataset, to_contract, ts
+from tests.support.bench import load_bench
 
-ROOT = Path(__file__).resolve().parents[3]
 MEASURE = "mean_los_emergency_days"
 
 
 def _harness():
-    spec = importlib.util.spec_from_file_location("bench_validity", ROOT / "bench" / "bench_validity.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_validity"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("bench_validity")
 
 
 def test_los_without_effect_follows_the_admission_month(tmp_path):
