@@ -15,6 +15,7 @@ COLUMNS = (
     "discharged_at timestamp, admission_method text, main_specialty_code text, discharge_destination text, "
     "updated_at timestamp"
 )
+T1, T2 = dt.datetime(2018, 2, 1), dt.datetime(2018, 2, 2)  # the first extract, the second
 
 
 def spell(i: int, updated: dt.datetime, discharged_day: int = 5) -> dict:
@@ -40,15 +41,20 @@ def insert(engine, rows):
         )
 
 
-def test_incremental_batches_merge_by_key(home, tmp_path, pg_url):
-    source = sa.create_engine(pg_url)
+def spells_source(url: str):
+    """The PAS's spells table with ten spells from the first extract."""
+    source = sa.create_engine(url)
     with source.begin() as c:
         c.execute(sa.text(f"create table spells ({COLUMNS})"))
-    t1, t2 = dt.datetime(2018, 2, 1), dt.datetime(2018, 2, 2)
-    insert(source, [spell(i, t1) for i in range(10)])
+    insert(source, [spell(i, T1) for i in range(10)])
+    return source
 
+
+def incremental_site(tmp_path, url: str):
+    """A sites folder with one trust whose PAS is read incrementally from `url`."""
     sites = tmp_path / "sites"
     sites.mkdir()
+    options = {"url": url, "table": "spells", "replication_key": "updated_at"}
     (sites / "RAB.yaml").write_text(
         yaml.safe_dump(
             {
@@ -56,27 +62,30 @@ def test_incremental_batches_merge_by_key(home, tmp_path, pg_url):
                 "name": "Incremental test trust",
                 "trust_type": "acute",
                 "region": "London",
-                "sources": [
-                    {
-                        "name": "pas",
-                        "connector": "sql",
-                        "dataset": "inpatient_spells",
-                        "options": {"url": pg_url, "table": "spells", "replication_key": "updated_at"},
-                    }
-                ],
+                "sources": [{"name": "pas", "connector": "sql", "dataset": "inpatient_spells", "options": options}],
             }
         )
     )
-    [first] = ingest_all(sites)
-    assert first.status == "loaded" and first.rows_loaded == 10
+    return sites
 
-    # The PAS corrects one discharge and records two new spells, all in the same month.
+
+def correct_one_add_two(source) -> None:
+    """The PAS corrects one discharge (S003, two days later) and records two new spells, in the same month."""
     with source.begin() as c:
         c.execute(
             sa.text("update spells set discharged_at = discharged_at + interval '2 days', updated_at = :t where spell_id = 'S003'"),
-            {"t": t2},
+            {"t": T2},
         )
-    insert(source, [spell(i, t2) for i in (10, 11)])
+    insert(source, [spell(i, T2) for i in (10, 11)])
+
+
+def test_incremental_batches_merge_by_key(home, tmp_path, pg_url):
+    source = spells_source(pg_url)
+    sites = incremental_site(tmp_path, pg_url)
+    [first] = ingest_all(sites)
+    assert first.status == "loaded" and first.rows_loaded == 10
+
+    correct_one_add_two(source)
     [second] = ingest_all(sites)
     assert second.status == "loaded" and second.rows_in == 3
 

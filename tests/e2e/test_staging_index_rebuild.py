@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 import yaml
 
 from dataset_contracts.contracts import get_contract
@@ -20,7 +19,7 @@ from pipeline import runtime
 from pipeline.ingest import staging_indexes
 from pipeline.warehouse.core import Warehouse
 from pipeline.warehouse.ddl import ensure_schema, loaded_table_indexes
-from tests.e2e.test_incremental_load import COLUMNS, insert, spell
+from tests.e2e.test_incremental_load import correct_one_add_two, incremental_site, spells_source
 from tests.support import demo
 from tests.support.pipeline import ingest_all
 
@@ -133,35 +132,13 @@ def test_reruns_rebuild_or_keep_the_indexes_by_share_and_load_the_same_rows(tmp_
 
 
 def test_incremental_loads_rebuild_or_keep_the_indexes_by_share_and_merge_the_same_rows(tmp_path, pg_url, pg_url_2, monkeypatch):
-    source = sa.create_engine(pg_url)
-    with source.begin() as c:
-        c.execute(sa.text(f"create table public.spells ({COLUMNS})"))
-    t1, t2 = dt.datetime(2018, 2, 1), dt.datetime(2018, 2, 2)
-    insert(source, [spell(i, t1) for i in range(10)])
-    sites = tmp_path / "sites"
-    sites.mkdir()
-    options = {"url": pg_url, "table": "spells", "replication_key": "updated_at"}
-    (sites / "RAB.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "ods_code": "RAB",
-                "name": "Incremental test trust",
-                "trust_type": "acute",
-                "region": "London",
-                "sources": [{"name": "pas", "connector": "sql", "dataset": "inpatient_spells", "options": options}],
-            }
-        )
-    )
+    source = spells_source(pg_url)
+    sites = incremental_site(tmp_path, pg_url)
     both = Warehouses(tmp_path, monkeypatch, [pg_url, pg_url_2])
     first = both.load(sites, "inpatient_spells")
 
     # One corrected discharge and two new spells: 3 rows merged by key into 10.
-    with source.begin() as c:
-        c.execute(
-            sa.text("update spells set discharged_at = discharged_at + interval '2 days', updated_at = :t where spell_id = 'S003'"),
-            {"t": t2},
-        )
-    insert(source, [spell(i, t2) for i in (10, 11)])
+    correct_one_add_two(source)
     merged = both.load(sites, "inpatient_spells")
     source.dispose()
 
