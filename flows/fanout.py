@@ -98,7 +98,6 @@ class SiteRun:
     queued_seconds: float | None = None  # from submission to start (deployments only)
     parts: list[SiteRun] = field(default_factory=list)  # a batch's sites
 
-
     def as_dict(self) -> dict:
         d = asdict(self)
         d.pop("outcomes")
@@ -186,8 +185,9 @@ def fan_out(
                 finish(code, run)
         now = clock()
         for code, (job, handle, t) in list(running.items()):
-            if now - t > site_timeout * len(job.members):
-                reason = f"timed out: no result within {site_timeout * len(job.members):.0f} s of being started"
+            limit = site_timeout * len(job.members)  # a batch's sites run one after another
+            if now - t > limit:
+                reason = f"timed out: no result within {limit:.0f} s of being started"
                 launcher.cancel(code, handle, reason)
                 finish(code, SiteRun(code, "timed_out", reason=reason))
         if now - started_at > timeout:
@@ -351,7 +351,7 @@ class DeploymentLauncher:
         self.parent_run_id = parent_run_id
         self._client_cm = get_client(sync_client=True)
         self.client = self._client_cm.__enter__()
-        self._batches: dict[str, SiteJob] = {}
+        self._jobs: dict[str, SiteJob] = {}
 
     def start(self, job: SiteJob) -> str:
         from prefect.deployments import run_deployment
@@ -360,7 +360,7 @@ class DeploymentLauncher:
             deployment, parameters, name = BATCH_DEPLOYMENT, {"sites": list(job.sites)}, f"ingest-sites-{job.code}"
         else:
             deployment, parameters, name = self.deployment, {"site": job.code}, f"ingest-site-{job.code}"
-        self._batches[job.code] = job
+        self._jobs[job.code] = job
         run = run_deployment(
             deployment,
             parameters={**parameters, "sites_dir": self.sites_dir, "prepare": False},
@@ -384,21 +384,21 @@ class DeploymentLauncher:
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(by_id))), limit=len(by_id)
         )
         final = [r for r in runs if r.state is not None and r.state.is_final()]
-        batches = {str(r.id) for r in final if self._batches[by_id[str(r.id)]].sites}
-        members = {i: self._members(i) for i in batches}
-        site_of = {str(r.id): by_id[str(r.id)] for r in final if str(r.id) not in batches}
-        site_of.update({str(m.id): m.parameters.get("site", "") for ms in members.values() for m in ms})
-        ended = [r for r in final if str(r.id) not in batches] + [m for ms in members.values() for m in ms]
-        outcomes = published_outcomes({str(r.id): site_of[str(r.id)] for r in ended if r.state.is_completed()}, self.client)
+        members = {str(r.id): self._members(str(r.id)) for r in final if self._jobs[by_id[str(r.id)]].sites}
+        # Every finished site run with its site: plain runs, and the subflow runs inside finished batches.
+        ended = [(r, by_id[str(r.id)]) for r in final if str(r.id) not in members]
+        ended += [(m, m.parameters.get("site", "")) for ms in members.values() for m in ms]
+        outcomes = published_outcomes({str(r.id): code for r, code in ended if r.state.is_completed()}, self.client)
         out = {}
         for r in final:
             code = by_id[str(r.id)]
-            if str(r.id) not in batches:
+            if str(r.id) not in members:
                 out[code] = _run_of(r, code, outcomes)
                 continue
-            # A batch completes even when a site in it fails; its sites' own runs say how each went.
+            # A batch completes even when a site in it fails (it publishes no outcome table of its own,
+            # hence the empty one); its sites' own runs say how each went.
             run = _run_of(r, code, {str(r.id): []})
-            run.parts = [_run_of(m, site_of[str(m.id)], outcomes, worker=run.worker, queued=run.queued_seconds)
+            run.parts = [_run_of(m, m.parameters.get("site", ""), outcomes, worker=run.worker, queued=run.queued_seconds)
                          for m in members[str(r.id)]]  # fmt: skip
             out[code] = run
         return out

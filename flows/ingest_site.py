@@ -18,6 +18,7 @@ from flows.common import (
     IO_TASK,
     LazyValidator,
     current_flow_run_id,
+    quiet_subflows,
     site_config,
     source_system_tag,
 )
@@ -151,8 +152,6 @@ def ingest_sites(sites: list[str], sites_dir: str | None = None, prepare: bool =
     docs/benchmarks.md), as long as a small site's whole load; a batch pays it once. A site that
     fails does not stop the ones after it. Returns each site's final state type.
     """
-    from flows.common import quiet_subflows
-
     out = {}
     with quiet_subflows():  # the batch's own heartbeat speaks for its subflows
         for code in sites:
