@@ -247,13 +247,11 @@ def realise(
     fact_records: list[dict] = []
     spc_parts: list[dict] = []
     covered: dict[tuple[str, str], dt.date] = {}
-    directions: dict[tuple[str, str], str] = {}
     specs: dict[tuple[str, str], MeasureSpec] = {}
 
     t1 = time.perf_counter()
     for site in trusts:
         catalogue = measure_catalogue(site)
-        directions.update({(site.ods_code, c): m.direction for c, m in catalogue.items()})
         specs.update({(site.ods_code, c): m for c, m in catalogue.items()})
         for b in site.benefit_list:
             key = (site.ods_code, b.measure)
@@ -282,6 +280,7 @@ def realise(
 
     t2 = time.perf_counter()
     codes = {s.ods_code for s in trusts}
+    directions = {key: m.direction for key, m in specs.items()}
     unplanned = scan_unplanned(series[series["site_code"].isin(codes)], directions, covered, scan_settings, specs)
     result.unplanned = len(unplanned)
     result.seconds["scan"] = time.perf_counter() - t2
