@@ -34,15 +34,9 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from connectors.base import (
-    LINEAGE_FILE,
-    LINEAGE_PERIOD,
-    Connector,
-    ConnectorConfig,
-    ConnectorError,
-    Spool,
-    normalise_batch,
-)
+from connectors.base import LINEAGE_FILE, LINEAGE_PERIOD, Connector, ConnectorConfig, ConnectorError
+from connectors.batches import normalise_batch
+from connectors.spool import Spool
 from dataset_contracts.malformed import MalformedLine
 from dataset_contracts.sql import sql_literal
 
