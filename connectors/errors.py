@@ -7,6 +7,7 @@ retrying. Either names the source and, once the base class has redacted it, carr
 from __future__ import annotations
 
 import errno
+import functools
 import socket
 from pathlib import Path
 
@@ -51,31 +52,51 @@ def classify_common(exc: BaseException, where: str) -> ConnectorError | None:
     """Errors every connector meets: network and OS errors. None when not recognised."""
     if isinstance(exc, ConnectorError):
         return exc
-    try:
-        import requests
-
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return TransientError(f"{where}: timed out connecting")
-        if isinstance(exc, requests.exceptions.Timeout):
-            return TransientError(f"{where}: timed out waiting for a response")
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            reason = "connection refused" if "refused" in str(exc).lower() else "connection failed"
-            return TransientError(f"{where}: {reason} ({short_message(exc)})")
-    except ImportError:  # pragma: no cover - requests is a dependency
-        pass
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return TransientError(f"{where}: timed out")
-    if isinstance(exc, ConnectionRefusedError):
-        return TransientError(f"{where}: connection refused")
-    if isinstance(exc, ConnectionError):
-        return TransientError(f"{where}: connection lost ({short_message(exc)})")
-    if isinstance(exc, FileNotFoundError):
-        return ConnectorError(f"{where}: no such file {Path(exc.filename).name if exc.filename else ''}".rstrip())
-    if isinstance(exc, PermissionError):
-        return ConnectorError(f"{where}: permission denied{' on ' + str(exc.filename) if exc.filename else ''}")
+    # First match wins: the narrower classes (ConnectTimeout, ConnectionRefusedError) come
+    # before the classes they derive from.
+    for kind, error in (*_requests_rules(), *_OS_RULES):
+        if isinstance(exc, kind):
+            return error(exc, where)
     if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
         return TransientError(f"{where}: {exc.strerror or exc}")
     return None
+
+
+def _connection_failed(exc: BaseException, where: str) -> ConnectorError:
+    reason = "connection refused" if "refused" in str(exc).lower() else "connection failed"
+    return TransientError(f"{where}: {reason} ({short_message(exc)})")
+
+
+def _no_such_file(exc: FileNotFoundError, where: str) -> ConnectorError:
+    return ConnectorError(f"{where}: no such file {Path(exc.filename).name if exc.filename else ''}".rstrip())
+
+
+def _permission_denied(exc: PermissionError, where: str) -> ConnectorError:
+    return ConnectorError(f"{where}: permission denied{' on ' + str(exc.filename) if exc.filename else ''}")
+
+
+@functools.cache
+def _requests_rules() -> tuple:
+    """requests' errors, imported on first use: a connector that never makes a request never loads it."""
+    try:
+        import requests
+    except ImportError:  # pragma: no cover - requests is a dependency
+        return ()
+    ex = requests.exceptions
+    return (
+        (ex.ConnectTimeout, lambda exc, where: TransientError(f"{where}: timed out connecting")),
+        (ex.Timeout, lambda exc, where: TransientError(f"{where}: timed out waiting for a response")),
+        (ex.ConnectionError, _connection_failed),
+    )
+
+
+_OS_RULES = (
+    (socket.timeout | TimeoutError, lambda exc, where: TransientError(f"{where}: timed out")),
+    (ConnectionRefusedError, lambda exc, where: TransientError(f"{where}: connection refused")),
+    (ConnectionError, lambda exc, where: TransientError(f"{where}: connection lost ({short_message(exc)})")),
+    (FileNotFoundError, _no_such_file),
+    (PermissionError, _permission_denied),
+)
 
 
 def short_message(exc: BaseException, limit: int = 300) -> str:

@@ -64,19 +64,29 @@ def secret_values(model: BaseModel) -> set[str]:
         if value is None:
             continue
         if is_secret(info) or isinstance(value, SecretStr):
-            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if isinstance(raw, str) and raw:
-                values.add(raw)
-                if raw.startswith("env:") and os.environ.get(raw[4:]):
-                    values.add(os.environ[raw[4:]])
-        if isinstance(value, BaseModel):
-            values |= secret_values(value)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                if isinstance(item, BaseModel):
-                    values |= secret_values(item)
+            values |= _value_and_env_target(value)
+        for sub in _sub_models(value):
+            values |= secret_values(sub)
     # "env:NAME" itself is not secret; only what it points to is.
     return {v for v in values if not v.startswith("env:") and len(v) >= 4}
+
+
+def _value_and_env_target(value: Any) -> set[str]:
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(raw, str) or not raw:
+        return set()
+    if raw.startswith("env:") and os.environ.get(raw[4:]):
+        return {raw, os.environ[raw[4:]]}
+    return {raw}
+
+
+def _sub_models(value: Any) -> list[BaseModel]:
+    """The models a field's value holds: itself, or the models in a list or tuple of them."""
+    if isinstance(value, BaseModel):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [item for item in value if isinstance(item, BaseModel)]
+    return []
 
 
 def raw_secret_strings(config: dict) -> set[str]:
