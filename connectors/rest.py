@@ -15,19 +15,12 @@ import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urljoin
 
 from pydantic import Field
 
 from connectors.base import Connector, ConnectorConfig, ConnectorError
-from connectors.http import Auth, HttpClient, dig, display_url, parse_link_header
-from connectors.paginators import (
-    NextLinkPagination,
-    NoPagination,
-    OffsetPagination,
-    PageNumberPagination,
-    Paginator,
-)
+from connectors.http import Auth, HttpClient, dig, display_url
+from connectors.paginators import NoPagination, Page, Paginator
 
 
 class RestConfig(ConnectorConfig):
@@ -87,21 +80,13 @@ class RestConnector(Connector):
         params: dict[str, Any] = dict(cfg.params)
         if cfg.since_param and self.start_value is not None:
             params[cfg.since_param] = self.start_value
-        url: str | None = cfg.url
+        cursor = pager.first_cursor()
         seen_urls: set[str] = set()
         last_digest = None
-        offset = 0
-        page = getattr(pager, "start", 1)
         for n in range(cfg.max_pages + 1):
             if n == cfg.max_pages:
                 raise ConnectorError(f"{display_url(cfg.url)}: more than max_pages={cfg.max_pages} pages; stopping")
-            query = dict(params) if n == 0 or pager.type in ("offset", "page_number") else None
-            if isinstance(pager, OffsetPagination):
-                query.update({pager.limit_param: pager.limit, pager.offset_param: offset})
-            elif isinstance(pager, PageNumberPagination):
-                query[pager.page_param] = page
-                if pager.size_param:
-                    query[pager.size_param] = pager.size
+            url, query = pager.request(cfg.url, params, cursor)
             body, response = client.get_json(url, query)
             fetched = response.url or url
             if fetched in seen_urls:
@@ -115,36 +100,9 @@ class RestConnector(Connector):
                 )
             last_digest = digest
             yield records, fetched
-            # -- where the next page is ---------------------------------------------------
-            if isinstance(pager, NoPagination):
+            cursor = pager.next_cursor(cursor, Page(records, body, response, fetched, seen_urls))
+            if cursor is None:
                 return
-            if isinstance(pager, OffsetPagination):
-                offset += len(records)
-                total = dig(body, pager.total_path) if pager.total_path else None
-                if not records or (total is not None and offset >= int(total)) or (
-                    total is None and len(records) < pager.limit
-                ):
-                    return
-                continue
-            if isinstance(pager, PageNumberPagination):
-                pages = dig(body, pager.total_pages_path) if pager.total_pages_path else None
-                if not records or (pages is not None and page - pager.start + 1 >= int(pages)) or (
-                    pages is None and len(records) < pager.size
-                ):
-                    return
-                page += 1
-                continue
-            if isinstance(pager, NextLinkPagination):
-                nxt = dig(body, pager.path)
-            else:
-                nxt = parse_link_header(response.headers.get("Link")).get("next")
-            if not nxt:
-                return
-            url = urljoin(fetched, str(nxt))
-            if url in seen_urls:
-                raise ConnectorError(
-                    f"pagination loop: the next link of {display_url(fetched)} points back to {display_url(url)}"
-                )
 
     def batches(self) -> Iterator[list[dict]]:
         client = HttpClient(self, self.config.auth, self.config.headers, self.config.verify_tls)
