@@ -31,21 +31,13 @@ File connectors override `open_relation()` instead and hand DuckDB the files the
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import errno
 import hashlib
-import json
 import logging
-import os
-import random
 import shutil
-import socket
 import time
 import uuid
 from abc import ABC
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -53,329 +45,24 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import ValidationError
 
+# Connectors, the pipeline and the scaffold's templates import these from connectors.base.
+from connectors.batches import frame_to_batch, normalise_batch, records_to_batch  # noqa: F401
+from connectors.config import ConnectorConfig, ExtractContext  # noqa: F401
+from connectors.errors import ConnectorError, TransientError, classify_common, short_message  # noqa: F401
+from connectors.period import period_filter
+from connectors.retry import backoff_delay, check_deadline
+from connectors.secrets import REDACTED, raw_secret_strings, redact, resolve_secret, secret_field  # noqa: F401
+from connectors.spool import Spool, remove_stale
+from connectors.watermark import jsonable, rows_after, state_json  # noqa: F401
 from dataset_contracts.contracts import Contract, get_contract
 from dataset_contracts.lineage import LINEAGE_FILE, LINEAGE_PERIOD  # noqa: F401  (part of the connector API)
 from dataset_contracts.sql import sql_literal
 
 log = logging.getLogger(__name__)
 
-REDACTED = "***"
-
 T = TypeVar("T")
-
-
-class ConnectorError(RuntimeError):
-    """An extract that cannot go on; the message names the source (file, URL, table).
-
-    A plain ConnectorError is permanent (bad data, bad config, refused credentials): the batch
-    is held for a person and retrying would not help.
-    """
-
-    transient = False
-
-    def __init__(self, message: str, *, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.retried = False  # set when the base class already spent its retries on it
-
-
-class TransientError(ConnectorError):
-    """Worth retrying: connection refused, timeout, HTTP 5xx/429, a dropped connection."""
-
-    transient = True
-
-
-def secret_field(**kwargs) -> Any:
-    """Declare a secret config field. Values may be given as `env:VAR_NAME`."""
-    extra = kwargs.pop("json_schema_extra", {}) or {}
-    return Field(json_schema_extra={**extra, "secret": True}, **kwargs)
-
-
-def resolve_secret(value: str | SecretStr | None) -> str | None:
-    """The secret's real value: `env:VAR_NAME` reads the environment variable."""
-    if value is None:
-        return None
-    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-    if isinstance(raw, str) and raw.startswith("env:"):
-        var = raw[4:]
-        if var not in os.environ:
-            raise ConnectorError(f"a secret is configured as env:{var} but {var} is not set")
-        return os.environ[var]
-    return raw
-
-
-def _is_secret(info) -> bool:
-    extra = info.json_schema_extra
-    return isinstance(extra, dict) and bool(extra.get("secret"))
-
-
-def _nested_models(annotation) -> list[type[BaseModel]]:
-    """Pydantic models inside a field's type (Optional[X], X | Y, list[X])."""
-    found = []
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found.extend(_nested_models(arg))
-    return found
-
-
-class ConnectorConfig(BaseModel):
-    """Options every connector accepts."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    columns: dict[str, str] = Field(
-        default_factory=dict, description="source column name -> contract column name"
-    )
-    batch_size: int = Field(default=100_000, ge=1, description="rows per record batch")
-    formats: dict[str, str] = Field(
-        default_factory=dict, description="strptime format per date/time contract column, e.g. '%d/%m/%Y %H:%M'"
-    )
-    retries: int = Field(default=3, ge=0, le=20, description="retries of a transient I/O error (connection, timeout, 5xx)")
-    backoff_seconds: float = Field(
-        default=1.0, ge=0, description="first retry delay; doubles per retry, with random jitter"
-    )
-    timeout_seconds: float = Field(default=60.0, gt=0, description="timeout of one I/O operation (connect, request, fetch)")
-    max_runtime_seconds: float | None = Field(
-        default=None, gt=0, description="give up (transient) when the whole extract takes longer than this"
-    )
-
-    @classmethod
-    def secret_fields(cls, prefix: str = "") -> list[str]:
-        """Dotted names of the secret fields, nested models included (e.g. `auth.token`)."""
-        names = []
-        for name, info in cls.model_fields.items():
-            if _is_secret(info):
-                names.append(prefix + name)
-            for model in _nested_models(info.annotation):
-                if issubclass(model, ConnectorConfig) or hasattr(model, "secret_fields"):
-                    names.extend(model.secret_fields(prefix=f"{prefix}{name}."))
-                else:
-                    names.extend(_model_secret_fields(model, f"{prefix}{name}."))
-        return sorted(set(names))
-
-    def secret_values(self) -> set[str]:
-        """The real values of every secret in this config (env: references resolved when set)."""
-        return _secret_values(self)
-
-
-def _model_secret_fields(model: type[BaseModel], prefix: str) -> list[str]:
-    names = []
-    for name, info in model.model_fields.items():
-        if _is_secret(info):
-            names.append(prefix + name)
-        for sub in _nested_models(info.annotation):
-            names.extend(_model_secret_fields(sub, f"{prefix}{name}."))
-    return names
-
-
-def _secret_values(model: BaseModel) -> set[str]:
-    values: set[str] = set()
-    for name, info in type(model).model_fields.items():
-        value = getattr(model, name, None)
-        if value is None:
-            continue
-        if _is_secret(info) or isinstance(value, SecretStr):
-            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-            if isinstance(raw, str) and raw:
-                values.add(raw)
-                if raw.startswith("env:") and os.environ.get(raw[4:]):
-                    values.add(os.environ[raw[4:]])
-        if isinstance(value, BaseModel):
-            values |= _secret_values(value)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                if isinstance(item, BaseModel):
-                    values |= _secret_values(item)
-    # "env:NAME" itself is not secret; only what it points to is.
-    return {v for v in values if not v.startswith("env:") and len(v) >= 4}
-
-
-@dataclass
-class ExtractContext:
-    site_code: str
-    dataset: str
-    source_name: str
-    state: dict = field(default_factory=dict)
-    base_dir: Path | None = None  # config file folder: relative paths resolve against it
-    work_dir: Path | None = None  # scratch space for this extract
-    # Backfill: re-extract exactly these reporting months (first, last inclusive), ignoring the
-    # incremental state for them. None = a normal incremental extract.
-    period: tuple[dt.date, dt.date] | None = None
-    # Stop after this many rows (trying a config out); a truncated extract never advances state.
-    limit: int | None = None
-    # Re-extract everything already loaded that is still there (every file, whatever its state):
-    # the configuration that shapes its rows changed. Only connectors with `reprocesses` honour it.
-    reprocess: bool = False
-
-
-# -- errors --------------------------------------------------------------------------------
-_TRANSIENT_ERRNOS = {
-    errno.ECONNREFUSED,
-    errno.ECONNRESET,
-    errno.ECONNABORTED,
-    errno.ETIMEDOUT,
-    errno.EHOSTUNREACH,
-    errno.ENETUNREACH,
-    errno.ENETDOWN,
-    errno.EPIPE,
-    errno.EAGAIN,
-    errno.EIO,
-    errno.ESTALE,
-}
-
-
-def classify_common(exc: BaseException, where: str) -> ConnectorError | None:
-    """Errors every connector meets: network and OS errors. None when not recognised."""
-    if isinstance(exc, ConnectorError):
-        return exc
-    try:
-        import requests
-
-        if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return TransientError(f"{where}: timed out connecting")
-        if isinstance(exc, requests.exceptions.Timeout):
-            return TransientError(f"{where}: timed out waiting for a response")
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            reason = "connection refused" if "refused" in str(exc).lower() else "connection failed"
-            return TransientError(f"{where}: {reason} ({_short(exc)})")
-    except ImportError:  # pragma: no cover - requests is a dependency
-        pass
-    if isinstance(exc, socket.timeout | TimeoutError):
-        return TransientError(f"{where}: timed out")
-    if isinstance(exc, ConnectionRefusedError):
-        return TransientError(f"{where}: connection refused")
-    if isinstance(exc, ConnectionError):
-        return TransientError(f"{where}: connection lost ({_short(exc)})")
-    if isinstance(exc, FileNotFoundError):
-        return ConnectorError(f"{where}: no such file {Path(exc.filename).name if exc.filename else ''}".rstrip())
-    if isinstance(exc, PermissionError):
-        return ConnectorError(f"{where}: permission denied{' on ' + str(exc.filename) if exc.filename else ''}")
-    if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
-        return TransientError(f"{where}: {exc.strerror or exc}")
-    return None
-
-
-def _short(exc: BaseException, limit: int = 300) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:limit]
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for s in sorted(secrets, key=len, reverse=True):
-        if s:
-            text = text.replace(s, REDACTED)
-    return text
-
-
-# -- batches -------------------------------------------------------------------------------
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
-
-
-def _column_array(values: list) -> pa.Array:
-    """An Arrow array from Python values; a column of mixed types becomes text (nulls kept)."""
-    try:
-        return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
-        return pa.array(
-            [None if v is None else (json.dumps(v, default=str) if isinstance(v, dict | list) else str(v)) for v in values],
-            pa.string(),
-        )
-
-
-def records_to_batch(records: list[dict]) -> pa.RecordBatch:
-    """Rows as dicts -> one record batch; keys missing from a row are null."""
-    names: dict[str, None] = {}
-    for r in records:
-        for k in r:
-            names.setdefault(k, None)
-    arrays = [_column_array([r.get(n) for r in records]) for n in names]
-    return pa.RecordBatch.from_arrays(arrays, names=list(names)) if names else pa.RecordBatch.from_pylist([])
-
-
-def frame_to_batch(frame: pd.DataFrame) -> pa.RecordBatch:
-    try:
-        return pa.RecordBatch.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        arrays = [_column_array(frame[c].where(frame[c].notna(), None).tolist()) for c in frame.columns]
-        return pa.RecordBatch.from_arrays(arrays, names=[str(c) for c in frame.columns])
-
-
-def normalise_batch(rb: pa.RecordBatch) -> pa.RecordBatch:
-    """Types that Parquet/DuckDB take badly: all-null columns become text, dictionaries decode."""
-    fields, arrays, changed = [], [], False
-    for f, a in zip(rb.schema, rb.columns):
-        if pa.types.is_null(f.type):
-            a, f, changed = pa.nulls(len(a), pa.string()), pa.field(f.name, pa.string()), True
-        elif pa.types.is_dictionary(f.type):
-            a = a.dictionary_decode()
-            f, changed = pa.field(f.name, a.type), True
-        elif pa.types.is_large_string(f.type):
-            a, f, changed = a.cast(pa.string()), pa.field(f.name, pa.string()), True
-        fields.append(f)
-        arrays.append(a)
-    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields)) if changed else rb
-
-
-class Spool:
-    """Record batches written to Parquet parts; a new part whenever the schema changes.
-
-    DuckDB reads the parts back with union_by_name, so batches whose columns or types differ
-    (a column that is all null in one page and text in the next) come out as one relation.
-    """
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.parts: list[Path] = []
-        self.rows = 0
-        self._writer: pq.ParquetWriter | None = None
-        self._schema: pa.Schema | None = None
-
-    def write(self, rb: pa.RecordBatch) -> None:
-        if self._writer is None or rb.schema != self._schema:
-            self._close_writer()
-            self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / f"part-{len(self.parts):05d}.parquet"
-            # Scratch files read once, soon: plain encoding writes ~3x faster than dictionary+snappy.
-            self._writer = pq.ParquetWriter(
-                path, rb.schema, compression="none", use_dictionary=False, write_statistics=False
-            )
-            self._schema = rb.schema
-            self.parts.append(path)
-        self._writer.write_batch(rb)
-        self.rows += rb.num_rows
-
-    def _close_writer(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-    def close(self) -> list[Path]:
-        self._close_writer()
-        return self.parts
-
-    def discard(self) -> None:
-        self._close_writer()
-        for p in self.parts:
-            p.unlink(missing_ok=True)
-        self.parts, self.rows, self._schema = [], 0, None
-
-
-def _month_end(d: dt.date) -> dt.date:
-    nxt = dt.date(d.year + (d.month == 12), d.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
 
 
 class Connector(ABC):
@@ -413,7 +100,7 @@ class Connector(ABC):
                 problems = "; ".join(
                     f"{'.'.join(map(str, x['loc'])) or '(top level)'}: {x['msg']}" for x in e.errors()
                 )
-                secrets = _raw_secret_strings(config)
+                secrets = raw_secret_strings(config)
                 raise ConnectorError(
                     redact(f"{self.name} connector, source {ctx.source_name!r}: invalid options: {problems}", secrets)
                 ) from None
@@ -508,7 +195,7 @@ class Connector(ABC):
     def as_connector_error(self, exc: BaseException) -> ConnectorError:
         err = exc if isinstance(exc, ConnectorError) else self.classify(exc)
         if err is None:
-            err = ConnectorError(f"{type(exc).__name__}: {_short(exc, 1000)}")
+            err = ConnectorError(f"{type(exc).__name__}: {short_message(exc, 1000)}")
         message = str(err)
         label = self.describe()
         if not message.startswith(label):
@@ -531,7 +218,7 @@ class Connector(ABC):
                     raise self._faults.pop(0)
                 return fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001
-                err = self.classify(exc) or ConnectorError(f"{type(exc).__name__}: {_short(exc, 1000)}")
+                err = self.classify(exc) or ConnectorError(f"{type(exc).__name__}: {short_message(exc, 1000)}")
                 if not err.transient:
                     raise err from None
                 if attempt == attempts:
@@ -554,18 +241,10 @@ class Connector(ABC):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _delay(self, attempt: int, err: ConnectorError) -> float:
-        if err.retry_after is not None:
-            return max(0.0, min(float(err.retry_after), 300.0))
-        base = self.config.backoff_seconds * (2 ** (attempt - 1))
-        base = min(base, 60.0)
-        return base / 2 + random.uniform(0, base / 2)
+        return backoff_delay(attempt, err, self.config.backoff_seconds)
 
     def _check_deadline(self) -> None:
-        limit = self.config.max_runtime_seconds
-        if limit is not None and time.monotonic() - self._started > limit:
-            err = TransientError(f"{self.source_label()}: the extract took longer than {limit:g} s")
-            err.retried = True  # out of time: no retry within this run
-            raise err
+        check_deadline(self._started, self.config.max_runtime_seconds, self.source_label())
 
     @property
     def state(self) -> dict:
@@ -609,7 +288,7 @@ class Connector(ABC):
 
             root = Path(tempfile.gettempdir()) / "benefits-connectors"
         root.mkdir(parents=True, exist_ok=True)
-        _remove_stale(root, prefix)
+        remove_stale(root, prefix)
         path = root / f"{prefix}-{uuid.uuid4().hex[:12]}"
         path.mkdir()
         self._scratch_dirs.append(path)
@@ -707,7 +386,7 @@ class Connector(ABC):
                 continue
             if rk is not None and rk in rb.schema.names:
                 if start is not None:
-                    rb = _after(rb, rk, start)
+                    rb = rows_after(rb, rk, start)
                 self._track_max(rb, rk)
             if rb.num_rows == 0:
                 continue
@@ -729,7 +408,7 @@ class Connector(ABC):
                 self.new_state = {
                     **self.new_state,
                     "replication_key": self.replication_column,
-                    "replication_key_value": _jsonable(value),
+                    "replication_key_value": jsonable(value),
                 }
 
     def _track_max(self, rb: pa.RecordBatch, column: str) -> None:
@@ -778,72 +457,5 @@ class Connector(ABC):
     _to_record_batch = to_record_batch
 
     def _period_filter(self, rel: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
-        first, last = self.ctx.period
         col = self.contract.period_column
-        if col not in rel.columns:
-            raise ConnectorError(
-                f"{self.source_label()}: cannot backfill {first:%Y-%m}..{last:%Y-%m}: "
-                f"the extract has no {col!r} column to place rows in months"
-            )
-        quoted = '"' + col.replace('"', '""') + '"'
-        fmt = self.config.formats.get(col)
-        expr = (
-            f"try_strptime(cast({quoted} as varchar), {sql_literal(fmt)})" if fmt else f"try_cast({quoted} as timestamp)"
-        )
-        end = _month_end(last) + dt.timedelta(days=1)
-        return rel.filter(
-            f"{expr} >= timestamp '{first.replace(day=1).isoformat()}' and {expr} < timestamp '{end.isoformat()}'"
-        )
-
-
-def _after(rb: pa.RecordBatch, column: str, start: Any) -> pa.RecordBatch:
-    """Rows whose replication key is greater than the watermark (null keys are not new)."""
-    col = rb.column(rb.schema.get_field_index(column))
-    try:
-        scalar = pa.scalar(start)
-        if scalar.type != col.type:
-            scalar = scalar.cast(col.type)
-        mask = pc.greater(col, scalar)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        try:
-            mask = pc.greater(col.cast(pa.string()), pa.scalar(str(start)))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            return rb
-    return rb.filter(pc.fill_null(mask, False))
-
-
-def _raw_secret_strings(config: dict) -> set[str]:
-    """Best effort, before validation: values of keys that look secret, and what env: points to."""
-    out: set[str] = set()
-
-    def walk(obj):
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                if isinstance(v, str) and any(w in k.lower() for w in ("secret", "token", "password", "key")):
-                    if v.startswith("env:"):
-                        if os.environ.get(v[4:]):
-                            out.add(os.environ[v[4:]])
-                    elif len(v) >= 4:
-                        out.add(v)
-                walk(v)
-        elif isinstance(obj, list):
-            for v in obj:
-                walk(v)
-
-    walk(config)
-    return out
-
-
-def _remove_stale(root: Path, prefix: str, older_than: float = 6 * 3600) -> None:
-    """Scratch folders left by a killed extract are removed by a later one."""
-    now = time.time()
-    for p in root.glob(f"{prefix}-*"):
-        try:
-            if p.is_dir() and now - p.stat().st_mtime > older_than:
-                shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
-
-
-def state_json(state: dict) -> str:
-    return json.dumps(state, sort_keys=True, default=str)
+        return period_filter(rel, self.ctx.period, col, self.config.formats.get(col), self.source_label())

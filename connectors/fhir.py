@@ -95,23 +95,31 @@ def _resolve_one(obj: Any, path: str) -> Any:
             raise ConnectorError(f"bad FHIR path segment {segment!r} in {path!r}")
         name, filters = m.group(1), re.findall(r"\[([^\]]*)\]", m.group(2))
         if name:
-            obj = _first(obj) if isinstance(obj, list) else obj
-            obj = obj.get(name) if isinstance(obj, dict) else None
+            obj = _child(obj, name)
         for f in filters:
             if obj is None:
                 return None
-            items = obj if isinstance(obj, list) else [obj]
-            if f.lstrip("-").isdigit():
-                i = int(f)
-                obj = items[i] if -len(items) <= i < len(items) else None
-            elif "=" in f:
-                key, _, want = f.partition("=")
-                obj = next((x for x in items if isinstance(x, dict) and str(x.get(key.strip())) == want.strip()), None)
-            else:
-                raise ConnectorError(f"bad FHIR path filter [{f}] in {path!r}")
+            obj = _filtered(obj, f, path)
         if obj is None:
             return None
     return _first(obj) if isinstance(obj, list) else obj
+
+
+def _child(obj: Any, name: str) -> Any:
+    obj = _first(obj) if isinstance(obj, list) else obj
+    return obj.get(name) if isinstance(obj, dict) else None
+
+
+def _filtered(obj: Any, f: str, path: str) -> Any:
+    """`[n]` picks the nth item (from the end when negative), `[key=value]` the first item with that value."""
+    items = obj if isinstance(obj, list) else [obj]
+    if f.lstrip("-").isdigit():
+        i = int(f)
+        return items[i] if -len(items) <= i < len(items) else None
+    if "=" in f:
+        key, _, want = f.partition("=")
+        return next((x for x in items if isinstance(x, dict) and str(x.get(key.strip())) == want.strip()), None)
+    raise ConnectorError(f"bad FHIR path filter [{f}] in {path!r}")
 
 
 class FhirConfig(ConnectorConfig):

@@ -34,15 +34,9 @@ import duckdb
 import pyarrow as pa
 from pydantic import Field
 
-from connectors.base import (
-    LINEAGE_FILE,
-    LINEAGE_PERIOD,
-    Connector,
-    ConnectorConfig,
-    ConnectorError,
-    Spool,
-    normalise_batch,
-)
+from connectors.base import LINEAGE_FILE, LINEAGE_PERIOD, Connector, ConnectorConfig, ConnectorError
+from connectors.batches import normalise_batch
+from connectors.spool import Spool
 from dataset_contracts.malformed import MalformedLine
 from dataset_contracts.sql import sql_literal
 
@@ -234,45 +228,63 @@ class FilesConnector(Connector):
         formats = {self._format(p) for p, _ in pending}
         if len(formats) > 1:
             raise ConnectorError(f"mixed file formats {sorted(formats)} in one source")
-        fmt = formats.pop()
+        read = {"csv": self._csv, "parquet": self._parquet, "xlsx": self._xlsx}[formats.pop()]
         for path, digest in pending:
             self.update_checksum(f"{path.name}:{digest}\n")
             self.sources.append(path.name)
         paths = [p for p, _ in pending]
-        if fmt == "csv":
-            rel = self._csv(con, paths)
-        elif fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            for p in paths:
-                try:
-                    names = pq.read_schema(p).names
-                except (pa.ArrowInvalid, OSError) as e:
-                    raise ConnectorError(f"{p.name}: not a readable Parquet file ({e})") from None
-                self.file_columns[p.name] = [self.config.columns.get(c, c) for c in names]
-            rel = con.read_parquet([str(p) for p in paths], filename=True, union_by_name=True)
-        else:
-            rel = self._xlsx(con, paths)
-        rel = self._with_lineage(con, rel, paths)
+        rel = self._with_lineage(con, read(con, paths), paths)
         if self.ctx.limit is not None:
             rel = rel.limit(self.ctx.limit)
             self.truncated = True
-        if self.truncated:
-            self.new_state = dict(self.ctx.state)
-        else:
-            state_files = dict(self.ctx.state.get("files", {}))
-            state_files.update({p.name: d for p, d in pending})
-            self.new_state = {**self.ctx.state, "files": state_files}
+        self._remember(pending)
         return rel
 
+    def _remember(self, pending: list[tuple[Path, str]]) -> None:
+        """The state after this extract: each file loaded, by content hash (a trial run remembers none)."""
+        if self.truncated:
+            self.new_state = dict(self.ctx.state)
+            return
+        state_files = dict(self.ctx.state.get("files", {}))
+        state_files.update({p.name: d for p, d in pending})
+        self.new_state = {**self.ctx.state, "files": state_files}
+
     # -- formats ----------------------------------------------------------------------------
+    def _parquet(self, con: duckdb.DuckDBPyConnection, paths: list[Path]) -> duckdb.DuckDBPyRelation:
+        import pyarrow.parquet as pq
+
+        for p in paths:
+            try:
+                names = pq.read_schema(p).names
+            except (pa.ArrowInvalid, OSError) as e:
+                raise ConnectorError(f"{p.name}: not a readable Parquet file ({e})") from None
+            self.file_columns[p.name] = [self.config.columns.get(c, c) for c in names]
+        return con.read_parquet([str(p) for p in paths], filename=True, union_by_name=True)
+
     def _csv(self, con: duckdb.DuckDBPyConnection, paths: list[Path]) -> duckdb.DuckDBPyRelation:
-        cfg = self.config
         self._read_as: dict[str, Path] = {}
         # rejects table -> {the file DuckDB read: (the file as delivered, the file DuckDB read)}
         self._rejects: dict[str, dict[str, tuple[Path, Path]]] = {}
         self.empty_files = []
         tag = uuid.uuid4().hex[:8]
+        scans = []
+        for i, (header, files) in enumerate(self._csv_by_header(paths).items()):
+            rejects = f"_rejects_{tag}_{i}"
+            self._rejects[rejects] = {str(readable): (p, readable) for p, readable in files}
+            scans.append(self._csv_scan(header, [readable for _, readable in files], rejects))
+        if not scans:
+            # Every file was empty: a relation of no rows with the contract's columns, so the batch
+            # goes on (and is recorded) as 0 rows instead of failing.
+            names = [c.name for c in self.contract.columns]
+            cols = ", ".join(f'null::varchar as "{c}"' for c in names)
+            for p in paths:
+                self.file_columns[p.name] = names
+            return con.sql(f"select {cols}, null::varchar as filename where false")
+        return con.sql(" union all by name ".join(scans))
+
+    def _csv_by_header(self, paths: list[Path]) -> dict[tuple[str, ...], list[tuple[Path, Path]]]:
+        """The files with rows, grouped by header: (the file as delivered, the UTF-8 file DuckDB reads)."""
+        cfg = self.config
         by_header: dict[tuple[str, ...], list[tuple[Path, Path]]] = {}
         for p in paths:
             if _blank(p):
@@ -290,31 +302,22 @@ class FilesConnector(Connector):
             self.file_columns[p.name] = [cfg.columns.get(c, c) for c in header]
             self._read_as[str(readable)] = p
             by_header.setdefault(tuple(header), []).append((p, readable))
-        scans = []
-        for i, (header, files) in enumerate(by_header.items()):
-            rejects = f"_rejects_{tag}_{i}"
-            self._rejects[rejects] = {str(readable): (p, readable) for p, readable in files}
-            columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in header) + "}"
-            listed = "[" + ", ".join(sql_literal(str(readable)) for _, readable in files) + "]"
-            # One scan per header, not one per file: DuckDB gives every scan its own read buffers,
-            # and a union of a few dozen monthly files ran out of the 1 GB memory limit (and read
-            # at half the speed). The header is parsed here, so DuckDB need not sniff; a line it
-            # cannot split goes to the rejects table (file and line number) and the rest is read.
-            scans.append(
-                f"select * from read_csv({listed}, header={str(cfg.header).lower()}, "
-                f"auto_detect=false, columns={columns}, delim={sql_literal(cfg.delimiter)}, "
-                f"quote={sql_literal(cfg.quote)}, escape={sql_literal(cfg.quote)}, filename=true, "
-                f"store_rejects=true, rejects_table={sql_literal(rejects)}, rejects_scan={sql_literal(rejects + '_scan')})"
-            )
-        if not scans:
-            # Every file was empty: a relation of no rows with the contract's columns, so the batch
-            # goes on (and is recorded) as 0 rows instead of failing.
-            names = [c.name for c in self.contract.columns]
-            cols = ", ".join(f'null::varchar as "{c}"' for c in names)
-            for p in paths:
-                self.file_columns[p.name] = names
-            return con.sql(f"select {cols}, null::varchar as filename where false")
-        return con.sql(" union all by name ".join(scans))
+        return by_header
+
+    def _csv_scan(self, header: tuple[str, ...], readables: list[Path], rejects: str) -> str:
+        # One scan per header, not one per file: DuckDB gives every scan its own read buffers,
+        # and a union of a few dozen monthly files ran out of the 1 GB memory limit (and read
+        # at half the speed). The header is parsed here, so DuckDB need not sniff; a line it
+        # cannot split goes to the rejects table (file and line number) and the rest is read.
+        cfg = self.config
+        columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in header) + "}"
+        listed = "[" + ", ".join(sql_literal(str(readable)) for readable in readables) + "]"
+        return (
+            f"select * from read_csv({listed}, header={str(cfg.header).lower()}, "
+            f"auto_detect=false, columns={columns}, delim={sql_literal(cfg.delimiter)}, "
+            f"quote={sql_literal(cfg.quote)}, escape={sql_literal(cfg.quote)}, filename=true, "
+            f"store_rejects=true, rejects_table={sql_literal(rejects)}, rejects_scan={sql_literal(rejects + '_scan')})"
+        )
 
     def _empty(self, path: Path, what: str) -> None:
         # ingest and `benefits extract` name it in their warnings; this says what it held
@@ -400,46 +403,40 @@ class FilesConnector(Connector):
         from openpyxl import load_workbook
 
         spool = Spool(self.scratch("xlsx"))
-        size = self.config.batch_size
         for p in paths:
             try:
                 wb = load_workbook(p, read_only=True, data_only=True)
             except Exception as e:  # noqa: BLE001 - openpyxl raises many types for a bad file
                 raise ConnectorError(f"{p.name}: not a readable XLSX workbook ({type(e).__name__}: {e})") from None
             try:
-                if self.config.sheet and self.config.sheet not in wb.sheetnames:
-                    raise ConnectorError(f"{p.name}: no sheet {self.config.sheet!r}; sheets: {', '.join(wb.sheetnames)}")
-                ws = wb[self.config.sheet] if self.config.sheet else wb.worksheets[0]
-                rows = ws.iter_rows(values_only=True)
-                header = next(rows, None)
-                if header is None:
-                    raise ConnectorError(f"{p.name}: the sheet {ws.title!r} is empty")
-                names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
-                self.file_columns[p.name] = [self.config.columns.get(c, c) for c in names]
-                cols: list[list] = [[] for _ in names]
-
-                def flush():
-                    t = {n: pa.array(c, pa.string()) for n, c in zip(names, cols)}
-                    t["filename"] = pa.array([str(p)] * len(cols[0]), pa.string())
-                    spool.write(normalise_batch(pa.RecordBatch.from_pydict(t)))
-                    for c in cols:
-                        c.clear()
-
-                for row in rows:
-                    if row is None or all(v is None for v in row):
-                        continue
-                    for i in range(len(names)):
-                        v = row[i] if i < len(row) else None
-                        cols[i].append(
-                            None if v is None else (v.isoformat(sep=" ") if isinstance(v, dt.datetime) else str(v))
-                        )
-                    if len(cols[0]) >= size:
-                        flush()
-                if cols[0] or not spool.parts:
-                    flush()
+                self._spool_sheet(spool, p, self._sheet(p, wb))
             finally:
                 wb.close()
         return con.read_parquet([str(x) for x in spool.close()], union_by_name=True)
+
+    def _sheet(self, path: Path, wb):
+        sheet = self.config.sheet
+        if sheet and sheet not in wb.sheetnames:
+            raise ConnectorError(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(wb.sheetnames)}")
+        return wb[sheet] if sheet else wb.worksheets[0]
+
+    def _spool_sheet(self, spool: Spool, path: Path, ws) -> None:
+        rows = ws.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise ConnectorError(f"{path.name}: the sheet {ws.title!r} is empty")
+        names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
+        self.file_columns[path.name] = [self.config.columns.get(c, c) for c in names]
+        cols: list[list] = [[] for _ in names]
+        for row in rows:
+            if row is None or all(v is None for v in row):
+                continue
+            for i, col in enumerate(cols):
+                col.append(_cell_text(row[i] if i < len(row) else None))
+            if len(cols[0]) >= self.config.batch_size:
+                _spool_columns(spool, path, names, cols)
+        if cols[0] or not spool.parts:
+            _spool_columns(spool, path, names, cols)
 
     def _with_lineage(
         self, con: duckdb.DuckDBPyConnection, rel: duckdb.DuckDBPyRelation, paths: list[Path]
@@ -457,3 +454,16 @@ class FilesConnector(Connector):
         select.append(f"case filename {file_case} end as {LINEAGE_FILE}")
         select.append(f"case filename {period_case} end as {LINEAGE_PERIOD}" if period_case else f"null::date as {LINEAGE_PERIOD}")
         return rel.project(", ".join(select))
+
+
+def _cell_text(v) -> str | None:
+    return None if v is None else (v.isoformat(sep=" ") if isinstance(v, dt.datetime) else str(v))
+
+
+def _spool_columns(spool: Spool, path: Path, names: list[str], cols: list[list]) -> None:
+    """The rows gathered so far, as text, to the spool (with the file they came from); the lists are emptied."""
+    t = {n: pa.array(c, pa.string()) for n, c in zip(names, cols)}
+    t["filename"] = pa.array([str(path)] * len(cols[0]), pa.string())
+    spool.write(normalise_batch(pa.RecordBatch.from_pydict(t)))
+    for c in cols:
+        c.clear()

@@ -111,17 +111,9 @@ class NhsStatisticsConnector(Connector):
         norm = {normalise(h): h for h in header}
         period = norm.get("period")
         org = norm.get("org code")
-        found: dict[str, dict[str, str]] = {m: {} for m in MEASURES}
-        for key, original in norm.items():
-            for measure, pattern in MEASURES.items():
-                m = pattern.match(key)
-                if m:
-                    found[measure][DEPT_TYPES.get(m.group(1), "other")] = original
+        found = _measure_columns(norm)
         missing = [label for label, col in (("Period", period), ("Org Code", org)) if col is None]
-        for measure in REQUIRED:
-            for dept in ("1", "2", "other"):
-                if dept not in found[measure]:
-                    missing.append(f"{measure.replace('_', ' ')} ({'type ' + dept if dept != 'other' else 'other'})")
+        missing += _missing_measures(found)
         if missing:
             raise ConnectorError(
                 f"{name}: not the A&E monthly publication's layout: no column for {', '.join(missing)} "
@@ -215,3 +207,23 @@ class NhsStatisticsConnector(Connector):
             raise ConnectorError(
                 f"{row[LINEAGE_FILE]}: Period {row['_period_text']!r} is not like MSitAE-MARCH-2024"
             )
+
+
+def _measure_columns(norm: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Per measure, the header column of each department type (normalised header -> header as written)."""
+    found: dict[str, dict[str, str]] = {m: {} for m in MEASURES}
+    for key, original in norm.items():
+        for measure, pattern in MEASURES.items():
+            m = pattern.match(key)
+            if m:
+                found[measure][DEPT_TYPES.get(m.group(1), "other")] = original
+    return found
+
+
+def _missing_measures(found: dict[str, dict[str, str]]) -> list[str]:
+    return [
+        f"{measure.replace('_', ' ')} ({'type ' + dept if dept != 'other' else 'other'})"
+        for measure in REQUIRED
+        for dept in ("1", "2", "other")
+        if dept not in found[measure]
+    ]

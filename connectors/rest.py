@@ -14,53 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
-from urllib.parse import urljoin
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from connectors.base import Connector, ConnectorConfig, ConnectorError
-from connectors.http import Auth, HttpClient, dig, display_url, parse_link_header
-
-
-class _Paginator(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NoPagination(_Paginator):
-    type: Literal["none"]
-
-
-class OffsetPagination(_Paginator):
-    type: Literal["offset"]
-    limit: int = Field(default=100, ge=1, description="records per page")
-    limit_param: str = Field(default="limit", description="query parameter for the page size")
-    offset_param: str = Field(default="offset", description="query parameter for the first record")
-    total_path: str | None = Field(default=None, description="where the body gives the total record count, if it does")
-
-
-class PageNumberPagination(_Paginator):
-    type: Literal["page_number"]
-    page_param: str = Field(default="page", description="query parameter for the page number")
-    start: int = Field(default=1, description="number of the first page")
-    size_param: str | None = Field(default="page_size", description="query parameter for the page size")
-    size: int = Field(default=100, ge=1, description="records per page")
-    total_pages_path: str | None = Field(default=None, description="where the body gives the page count, if it does")
-
-
-class NextLinkPagination(_Paginator):
-    type: Literal["next_link"]
-    path: str = Field(default="next", description="dotted path of the next page's URL in the body, e.g. links.next")
-
-
-class LinkHeaderPagination(_Paginator):
-    type: Literal["link_header"]
-
-
-Paginator = Annotated[
-    NoPagination | OffsetPagination | PageNumberPagination | NextLinkPagination | LinkHeaderPagination,
-    Field(discriminator="type"),
-]
+from connectors.http import Auth, HttpClient, dig, display_url
+from connectors.paginators import NoPagination, Page, Paginator
 
 
 class RestConfig(ConnectorConfig):
@@ -120,21 +80,13 @@ class RestConnector(Connector):
         params: dict[str, Any] = dict(cfg.params)
         if cfg.since_param and self.start_value is not None:
             params[cfg.since_param] = self.start_value
-        url: str | None = cfg.url
+        cursor = pager.first_cursor()
         seen_urls: set[str] = set()
         last_digest = None
-        offset = 0
-        page = getattr(pager, "start", 1)
         for n in range(cfg.max_pages + 1):
             if n == cfg.max_pages:
                 raise ConnectorError(f"{display_url(cfg.url)}: more than max_pages={cfg.max_pages} pages; stopping")
-            query = dict(params) if n == 0 or pager.type in ("offset", "page_number") else None
-            if isinstance(pager, OffsetPagination):
-                query.update({pager.limit_param: pager.limit, pager.offset_param: offset})
-            elif isinstance(pager, PageNumberPagination):
-                query[pager.page_param] = page
-                if pager.size_param:
-                    query[pager.size_param] = pager.size
+            url, query = pager.request(cfg.url, params, cursor)
             body, response = client.get_json(url, query)
             fetched = response.url or url
             if fetched in seen_urls:
@@ -148,36 +100,9 @@ class RestConnector(Connector):
                 )
             last_digest = digest
             yield records, fetched
-            # -- where the next page is ---------------------------------------------------
-            if isinstance(pager, NoPagination):
+            cursor = pager.next_cursor(cursor, Page(records, body, response, fetched, seen_urls))
+            if cursor is None:
                 return
-            if isinstance(pager, OffsetPagination):
-                offset += len(records)
-                total = dig(body, pager.total_path) if pager.total_path else None
-                if not records or (total is not None and offset >= int(total)) or (
-                    total is None and len(records) < pager.limit
-                ):
-                    return
-                continue
-            if isinstance(pager, PageNumberPagination):
-                pages = dig(body, pager.total_pages_path) if pager.total_pages_path else None
-                if not records or (pages is not None and page - pager.start + 1 >= int(pages)) or (
-                    pages is None and len(records) < pager.size
-                ):
-                    return
-                page += 1
-                continue
-            if isinstance(pager, NextLinkPagination):
-                nxt = dig(body, pager.path)
-            else:
-                nxt = parse_link_header(response.headers.get("Link")).get("next")
-            if not nxt:
-                return
-            url = urljoin(fetched, str(nxt))
-            if url in seen_urls:
-                raise ConnectorError(
-                    f"pagination loop: the next link of {display_url(fetched)} points back to {display_url(url)}"
-                )
 
     def batches(self) -> Iterator[list[dict]]:
         client = HttpClient(self, self.config.auth, self.config.headers, self.config.verify_tls)

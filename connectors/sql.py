@@ -393,41 +393,68 @@ class SqlConnector(Connector):
     def classify(self, exc: BaseException) -> ConnectorError | None:
         where = self.source_label()
         orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
-        name = type(orig).__name__
         text = str(orig).strip()
-        first = text.splitlines()[0] if text else name
-        code = orig.args[0] if getattr(orig, "args", None) and isinstance(orig.args[0], int) else None
-        lowered = text.lower()
-        if code is not None and type(orig).__module__.split(".")[0] in ("pymysql", "asyncmy", "MySQLdb"):
-            if code in _MYSQL_AUTH:
-                return ConnectorError(f"{where}: the database refused the credentials ({first})")
-            if code in _MYSQL_TRANSIENT:
-                lost = code in (2002, 2003, 2006, 2013, 2055)
-                return TransientError(
-                    f"{where}: {'cannot reach the database (' if lost else ''}{_mysql_message(orig)}{')' if lost else ''}"
-                )
-            return ConnectorError(f"{where}: {_mysql_message(orig)}")
-        if name == "QueryCanceled" or "statement timeout" in lowered:
-            return TransientError(f"{where}: timed out after {self.config.timeout_seconds:g} s ({first})")
-        if "password authentication failed" in lowered or "no password supplied" in lowered or (
-            "role" in lowered and "does not exist" in lowered
-        ):
-            return ConnectorError(f"{where}: the database refused the credentials ({first})")
-        if name == "OperationalError" or isinstance(orig, sa.exc.DisconnectionError):
-            if "does not exist" in lowered:
-                return ConnectorError(f"{where}: {first}")
-            if any(w in lowered for w in ("refused", "timeout", "timed out", "could not connect", "connection", "terminat")):
-                return TransientError(f"{where}: cannot reach the database ({first})")
-        if isinstance(orig, TimeoutError | concurrent.futures.TimeoutError):
-            return TransientError(f"{where}: timed out ({first})")
+        first = text.splitlines()[0] if text else type(orig).__name__
+        # In order: a MySQL error number says it all; then what any server's messages say.
+        for rule in (_mysql_error, self._cancelled, _refused_credentials, _unreachable, _timed_out):
+            err = rule(orig, where, first)
+            if err is not None:
+                return err
         common = classify_common(orig, where)
         if common is not None:
             return common
-        if isinstance(exc, sa.exc.NoSuchModuleError | sa.exc.ArgumentError):
-            return ConnectorError(f"{where}: {first}")
-        if name in ("ProgrammingError", "UndefinedTable", "UndefinedColumn", "SyntaxError", "DataError"):
+        if isinstance(exc, sa.exc.NoSuchModuleError | sa.exc.ArgumentError) or type(orig).__name__ in _PERMANENT:
             return ConnectorError(f"{where}: {first}")
         return None
+
+    def _cancelled(self, orig: BaseException, where: str, first: str) -> ConnectorError | None:
+        if type(orig).__name__ == "QueryCanceled" or "statement timeout" in str(orig).lower():
+            return TransientError(f"{where}: timed out after {self.config.timeout_seconds:g} s ({first})")
+        return None
+
+
+# Driver errors about the statement or its data: running it again would fail the same way.
+_PERMANENT = ("ProgrammingError", "UndefinedTable", "UndefinedColumn", "SyntaxError", "DataError")
+
+
+def _mysql_error(orig: BaseException, where: str, first: str) -> ConnectorError | None:
+    code = orig.args[0] if getattr(orig, "args", None) and isinstance(orig.args[0], int) else None
+    if code is None or type(orig).__module__.split(".")[0] not in ("pymysql", "asyncmy", "MySQLdb"):
+        return None
+    if code in _MYSQL_AUTH:
+        return ConnectorError(f"{where}: the database refused the credentials ({first})")
+    if code in _MYSQL_TRANSIENT:
+        lost = code in (2002, 2003, 2006, 2013, 2055)
+        return TransientError(
+            f"{where}: {'cannot reach the database (' if lost else ''}{_mysql_message(orig)}{')' if lost else ''}"
+        )
+    return ConnectorError(f"{where}: {_mysql_message(orig)}")
+
+
+def _refused_credentials(orig: BaseException, where: str, first: str) -> ConnectorError | None:
+    lowered = str(orig).lower()
+    if "password authentication failed" in lowered or "no password supplied" in lowered or (
+        "role" in lowered and "does not exist" in lowered
+    ):
+        return ConnectorError(f"{where}: the database refused the credentials ({first})")
+    return None
+
+
+def _unreachable(orig: BaseException, where: str, first: str) -> ConnectorError | None:
+    if type(orig).__name__ != "OperationalError" and not isinstance(orig, sa.exc.DisconnectionError):
+        return None
+    lowered = str(orig).lower()
+    if "does not exist" in lowered:
+        return ConnectorError(f"{where}: {first}")
+    if any(w in lowered for w in ("refused", "timeout", "timed out", "could not connect", "connection", "terminat")):
+        return TransientError(f"{where}: cannot reach the database ({first})")
+    return None
+
+
+def _timed_out(orig: BaseException, where: str, first: str) -> ConnectorError | None:
+    if isinstance(orig, TimeoutError | concurrent.futures.TimeoutError):
+        return TransientError(f"{where}: timed out ({first})")
+    return None
 
 
 def _mysql_message(orig) -> str:

@@ -11,7 +11,7 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from connectors.base import state_json
+from connectors.watermark import state_json
 
 
 def read_state(wh, site_code: str, source_name: str) -> dict:

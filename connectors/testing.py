@@ -165,17 +165,7 @@ class ConnectorTestKit:
         if errors:
             problems.append(f"{len(errors)} rows do not convert to the contract's types, e.g. {errors[0]}")
         for col in contract.columns:
-            values = table.column(col.name).to_pylist()
-            if col.required and any(v is None for v in values):
-                problems.append(f"{col.name} is required but has nulls")
-            if col.values:
-                bad = sorted({str(v) for v in values if v is not None and str(v).lower() not in col.values})
-                if bad:
-                    problems.append(f"{col.name} has values outside {list(col.values)}: {bad[:5]}")
-            if col.min_value is not None:
-                low = [v for v in values if isinstance(v, int | float) and v < col.min_value]
-                if low:
-                    problems.append(f"{col.name} has values below {col.min_value}: {low[:5]}")
+            problems += _column_problems(col, table.column(col.name).to_pylist())
         assert not problems, f"{contract.name}: " + "; ".join(problems)
 
     def test_primary_key_is_unique(self, tmp_path, request):
@@ -313,3 +303,19 @@ def _caller_dir() -> Path | None:
 
 
 __all__ = ["ConnectorTestKit", "SourceFixture", "StaticFixture", "connector_tests"]
+
+
+def _column_problems(col, values: list) -> list[str]:
+    """How a column's values break its contract column's rules (required, allowed values, minimum)."""
+    problems = []
+    if col.required and any(v is None for v in values):
+        problems.append(f"{col.name} is required but has nulls")
+    if col.values:
+        bad = sorted({str(v) for v in values if v is not None and str(v).lower() not in col.values})
+        if bad:
+            problems.append(f"{col.name} has values outside {list(col.values)}: {bad[:5]}")
+    if col.min_value is not None:
+        low = [v for v in values if isinstance(v, int | float) and v < col.min_value]
+        if low:
+            problems.append(f"{col.name} has values below {col.min_value}: {low[:5]}")
+    return problems

@@ -56,6 +56,28 @@ def test_page_number_pagination(fake_api):
     assert len(ids(result)) == 25 and len(fake_api.hits("/inc")) == 3
 
 
+def test_page_number_without_a_page_count_stops_at_a_short_page(fake_api):
+    def handler(req):
+        p, n = int(req.q("page")), int(req.q("page_size"))
+        return Reply(200, {"data": RECORDS[p * n : (p + 1) * n]})
+
+    fake_api.route("/inc", handler)
+    result = run({"url": f"{fake_api.base}/inc", "paginator": {"type": "page_number", "start": 0, "size": 10}})
+    assert ids(result) == [r["ref"] for r in RECORDS]
+    assert [r.q("page") for r in fake_api.hits("/inc")] == ["0", "1", "2"]
+
+
+def test_offset_stops_at_the_total_without_asking_for_an_empty_page(fake_api):
+    def handler(req):
+        o, n = int(req.q("offset")), int(req.q("limit"))
+        return Reply(200, {"data": RECORDS[o : min(o + n, 20)], "total": 20})
+
+    fake_api.route("/inc", handler)
+    result = run({"url": f"{fake_api.base}/inc", "paginator": {"type": "offset", "limit": 10, "total_path": "total"}})
+    assert ids(result) == [r["ref"] for r in RECORDS[:20]]
+    assert [r.q("offset") for r in fake_api.hits("/inc")] == ["0", "10"]
+
+
 def test_link_header_pagination(fake_api):
     def handler(req):
         p = int(req.q("page", "1"))
