@@ -67,53 +67,60 @@ def detect_drift(
     `columns` maps each delivered column to its DuckDB type; `file_columns` lists each source
     file's own columns (so a column missing from one file of many is still found).
     """
-    findings: list[DriftFinding] = []
     expected = {c.name: c for c in contract.columns}
-    per_file = file_columns or {None: list(columns)}
-    for file, cols in per_file.items():
-        where = f"{file}: " if file else ""
-        for name, col in expected.items():
-            if name in cols or name in fill:
-                continue
-            findings.append(
-                DriftFinding(
-                    "missing_column",
-                    name,
-                    f"{where}missing column {name!r} (expected {col.type}"
-                    + (", required); the batch is held" if col.required else ", optional); filled with nulls"),
-                    "fatal" if col.required else "warning",
-                    file,
-                )
-            )
-        for name in cols:
-            if name not in expected and not name.startswith("_"):
-                findings.append(
-                    DriftFinding(
-                        "new_column",
-                        name,
-                        f"{where}new column {name!r} is not in the {contract.name} contract; it is ignored",
-                        "warning",
-                        file,
-                    )
-                )
-    text_source = all(t == "VARCHAR" for n, t in columns.items() if not n.startswith("_"))
-    if not text_source:
-        for name, src_type in columns.items():
-            col = expected.get(name)
-            if col is None:
-                continue
-            base = src_type.split("(")[0].upper()
-            if base not in _COMPATIBLE[col.type]:
-                findings.append(
-                    DriftFinding(
-                        "retyped_column",
-                        name,
-                        f"column {name!r}: expected {col.type}, got {src_type}; values are converted where possible "
-                        "and the rest quarantined",
-                        "warning",
-                    )
-                )
-    return findings
+    findings: list[DriftFinding] = []
+    for file, cols in (file_columns or {None: list(columns)}).items():
+        findings += _missing_columns(expected, cols, fill, file)
+        findings += _new_columns(contract, expected, cols, file)
+    return findings + _retyped_columns(expected, columns)
+
+
+def _missing_columns(expected: dict, cols: list[str], fill: set[str], file: str | None) -> list[DriftFinding]:
+    where = f"{file}: " if file else ""
+    return [
+        DriftFinding(
+            "missing_column",
+            name,
+            f"{where}missing column {name!r} (expected {col.type}"
+            + (", required); the batch is held" if col.required else ", optional); filled with nulls"),
+            "fatal" if col.required else "warning",
+            file,
+        )
+        for name, col in expected.items()
+        if name not in cols and name not in fill
+    ]
+
+
+def _new_columns(contract: Contract, expected: dict, cols: list[str], file: str | None) -> list[DriftFinding]:
+    where = f"{file}: " if file else ""
+    return [
+        DriftFinding(
+            "new_column",
+            name,
+            f"{where}new column {name!r} is not in the {contract.name} contract; it is ignored",
+            "warning",
+            file,
+        )
+        for name in cols
+        if name not in expected and not name.startswith("_")
+    ]
+
+
+def _retyped_columns(expected: dict, columns: dict[str, str]) -> list[DriftFinding]:
+    """A text source (every column VARCHAR) has no types to drift; its values are parsed in conforming."""
+    if all(t == "VARCHAR" for n, t in columns.items() if not n.startswith("_")):
+        return []
+    return [
+        DriftFinding(
+            "retyped_column",
+            name,
+            f"column {name!r}: expected {expected[name].type}, got {src_type}; values are converted where possible "
+            "and the rest quarantined",
+            "warning",
+        )
+        for name, src_type in columns.items()
+        if name in expected and src_type.split("(")[0].upper() not in _COMPATIBLE[expected[name].type]
+    ]
 
 
 def _mapping_case(expr: str, mapping: dict) -> str:

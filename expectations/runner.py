@@ -169,29 +169,8 @@ class GXValidator:
             if r is None:
                 out.append(RuleResult(rule, row_count, None, None, "no result returned"))
                 continue
-            info = r.exception_info or {}
-            exc = None
-            if info.get("raised_exception"):
-                exc = str(info.get("exception_message"))
-            elif isinstance(info, dict) and any(
-                isinstance(v, dict) and v.get("raised_exception") for v in info.values()
-            ):
-                exc = next(str(v.get("exception_message")) for v in info.values() if isinstance(v, dict) and v.get("raised_exception"))
-            if exc:
-                log.debug("rule %s could not be evaluated: %s", rule.name, exc)
-                exc = short_description(exc)
-                log.warning("rule %s could not be evaluated: %s", rule.name, exc)
-            res = r.result or {}
-            unexpected = res.get("unexpected_count")
-            observed = res.get("observed_value")
-            if rule.gx_type in COUNTING_TYPES:
-                unexpected = observed if isinstance(observed, int) else unexpected
-                observed = None
-            if rule.gx_type == "ExpectTableRowCountToBeBetween":
-                observed = observed if observed is not None else row_count
-            if rule.gx_type == "ExpectTableColumnsToMatchSet":
-                missing = sorted(set(rule.gx_kwargs["column_set"]) - set(observed or []))
-                observed = f"missing: {', '.join(missing)}" if missing else "all present"
+            exc = _exception(rule, r)
+            unexpected, observed = _counts(rule, r, row_count)
             out.append(
                 RuleResult(
                     rule,
@@ -203,3 +182,34 @@ class GXValidator:
                 )
             )
         return out
+
+
+def _exception(rule: Rule, r) -> str | None:
+    """Why GX could not evaluate a rule (its own exception, or one a metric raised), shortened; None when it could."""
+    info = r.exception_info or {}
+    exc = None
+    if info.get("raised_exception"):
+        exc = str(info.get("exception_message"))
+    elif isinstance(info, dict) and any(isinstance(v, dict) and v.get("raised_exception") for v in info.values()):
+        exc = next(str(v.get("exception_message")) for v in info.values() if isinstance(v, dict) and v.get("raised_exception"))
+    if exc:
+        log.debug("rule %s could not be evaluated: %s", rule.name, exc)
+        exc = short_description(exc)
+        log.warning("rule %s could not be evaluated: %s", rule.name, exc)
+    return exc
+
+
+def _counts(rule: Rule, r, row_count: int) -> tuple:
+    """(unexpected count, observed value) of one expectation's result, read the way each kind of rule reports them."""
+    res = r.result or {}
+    unexpected = res.get("unexpected_count")
+    observed = res.get("observed_value")
+    if rule.gx_type in COUNTING_TYPES:
+        unexpected = observed if isinstance(observed, int) else unexpected
+        observed = None
+    if rule.gx_type == "ExpectTableRowCountToBeBetween":
+        observed = observed if observed is not None else row_count
+    if rule.gx_type == "ExpectTableColumnsToMatchSet":
+        missing = sorted(set(rule.gx_kwargs["column_set"]) - set(observed or []))
+        observed = f"missing: {', '.join(missing)}" if missing else "all present"
+    return unexpected, observed

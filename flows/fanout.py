@@ -145,63 +145,92 @@ def fan_out(
     clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, SiteRun]:
     """Run every job within the limits; returns one SiteRun per job, in job order."""
-    emit = on_event or (lambda *a, **k: None)
-    pending = list(jobs)
-    running: dict[str, tuple[SiteJob, object, float]] = {}
-    in_use: Counter[str] = Counter()
-    done: dict[str, SiteRun] = {}
+    sites = _Sites(launcher, limits, on_event or (lambda *a, **k: None), clock, list(jobs))
     started_at = clock()
-
-    def finish(code: str, run: SiteRun) -> None:
-        job, _, _ = running.pop(code)
-        in_use.subtract(job.systems)
-        done[code] = run
-        emit("site_finished", site=code, failed=run.status != "completed" or _has_problem(run), status=run.status)
-
-    while pending or running:
-        # Start whatever fits, in order; a site waiting for a busy system does not hold up the rest.
-        for job in list(pending):
-            if len(running) >= limits.overall:
-                break
-            if any(in_use[s] >= limits.for_system(s) for s in job.systems):
-                continue
-            pending.remove(job)
-            emit("site_started", site=job.code)
-            try:
-                handle = launcher.start(job)
-            except Exception as exc:  # noqa: BLE001  one site that cannot start must not stop the others
-                log.error("site %s could not be started: %s: %s", job.code, type(exc).__name__, exc, exc_info=debug_enabled())
-                done[job.code] = SiteRun(job.code, "failed", reason=f"could not start: {type(exc).__name__}: {exc}")
-                emit("site_finished", site=job.code, failed=True, status="failed")
-                continue
-            running[job.code] = (job, handle, clock())
-            in_use.update(job.systems)
-        if not running:
-            if pending:  # nothing running yet nothing fits: a limit below what a site needs
+    while sites.pending or sites.running:
+        sites.start_what_fits()
+        if not sites.running:
+            if sites.pending:  # nothing running yet nothing fits: a limit below what a site needs
                 raise RuntimeError(f"no site can start within the limits {limits}")
             break
-        for code, run in launcher.poll({c: h for c, (_, h, _) in running.items()}).items():
-            if code in running:
-                finish(code, run)
+        sites.collect_finished()
         now = clock()
-        for code, (job, handle, t) in list(running.items()):
-            limit = site_timeout * len(job.members)  # a batch's sites run one after another
+        sites.time_out_slow(now, site_timeout)
+        if now - started_at > timeout:
+            sites.stop_all(f"timed out: the national run stopped waiting after {timeout:.0f} s")
+            break
+        if sites.running:
+            launcher.wait(sites.handles(), poll_seconds)
+    return {j.code: sites.done[j.code] for j in jobs}
+
+
+@dataclass
+class _Sites:
+    """The fan-out's bookkeeping: sites waiting, running (job, handle, start time) and done, and
+    how many running sites use each source system."""
+
+    launcher: Launcher
+    limits: Limits
+    emit: Callable[..., None]
+    clock: Callable[[], float]
+    pending: list[SiteJob]
+    running: dict[str, tuple[SiteJob, object, float]] = field(default_factory=dict)
+    in_use: Counter[str] = field(default_factory=Counter)
+    done: dict[str, SiteRun] = field(default_factory=dict)
+
+    def handles(self) -> dict[str, object]:
+        return {c: h for c, (_, h, _) in self.running.items()}
+
+    def start_what_fits(self) -> None:
+        """Start whatever fits, in order; a site waiting for a busy system does not hold up the rest."""
+        for job in list(self.pending):
+            if len(self.running) >= self.limits.overall:
+                break
+            if any(self.in_use[s] >= self.limits.for_system(s) for s in job.systems):
+                continue
+            self.pending.remove(job)
+            self._start(job)
+
+    def _start(self, job: SiteJob) -> None:
+        self.emit("site_started", site=job.code)
+        try:
+            handle = self.launcher.start(job)
+        except Exception as exc:  # noqa: BLE001  one site that cannot start must not stop the others
+            log.error("site %s could not be started: %s: %s", job.code, type(exc).__name__, exc, exc_info=debug_enabled())
+            self.done[job.code] = SiteRun(job.code, "failed", reason=f"could not start: {type(exc).__name__}: {exc}")
+            self.emit("site_finished", site=job.code, failed=True, status="failed")
+            return
+        self.running[job.code] = (job, handle, self.clock())
+        self.in_use.update(job.systems)
+
+    def collect_finished(self) -> None:
+        for code, run in self.launcher.poll(self.handles()).items():
+            if code in self.running:
+                self._finish(code, run)
+
+    def time_out_slow(self, now: float, site_timeout: float) -> None:
+        """Cancel each site that has run longer than its timeout (a batch's: its sites' one after another)."""
+        for code, (job, handle, t) in list(self.running.items()):
+            limit = site_timeout * len(job.members)
             if now - t > limit:
                 reason = f"timed out: no result within {limit:.0f} s of being started"
-                launcher.cancel(code, handle, reason)
-                finish(code, SiteRun(code, "timed_out", reason=reason))
-        if now - started_at > timeout:
-            reason = f"timed out: the national run stopped waiting after {timeout:.0f} s"
-            for code, (job, handle, _) in list(running.items()):
-                launcher.cancel(code, handle, reason)
-                finish(code, SiteRun(code, "timed_out", reason=reason))
-            for job in pending:
-                done[job.code] = SiteRun(job.code, "not_started", reason=reason)
-            pending.clear()
-            break
-        if running:
-            launcher.wait({c: h for c, (_, h, _) in running.items()}, poll_seconds)
-    return {j.code: done[j.code] for j in jobs}
+                self.launcher.cancel(code, handle, reason)
+                self._finish(code, SiteRun(code, "timed_out", reason=reason))
+
+    def stop_all(self, reason: str) -> None:
+        """Cancel every running site and start no more."""
+        for code, (_, handle, _) in list(self.running.items()):
+            self.launcher.cancel(code, handle, reason)
+            self._finish(code, SiteRun(code, "timed_out", reason=reason))
+        for job in self.pending:
+            self.done[job.code] = SiteRun(job.code, "not_started", reason=reason)
+        self.pending.clear()
+
+    def _finish(self, code: str, run: SiteRun) -> None:
+        job, _, _ = self.running.pop(code)
+        self.in_use.subtract(job.systems)
+        self.done[code] = run
+        self.emit("site_finished", site=code, failed=run.status != "completed" or _has_problem(run), status=run.status)
 
 
 def _has_problem(run: SiteRun) -> bool:

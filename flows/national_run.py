@@ -9,8 +9,6 @@ content. A site that fails, is held or times out is listed (and alerted); the ot
 
 from __future__ import annotations
 
-import time
-
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -37,6 +35,7 @@ from flows.publish import benefit_statuses, docs_index_task, publish_site_report
 from flows.build_marts import build_marts_task
 from flows.ingest_site import ingest_site
 from flows.realise_benefits import realise_task
+from flows.run_timings import RunTimings
 from pipeline import progress
 from pipeline.alerts import Alert
 from pipeline.runtime import get_sites, prepare_warehouse, simulate_missing, warehouse
@@ -120,10 +119,42 @@ def national_run(
     them instead of one each (many small sites; docs/deploy.md).
     """
     logger = get_run_logger()
-    wall = time.perf_counter()
-    data_seconds = 0.0
+    timings = RunTimings()
+    with timings.measure("setup_seconds"):  # two tasks of setup; counted as data work
+        systems, codes = _setup(sites_dir, sites, logger)
+    chosen, why = choose_mode(mode)
+    logger.info("fan-out over %d sites: %s (%s)", len(codes), chosen, why)
+    # In process, the thread pool is the overall limit.
+    overall = max_concurrent_sites if chosen == "deployments" else min(in_process_concurrency, max_concurrent_sites)
+    limits = Limits(overall, max_per_system, dict(system_limits or {}))
+    launcher = _launcher(chosen, sites_dir, site_queues, site_timeout_seconds, overall)
+    jobs = _jobs(chosen, [SiteJob(c, systems[c]) for c in codes], sites_per_run, site_queues)
+    with timings.measure("fanout_seconds"):
+        runs = _run_sites(jobs, launcher, limits, site_timeout=site_timeout_seconds, timeout=timeout_seconds,
+                          poll_seconds=poll_seconds)  # fmt: skip
+    outcomes = [o for run in runs.values() for o in run.outcomes]
+    timings.record_ingest(outcomes, _build_docs_index(chosen, outcomes))
+    progress.emit("stage", name="marts")
+    models, timings.seconds["marts_seconds"] = build_marts_task(sites_dir)
+    progress.emit("stage", name="benefits")
+    benefits, timings.seconds["benefits_seconds"] = realise_task(sites_dir)
+    failed_sites = _failed_sites(runs, logger)
+    result = {"outcomes": outcomes, "failed_sites": failed_sites, "models": models, "benefits": benefits,
+              "mode": chosen, "site_runs": {code: run.as_dict() for code, run in runs.items()}}  # fmt: skip
+    with timings.measure("artifacts_seconds"):
+        if publish:
+            publish_task(sites_dir, result, {code: run.outcomes for code, run in runs.items()})
+    progress.emit("stage", name="report")  # HTML report (issue #8); a failure is logged, never fails the run
+    with timings.measure("html_report_seconds"):
+        report = report_task(sites_dir, return_state=True)
+    result["report"] = _report_path(report, logger)
+    raise_alerts(_unfinished(runs))
+    result["timings"] = timings.finish()
+    return result
 
-    t = time.perf_counter()
+
+def _setup(sites_dir: str | None, sites: list[str] | None, logger) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """The warehouse prepared and missing extracts simulated; each site's systems, and the sites to run."""
     systems = prepare_task(sites_dir)
     codes = list(systems)
     if sites:
@@ -133,106 +164,71 @@ def national_run(
     simulated = simulate_task(sites_dir)
     if simulated:
         logger.info("simulated extracts for %s", ", ".join(simulated))
-    data_seconds += time.perf_counter() - t  # two tasks of setup; counted as data work
+    return systems, codes
 
-    chosen, why = choose_mode(mode)
-    logger.info("fan-out over %d sites: %s (%s)", len(codes), chosen, why)
-    limits = Limits(max_concurrent_sites, max_per_system, dict(system_limits or {}))
+
+def _launcher(chosen: str, sites_dir: str | None, site_queues: dict[str, str] | None, site_timeout: float,
+              concurrency: int) -> DeploymentLauncher | InProcessLauncher:  # fmt: skip
     if chosen == "deployments":
-        launcher = DeploymentLauncher(
+        return DeploymentLauncher(
             SITE_DEPLOYMENT, sites_dir=sites_dir, site_queues=site_queues, parent_run_id=current_flow_run_id()
         )
-    else:
-        site_flow = ingest_site.with_options(timeout_seconds=site_timeout_seconds)
-        launcher = InProcessLauncher(
-            lambda code: site_flow(site=code, sites_dir=sites_dir, prepare=False, docs_index=False, return_state=True),
-            concurrency=min(in_process_concurrency, max_concurrent_sites),
-        )
-        limits = Limits(min(in_process_concurrency, max_concurrent_sites), max_per_system, dict(system_limits or {}))
-    jobs = [SiteJob(c, systems[c]) for c in codes]
-    if chosen == "deployments":
-        jobs = batch_jobs(jobs, sites_per_run, site_queues)
-    fanout_started = time.perf_counter()
+    site_flow = ingest_site.with_options(timeout_seconds=site_timeout)
+    return InProcessLauncher(
+        lambda code: site_flow(site=code, sites_dir=sites_dir, prepare=False, docs_index=False, return_state=True),
+        concurrency=concurrency,
+    )
+
+
+def _jobs(chosen: str, jobs: list[SiteJob], sites_per_run: int, site_queues: dict[str, str] | None) -> list[SiteJob]:
+    """Batches of `sites_per_run` sites go only to deployments: in process, a site is a subflow of this run."""
+    return batch_jobs(jobs, sites_per_run, site_queues) if chosen == "deployments" else jobs
+
+
+def _build_docs_index(chosen: str, outcomes: list[dict]) -> float | None:
+    """In process, the Data Docs index once for every batch validated (a worker's site run builds its own);
+    its seconds, or None when there was nothing to build it for."""
+    if chosen == "in-process" and any(o.get("batch_id") for o in outcomes):
+        return docs_index_task()
+    return None
+
+
+def _run_sites(jobs: list[SiteJob], launcher, limits: Limits, **timeouts: float) -> dict[str, SiteRun]:
+    """Every job fanned out, the launcher closed after; one SiteRun per site (a batch's split into its sites')."""
     try:
         with quiet_subflows():
-            runs = fan_out(
-                jobs,
-                launcher,
-                limits,
-                site_timeout=site_timeout_seconds,
-                timeout=timeout_seconds,
-                poll_seconds=poll_seconds,
-                on_event=progress.emit,
-            )
+            runs = fan_out(jobs, launcher, limits, on_event=progress.emit, **timeouts)
     finally:
         launcher.close()
-    runs = site_runs(runs, jobs)
+    return site_runs(runs, jobs)
 
-    timings = {"setup_seconds": data_seconds, "fanout_seconds": time.perf_counter() - fanout_started}
 
-    outcomes: list[dict] = []
-    failed_sites: dict[str, str] = {}
-    by_site: dict[str, list[dict]] = {}
-    for code, run in runs.items():
-        outcomes.extend(run.outcomes)
-        by_site[code] = run.outcomes
-        problem = _site_problem(run)
-        if problem:
-            failed_sites[code] = problem
-    timings["ingest_seconds"] = sum(float(o.get("seconds") or 0) for o in outcomes)
-    # Data Docs: each batch's page (in its ingest task), then, in-process, the index once.
-    timings["docs_seconds"] = sum(float(o.get("docs_seconds") or 0) for o in outcomes)
-    if chosen == "in-process" and any(o.get("batch_id") for o in outcomes):
-        timings["docs_seconds"] += docs_index_task()
-    timings["ingest_data_seconds"] = timings["ingest_seconds"] + timings["docs_seconds"]
-
-    progress.emit("stage", name="marts")
-    models, timings["marts_seconds"] = build_marts_task(sites_dir)
-    progress.emit("stage", name="benefits")
-    benefits, timings["benefits_seconds"] = realise_task(sites_dir)
-
-    for code, why_failed in failed_sites.items():
+def _failed_sites(runs: dict[str, SiteRun], logger) -> dict[str, str]:
+    """What went wrong at each site that did not load cleanly (logged as an error)."""
+    failed = {code: problem for code, run in runs.items() if (problem := _site_problem(run))}
+    for code, why_failed in failed.items():
         logger.error("site %s did not complete: %s", code, why_failed)
-    result = {
-        "outcomes": outcomes,
-        "failed_sites": failed_sites,
-        "models": models,
-        "benefits": benefits,
-        "mode": chosen,
-        "site_runs": {code: run.as_dict() for code, run in runs.items()},
-    }
-    t = time.perf_counter()
-    if publish:
-        publish_task(sites_dir, result, by_site)
-    timings["artifacts_seconds"] = time.perf_counter() - t
-    progress.emit("stage", name="report")  # HTML report (issue #8); a failure is logged, never fails the run
-    t = time.perf_counter()
-    report = report_task(sites_dir, return_state=True)
-    timings["html_report_seconds"] = time.perf_counter() - t
-    result["report"] = report.result() if report.is_completed() else None
-    if result["report"] is None:
-        logger.error("benefits report not built: %s", report.message)
-    # Held batches and failed sources were alerted by the site runs themselves; here only the
-    # runs that ended without reporting (failed, crashed, cancelled, timed out, never started).
-    raise_alerts(
-        [
-            Alert(
-                kind="site_timed_out" if run.status in ("timed_out", "not_started") else "site_failed",
-                site=code,
-                reason=run.reason,
-                flow_run_id=run.flow_run_id,
-            )
-            for code, run in runs.items()
-            if run.status != "completed"
-        ]
-    )
-    # Data work is time measured inside the tasks that do it (setup and the HTML report: the
-    # task's wall time); the rest of the wall time is orchestration: flow and task runs, state
-    # changes, API calls, artifacts, starting and waiting for site runs.
-    timings["data_seconds"] = sum(
-        timings[k]
-        for k in ("setup_seconds", "ingest_data_seconds", "marts_seconds", "benefits_seconds", "html_report_seconds")
-    )
-    timings["wall_seconds"] = time.perf_counter() - wall
-    result["timings"] = timings
-    return result
+    return failed
+
+
+def _report_path(report, logger) -> str | None:
+    """The HTML report's index from the state of its task, or None (logged) when it was not built."""
+    if report.is_completed():
+        return report.result()
+    logger.error("benefits report not built: %s", report.message)
+    return None
+
+
+def _unfinished(runs: dict[str, SiteRun]) -> list[Alert]:
+    """Held batches and failed sources were alerted by the site runs themselves; here only the
+    runs that ended without reporting (failed, crashed, cancelled, timed out, never started)."""
+    return [
+        Alert(
+            kind="site_timed_out" if run.status in ("timed_out", "not_started") else "site_failed",
+            site=code,
+            reason=run.reason,
+            flow_run_id=run.flow_run_id,
+        )
+        for code, run in runs.items()
+        if run.status != "completed"
+    ]

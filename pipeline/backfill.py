@@ -72,15 +72,7 @@ def backfill(
     named ones), then rebuild marts and realise benefits unless `rebuild` is False."""
     from pipeline.runtime import prepare_warehouse, validator, warehouse
 
-    chosen = [s for s in site.sources if s.enabled and (not sources or s.name in sources)]
-    unknown = set(sources or []) - {s.name for s in site.sources}
-    if unknown:
-        raise BackfillError(
-            f"--source: {site.ods_code} has no source {', '.join(sorted(unknown))}; "
-            f"it has {', '.join(s.name for s in site.sources)}"
-        )
-    if not chosen:
-        raise BackfillError(f"{site.ods_code}: no enabled source to backfill")
+    chosen = _chosen_sources(site, sources)
     wh = warehouse(settings)
     with schema_lock(wh):
         prepare_warehouse(wh, all_sites)
@@ -96,11 +88,30 @@ def backfill(
         if on_outcome:
             on_outcome(outcome)
     if rebuild:
-        from pipeline.marts.build import build_marts
-        from pipeline.marts.realise import realise
-
-        with staging_snapshot_lock(wh):
-            result.models = build_marts(wh, all_sites, suppression_threshold=settings.suppression_threshold)
-        realised = realise(wh, all_sites)
-        result.benefits, result.problems = realised.benefits, list(realised.problems)
+        _rebuild(wh, settings, all_sites, result)
     return result
+
+
+def _chosen_sources(site: SiteConfig, sources: list[str] | None) -> list:
+    """The site's enabled sources, or the named ones; a name the site does not have is an error."""
+    chosen = [s for s in site.sources if s.enabled and (not sources or s.name in sources)]
+    unknown = set(sources or []) - {s.name for s in site.sources}
+    if unknown:
+        raise BackfillError(
+            f"--source: {site.ods_code} has no source {', '.join(sorted(unknown))}; "
+            f"it has {', '.join(s.name for s in site.sources)}"
+        )
+    if not chosen:
+        raise BackfillError(f"{site.ods_code}: no enabled source to backfill")
+    return chosen
+
+
+def _rebuild(wh, settings: Settings, all_sites: list[SiteConfig], result: BackfillResult) -> None:
+    """Marts and benefits rebuilt over every site, into `result`."""
+    from pipeline.marts.build import build_marts
+    from pipeline.marts.realise import realise
+
+    with staging_snapshot_lock(wh):
+        result.models = build_marts(wh, all_sites, suppression_threshold=settings.suppression_threshold)
+    realised = realise(wh, all_sites)
+    result.benefits, result.problems = realised.benefits, list(realised.problems)

@@ -36,20 +36,12 @@ def backfill(
     from flows.common import load_secret
     from pipeline.alerts import alerts_for_outcomes, send_alerts
     from pipeline.cli._preflight import exit_unless_warehouse
-    from pipeline.backfill import BackfillError, backfill as run_backfill, month_range
-    from pipeline.config.sites import ConfigError
-    from pipeline.runtime import get_sites
+    from pipeline.backfill import BackfillError, backfill as run_backfill
     from pipeline.config.settings import load_settings
     from pipeline.warehouse.core import redact_url
 
     settings = load_settings()
-    try:
-        period = month_range(first, last)
-        all_sites = get_sites(sites)
-        chosen = get_sites(sites, [site])[0]
-    except (BackfillError, ConfigError) as e:
-        error(e, "cannot backfill", sep="\n")
-        raise typer.Exit(2) from None
+    period, all_sites, chosen = _request(first, last, sites, site)
     exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", must_exist=False)
     console.print(
         f"backfill {chosen.ods_code} {period[0]:%Y-%m} to {period[1]:%Y-%m}; warehouse: {redact_url(settings.warehouse_url)}",
@@ -62,21 +54,7 @@ def backfill(
         error(e, "cannot backfill", sep="\n")
         raise typer.Exit(2) from None
 
-    table = Table(title=f"Backfill {chosen.ods_code} {period[0]:%Y-%m}..{period[1]:%Y-%m}")
-    for col, justify in (("source", "left"), ("dataset", "left"), ("status", "left"), ("extracted", "right"),
-                         ("loaded", "right"), ("quarantined", "right"), ("batch", "left")):  # fmt: skip
-        table.add_column(col, justify=justify)
-    for o in result.outcomes:
-        table.add_row(
-            o.source_name,
-            o.dataset,
-            o.status,
-            f"{o.rows_in:,}",
-            f"{o.rows_loaded:,}",
-            f"{o.rows_quarantined:,}",
-            o.batch_id or "",
-        )
-    console.print(table)
+    console.print(_outcomes_table(chosen.ods_code, period, result.outcomes))
     if rebuild:
         console.print(
             f"{len(result.models)} models rebuilt; {result.benefits} benefits evaluated; "
@@ -90,3 +68,37 @@ def backfill(
         for p in problems:
             err.print(f"  {p}", highlight=False, markup=False)
         raise typer.Exit(1)
+
+
+def _request(first: str, last: str, sites: Path | None, site: str):
+    """(period, every site, the site to backfill); a bad month or site config exits 2."""
+    from pipeline.backfill import BackfillError, month_range
+    from pipeline.config.sites import ConfigError
+    from pipeline.runtime import get_sites
+
+    try:
+        period = month_range(first, last)
+        all_sites = get_sites(sites)
+        chosen = get_sites(sites, [site])[0]
+    except (BackfillError, ConfigError) as e:
+        error(e, "cannot backfill", sep="\n")
+        raise typer.Exit(2) from None
+    return period, all_sites, chosen
+
+
+def _outcomes_table(code: str, period, outcomes) -> Table:
+    table = Table(title=f"Backfill {code} {period[0]:%Y-%m}..{period[1]:%Y-%m}")
+    for col, justify in (("source", "left"), ("dataset", "left"), ("status", "left"), ("extracted", "right"),
+                         ("loaded", "right"), ("quarantined", "right"), ("batch", "left")):  # fmt: skip
+        table.add_column(col, justify=justify)
+    for o in outcomes:
+        table.add_row(
+            o.source_name,
+            o.dataset,
+            o.status,
+            f"{o.rows_in:,}",
+            f"{o.rows_loaded:,}",
+            f"{o.rows_quarantined:,}",
+            o.batch_id or "",
+        )
+    return table

@@ -38,32 +38,11 @@ def collect_command(
     and rebuild the completeness board. A rejected package does not stop the others."""
     setup_logging(verbose)
     exit_unless_folder(blueprints, "--blueprints")
-    from pipeline.cli._preflight import exit_unless_warehouse
     from pipeline.federation.collect import build_national_marts, collect
-    from pipeline.federation.keys import KeyProblem, load_registry
 
-    try:
-        registry = load_registry(keys)
-    except KeyProblem as e:
-        error(e, "key registry")
-        raise typer.Exit(2) from None
-    try:
-        day = dt.date.fromisoformat(today) if today else None
-    except ValueError:
-        error(f"--today: expected YYYY-MM-DD, got {today!r}", "usage")
-        raise typer.Exit(2) from None
-    import os
-
-    from pipeline.config.settings import load_settings
-    from pipeline.runtime import warehouse as open_wh
-
-    if warehouse:
-        os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
-    settings = load_settings()
-    # The national warehouse may start empty: collecting creates its tables.
-    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL",
-                          must_exist=False)  # fmt: skip
-    wh = open_wh(settings)
+    registry = _registry(keys)
+    day = _today(today)
+    settings, wh = _national_warehouse(warehouse)
     try:
         result = collect(source, wh, registry, threshold=settings.suppression_threshold, today=day,
                          deadline_day=deadline_day)  # fmt: skip
@@ -71,24 +50,9 @@ def collect_command(
         error(f"{source}: {e}", "cannot collect")
         raise typer.Exit(2) from None
     if result.packages:
-        table = Table(title=f"Packages in {escape(source)}")
-        for col in ("package", "site", "status", "reasons"):
-            table.add_column(col)
-        for p in result.packages:
-            reasons = "\n".join(escape(r) for r in p.reasons)
-            if p.replaces:
-                reasons = "replaces " + ", ".join(p.replaces)
-            table.add_row(p.package, p.site_code or "?", f"[{_STYLE[p.status]}]{p.status}[/]", reasons)
-        console.print(table)
+        console.print(_packages_table(source, result.packages))
     built = build_national_marts(wh, settings.suppression_threshold)
-    from pipeline.report.build import build as build_report
-
-    pages = build_report(wh, [], report or settings.home / "reports", site_pages=False, national=True,
-                         blueprints=blueprints)  # fmt: skip
-    if pages.blueprints is not None:
-        from pipeline.cli.blueprint import report_collected
-
-        report_collected(pages.blueprints)
+    pages = _build_report(wh, report or settings.home / "reports", blueprints)
     console.print(
         f"{len(result.packages)} package(s): {result.count('accepted')} accepted, {result.count('rejected')} rejected"
         + (f", {result.count('failed')} left in the inbox after an error" if result.count("failed") else "")
@@ -98,3 +62,61 @@ def collect_command(
     console.print(f"report: {pages.index}", highlight=False)
     if result.count("failed"):
         raise typer.Exit(1)
+
+
+def _registry(keys: Path):
+    from pipeline.federation.keys import KeyProblem, load_registry
+
+    try:
+        return load_registry(keys)
+    except KeyProblem as e:
+        error(e, "key registry")
+        raise typer.Exit(2) from None
+
+
+def _today(today: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        error(f"--today: expected YYYY-MM-DD, got {today!r}", "usage")
+        raise typer.Exit(2) from None
+
+
+def _national_warehouse(warehouse: str | None):
+    """Settings and the national warehouse, which may start empty: collecting creates its tables."""
+    import os
+
+    from pipeline.cli._preflight import exit_unless_warehouse
+    from pipeline.config.settings import load_settings
+    from pipeline.runtime import warehouse as open_wh
+
+    if warehouse:
+        os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
+    settings = load_settings()
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL",
+                          must_exist=False)  # fmt: skip
+    return settings, open_wh(settings)
+
+
+def _packages_table(source: str, packages) -> Table:
+    table = Table(title=f"Packages in {escape(source)}")
+    for col in ("package", "site", "status", "reasons"):
+        table.add_column(col)
+    for p in packages:
+        reasons = "\n".join(escape(r) for r in p.reasons)
+        if p.replaces:
+            reasons = "replaces " + ", ".join(p.replaces)
+        table.add_row(p.package, p.site_code or "?", f"[{_STYLE[p.status]}]{p.status}[/]", reasons)
+    return table
+
+
+def _build_report(wh, out: Path, blueprints: Path | None):
+    """The national HTML report (and, with --blueprints, the Blueprints page, listed on the terminal)."""
+    from pipeline.report.build import build as build_report
+
+    pages = build_report(wh, [], out, site_pages=False, national=True, blueprints=blueprints)
+    if pages.blueprints is not None:
+        from pipeline.cli.blueprint import report_collected
+
+        report_collected(pages.blueprints)
+    return pages

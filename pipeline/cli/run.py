@@ -245,12 +245,34 @@ def run(
 
     reap_orphans()  # a dead run's server goes even when this run stops at the checks below
     settings = _preflight(warehouse, summary_json, wait)
+    _check_sites(sites, site)
+    # Boots while the imports below run; its own output goes to a log file, not the terminal.
+    adopt_api = start_ephemeral_api(settings.home / "logs" / "prefect-api.log")
+    import flows.national_run  # noqa: F401  the flows and Prefect, imported while the API boots
+    from pipeline.warehouse.core import redact_url
+    _hold_warehouse(settings, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", wait)
+    console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
+    t0 = time.perf_counter()
+    import great_expectations  # noqa: F401  every batch needs it; imported while the API boots
+
+    freeze_heap()
+    adopt_api()
+    result, view = _national_run(sites, site)
+    if summary_json:
+        summary_json.write_text(json.dumps({**result, "seconds": time.perf_counter() - t0}, indent=2, default=str))
+    _print_summary(result, view)
+    _print_sites(result, settings, sites, site)
+    _print_outcome(result, t0)
+
+
+def _check_sites(sites: Path | None, site: list[str] | None) -> None:
+    """Every site config readable and runnable (exit 2 on the first problem), then its baseline warnings;
+    before Prefect's server boots: a mistake in a site file is a second's wait, not a boot's."""
     from pipeline.config.register_checks import baseline_warnings
     from pipeline.config.sites import ConfigError
     from pipeline.runtime import check_runnable, get_sites
 
     try:
-        # before Prefect's server boots: a mistake in a site file is a second's wait, not a boot's
         configs = get_sites(sites, site)
         for config in configs:
             check_runnable(config)
@@ -261,19 +283,13 @@ def run(
         for w in baseline_warnings(config):
             warn(w)
 
-    # Boots while the imports below run; its own output goes to a log file, not the terminal.
-    adopt_api = start_ephemeral_api(settings.home / "logs" / "prefect-api.log")
+
+def _national_run(sites: Path | None, site: list[str] | None) -> tuple[dict, _ProgressView | _LineView]:
+    """The national run, its progress shown as bars on a terminal, else as a line per step."""
     from flows.common import api_url, quiet_subflows
     from flows.national_run import national_run
     from pipeline import progress
-    from pipeline.warehouse.core import redact_url
-    _hold_warehouse(settings, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL", wait)
-    console.print(f"warehouse: {redact_url(settings.warehouse_url)}", highlight=False)
-    t0 = time.perf_counter()
-    import great_expectations  # noqa: F401  every batch needs it; imported while the API boots
 
-    freeze_heap()
-    adopt_api()
     bars = Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
     )
@@ -285,8 +301,10 @@ def run(
                 result = national_run(sites_dir=str(sites) if sites else None, sites=site)
         finally:
             unsubscribe()
-    if summary_json:
-        summary_json.write_text(json.dumps({**result, "seconds": time.perf_counter() - t0}, indent=2, default=str))
+    return result, view
+
+
+def _print_summary(result: dict, view: _ProgressView | _LineView) -> None:
     if isinstance(view, _LineView) and _same_destination(sys.stdout, sys.stderr):
         # The progress lines (stderr) are in the very log the summary goes to (`2>&1`, a CI
         # job's output): a row per source would say each of them again. So the table keeps only
@@ -303,7 +321,10 @@ def run(
     for o in result["outcomes"]:
         if o.get("note"):
             console.print(o["note"], highlight=False, markup=False, soft_wrap=True)
-    from pipeline.runtime import warehouse as get_warehouse
+
+
+def _print_sites(result: dict, settings, sites: Path | None, site: list[str] | None) -> None:
+    from pipeline.runtime import get_sites, warehouse as get_warehouse
 
     try:
         console.print(_site_table(get_sites(sites, site), get_warehouse(settings)))
@@ -311,6 +332,10 @@ def run(
         err.print(f"(site summary unavailable: {e})", highlight=False, markup=False)
     if result.get("report"):
         console.print(f"report: {result['report']}", highlight=False)
+
+
+def _print_outcome(result: dict, t0: float) -> None:
+    """What was built, then any problem (a site or a benefit), which exits 1."""
     benefits = result["benefits"]
     console.print(
         f"{len(result['models'])} models built; {benefits['benefits']} benefits evaluated "

@@ -67,18 +67,27 @@ def list_command(
     for c in ("id", "site", "measure", "from", "change", "state", "found now", "decision"):
         table.add_column(c)
     for r in rows.to_dict("records"):
-        pct = r.get("size_pct")
-        change = f"{pct:+.0f}%" if isinstance(pct, float) and pct == pct else f"{r.get('size_abs'):+.3g}"
-        decided = r.get("note") or ""
-        if r.get("reason"):
-            decided = f"{r['reason']}: {decided}"
-        if r.get("decided_by"):
-            decided += f" ({r['decided_by']})"
-        if r["state"] == "new" and r.get("previous_decision"):
-            decided = f"reopened; was {r['previous_decision']}"
-        table.add_row(r["signal_id"], r["site_code"], r["measure_code"], f"{r['first_month']:%Y-%m}", change,
-                      r["state"], "yes" if r.get("detected") else "no", escape(decided))  # fmt: skip
+        table.add_row(r["signal_id"], r["site_code"], r["measure_code"], f"{r['first_month']:%Y-%m}", _change(r),
+                      r["state"], "yes" if r.get("detected") else "no", escape(_decision(r)))  # fmt: skip
     console.print(table, highlight=False)
+
+
+def _change(r: dict) -> str:
+    """The signal's size: in percent where the baseline allows one (not NaN), else absolute."""
+    pct = r.get("size_pct")
+    return f"{pct:+.0f}%" if isinstance(pct, float) and pct == pct else f"{r.get('size_abs'):+.3g}"
+
+
+def _decision(r: dict) -> str:
+    """What was decided and by whom; a reopened signal says what it was."""
+    if r["state"] == "new" and r.get("previous_decision"):
+        return f"reopened; was {r['previous_decision']}"
+    decided = r.get("note") or ""
+    if r.get("reason"):
+        decided = f"{r['reason']}: {decided}"
+    if r.get("decided_by"):
+        decided += f" ({r['decided_by']})"
+    return decided
 
 
 def _decide(warehouse, signal: str, state: str, note: str, by: str | None, reason: str | None = None) -> dict:

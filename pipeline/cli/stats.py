@@ -177,8 +177,6 @@ def its_command(
 ):
     """Interrupted time series (segmented regression): level change and slope change with 95% CIs."""
     setup_logging(verbose)
-    import numpy as np
-
     from benefits.its import FAMILIES, fit_its
 
     if family not in FAMILIES:
@@ -187,20 +185,8 @@ def its_command(
     frame, is_date = _read(input, x, y, (offset,) if offset else ())
     frame = frame.sort_values(x, kind="stable").reset_index(drop=True)
     xs = frame[x]
-    if is_date and intervention.strip().lstrip("-").isdigit():
-        row = int(intervention)
-    else:
-        at = _as_x(intervention, is_date, "--intervention")
-        hits = np.flatnonzero((xs >= at).to_numpy())
-        row = int(hits[0]) if len(hits) else len(frame)
-    _check_intervention(intervention, row, xs, x, input, as_row=is_date and intervention.strip().lstrip("-").isdigit())
-    if is_date:
-        t = (xs.dt.year * 12 + xs.dt.month).to_numpy(dtype=float)
-        t = t - t[0]
-        moy = xs.dt.month.to_numpy(dtype=float)
-    else:
-        t = xs.to_numpy(dtype=float)
-        moy = None
+    row = _intervention_row(intervention, xs, x, input, is_date)
+    t, moy = _time_axis(xs, is_date)
     try:
         result = fit_its(
             frame[y].to_numpy(dtype=float), intervention=row, t=t, x=xs,
@@ -223,11 +209,39 @@ def its_command(
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(out, indent=2))
+    console.print(f"{_effects(result)}; dispersion {result.dispersion:.4g} -> {output}", highlight=False)
+    for w in result.warnings:
+        err.print(f"warning: {w}", highlight=False, markup=False)
+
+
+def _intervention_row(intervention: str, xs, x: str, path: Path, is_date: bool) -> int:
+    """The row of the first point after the change: an integer given against dates is a row number,
+    anything else an x value (the first row at or after it)."""
+    import numpy as np
+
+    as_row = is_date and intervention.strip().lstrip("-").isdigit()
+    if as_row:
+        row = int(intervention)
+    else:
+        at = _as_x(intervention, is_date, "--intervention")
+        hits = np.flatnonzero((xs >= at).to_numpy())
+        row = int(hits[0]) if len(hits) else len(xs)
+    _check_intervention(intervention, row, xs, x, path, as_row=as_row)
+    return row
+
+
+def _time_axis(xs, is_date: bool) -> tuple:
+    """(t, month of year): dates count months from the first (with their month for seasonality), numbers are t."""
+    if is_date:
+        t = (xs.dt.year * 12 + xs.dt.month).to_numpy(dtype=float)
+        return t - t[0], xs.dt.month.to_numpy(dtype=float)
+    return xs.to_numpy(dtype=float), None
+
+
+def _effects(result) -> str:
     lc = result.level_change
     text = f"level change {lc.estimate:.4g} (95% CI {lc.ci_low:.4g} to {lc.ci_high:.4g}, {lc.scale})"
     if result.slope_change:
         sc = result.slope_change
         text += f"; slope change {sc.estimate:.4g} ({sc.ci_low:.4g} to {sc.ci_high:.4g})"
-    console.print(f"{text}; dispersion {result.dispersion:.4g} -> {output}", highlight=False)
-    for w in result.warnings:
-        err.print(f"warning: {w}", highlight=False, markup=False)
+    return text

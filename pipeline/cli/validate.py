@@ -74,22 +74,35 @@ def validate(
     if dataset not in CONTRACTS:
         error(f"unknown dataset {dataset!r}; known: {', '.join(sorted(CONTRACTS))}")
         raise typer.Exit(2)
-    site_config = None
-    if site:
-        from pipeline.config.sites import ConfigError
-        from pipeline.runtime import get_sites
-
-        try:
-            site_config = get_sites(sites, [site])[0]
-        except (ConfigError, IndexError) as e:
-            error(e or f"no site {site}", "configuration error", sep="\n")
-            raise typer.Exit(2) from None
+    site_config = _site_config(sites, site) if site else None
     try:
         with FileValidator() as fv:
             report = fv.validate(dataset, input, site=site_config, source_name=source, as_of=as_of)
     except (OSError, ValueError, RuntimeError, duckdb.Error) as e:  # connector and parse errors name the file
         error(e, f"cannot validate {input.name}")
         raise typer.Exit(2) from None
+    _print_report(report)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
+        console.print(f"report written to {output}", highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _site_config(sites: Path | None, site: str):
+    from pipeline.config.sites import ConfigError
+    from pipeline.runtime import get_sites
+
+    try:
+        return get_sites(sites, [site])[0]
+    except (ConfigError, IndexError) as e:
+        error(e or f"no site {site}", "configuration error", sep="\n")
+        raise typer.Exit(2) from None
+
+
+def _print_report(report) -> None:
+    """Schema drift (stderr), the rule table, the rows' fate and why the batch would be held."""
     for d in report.drift:
         err.print(f"schema drift ({d['severity']}): {d['message']}", highlight=False, markup=False)
     console.print(_rule_table(report))
@@ -100,9 +113,3 @@ def validate(
     )
     for reason in report.hold_reasons:
         console.print(f"  held: {reason}", highlight=False, markup=False)
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(report.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
-        console.print(f"report written to {output}", highlight=False)
-    if not report.ok:
-        raise typer.Exit(1)

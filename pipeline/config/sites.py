@@ -53,6 +53,20 @@ class QualitySettings(BaseModel):
     )
 
 
+def _unique(what: str, values: list) -> None:
+    dupes = {v for v in values if values.count(v) > 1}
+    if dupes:
+        raise ValueError(f"{what} must be unique; repeated: {', '.join(sorted(dupes))}")
+
+
+def _investments_dated(projects: list, named: set) -> None:
+    """A project's investment starts at its benefits' earliest go-live unless it gives a start itself."""
+    for p in projects:
+        if p.investment is not None and p.investment.start is None and p.name not in named:
+            raise ValueError(f"project {p.name!r}: investment.start is needed when no benefit names the project "
+                             "(it defaults to their earliest go-live)")
+
+
 class SiteConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -106,19 +120,9 @@ class SiteConfig(BaseModel):
             raise ValueError(f"simulation.ods_code {sim_code!r} differs from ods_code {self.ods_code!r}")
         if self.role == "trust" and self.trust_type == "national_body":
             raise ValueError("trust_type national_body is only for role: publisher")
-        ids = [b.id for b in self.benefit_list]
-        dupes = {i for i in ids if ids.count(i) > 1}
-        if dupes:
-            raise ValueError(f"benefit ids must be unique; repeated: {', '.join(sorted(dupes))}")
-        names = [p.name for p in self.projects]
-        dupes = {n for n in names if names.count(n) > 1}
-        if dupes:
-            raise ValueError(f"project names must be unique; repeated: {', '.join(sorted(dupes))}")
-        named = {b.project for b in self.benefit_list}
-        for p in self.projects:
-            if p.investment is not None and p.investment.start is None and p.name not in named:
-                raise ValueError(f"project {p.name!r}: investment.start is needed when no benefit names the project "
-                                 "(it defaults to their earliest go-live)")
+        _unique("benefit ids", [b.id for b in self.benefit_list])
+        _unique("project names", [p.name for p in self.projects])
+        _investments_dated(self.projects, {b.project for b in self.benefit_list})
         return self
 
     @property
@@ -339,22 +343,7 @@ def load_sites(directory: Path, only: list[str] | None = None) -> list[SiteConfi
     files = sorted(p for p in directory.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
     if not files:
         raise ConfigError(f"{directory}: no site configuration files (*.yaml)")
-    loaded: list[tuple[Path, SiteConfig | ConfigError]] = []
-    for p in files:
-        try:
-            loaded.append((p, load_site(p)))
-        except ConfigError as e:
-            loaded.append((p, e))
-    # a register kept beside the site files that name it (`benefits: register.yaml`) is theirs,
-    # not a site file of its own
-    registers = {r.resolve() for _, s in loaded if (r := getattr(s, "register", None) or getattr(s, "benefits_path", None))}
-    sites = []
-    for p, s in loaded:
-        if isinstance(s, ConfigError):
-            if p.resolve() in registers:
-                continue
-            raise s
-        sites.append(s)
+    sites = _sites_of(files)
     codes = [s.ods_code for s in sites]
     dupes = {c for c in codes if codes.count(c) > 1}
     if dupes:
@@ -365,6 +354,27 @@ def load_sites(directory: Path, only: list[str] | None = None) -> list[SiteConfi
         if unknown:
             raise ConfigError(f"{directory}: no configuration for site(s) {', '.join(sorted(unknown))}")
         sites = [s for s in sites if s.ods_code in wanted]
+    return sites
+
+
+def _sites_of(files: list[Path]) -> list[SiteConfig]:
+    """Every file loaded as a site; the first that is not a site raises its error, unless it is a
+    register kept beside the site files that name it (`benefits: register.yaml`): that is theirs,
+    not a site file of its own."""
+    loaded: list[tuple[Path, SiteConfig | ConfigError]] = []
+    for p in files:
+        try:
+            loaded.append((p, load_site(p)))
+        except ConfigError as e:
+            loaded.append((p, e))
+    registers = {r.resolve() for _, s in loaded if (r := getattr(s, "register", None) or getattr(s, "benefits_path", None))}
+    sites = []
+    for p, s in loaded:
+        if isinstance(s, ConfigError):
+            if p.resolve() in registers:
+                continue
+            raise s
+        sites.append(s)
     return sites
 
 

@@ -83,27 +83,28 @@ def resolve_months(wh: Warehouse, site: str, first: dt.date | None, last: dt.dat
 
 
 # -- tables ------------------------------------------------------------------------------------
+# Each logical type's conversion of one present value.
+_CONVERT = {
+    "varchar": str,
+    "date": _as_date,
+    "timestamp": lambda v: pd.Timestamp(v).to_pydatetime(),
+    "double": float,
+    "bigint": int,
+    "boolean": bool,
+}
+
+
+def _missing(v) -> bool:
+    return v is None or (not isinstance(v, (str, bytes)) and bool(pd.isna(v)))
+
+
 def _column(series: pd.Series, logical: str, arrow_type: pa.DataType, where: str) -> pa.Array:
     """One column cast to its kind's type; row by row, as the tables are small aggregates."""
-    def missing(v) -> bool:
-        return v is None or (not isinstance(v, (str, bytes)) and bool(pd.isna(v)))
-
     try:
-        if logical == "varchar":
-            values = [None if missing(v) else str(v) for v in series]
-        elif logical == "date":
-            values = [None if missing(v) else _as_date(v) for v in series]
-        elif logical == "timestamp":
-            values = [None if missing(v) else pd.Timestamp(v).to_pydatetime() for v in series]
-        elif logical == "double":
-            values = [None if missing(v) else float(v) for v in series]
-        elif logical == "bigint":
-            values = [None if missing(v) else int(v) for v in series]
-        elif logical == "boolean":
-            values = [None if missing(v) else bool(v) for v in series]
-        else:
+        convert = _CONVERT.get(logical)
+        if convert is None:  # a SubmitError is a ValueError: reported, like a bad value, as unreadable
             raise SubmitError(f"{where}: unknown type {logical!r}")
-        return pa.array(values, type=arrow_type)
+        return pa.array([None if _missing(v) else convert(v) for v in series], type=arrow_type)
     except (TypeError, ValueError, pa.ArrowException) as exc:
         raise SubmitError(f"{where}: cannot be read as {logical} ({exc})") from None
 

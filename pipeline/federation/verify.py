@@ -200,20 +200,11 @@ def _check_header(m: Manifest, name, today: dt.date, threshold: int, out: Checke
 def _read_files(fs, folder: str, m: Manifest, out: Checked) -> dict[str, pa.Table]:
     listed = {}
     for entry in m.files:
-        if not safe_file_name(entry.name):
-            out.reasons.append(f"{MANIFEST} names file {entry.name!r}: only a plain <kind>.parquet name is allowed")
-            continue
-        kind = KINDS.get(entry.kind)
-        if kind is None:
-            out.reasons.append(f"{MANIFEST} file {entry.name}: kind {entry.kind!r} is not one of {', '.join(KINDS)}")
-            continue
-        if entry.name != kind.file:
-            out.reasons.append(f"{MANIFEST} file {entry.name}: a {entry.kind} file must be named {kind.file}")
-            continue
-        if entry.kind in listed:
-            out.reasons.append(f"{MANIFEST} lists kind {entry.kind} more than once")
-            continue
-        listed[entry.kind] = entry
+        problem = _entry_problem(entry, listed)
+        if problem:
+            out.reasons.append(problem)
+        else:
+            listed[entry.kind] = entry
     # Every kind, even with no rows: a newer package replaces the site's rows for its months, so
     # a file left out would silently delete what an earlier package sent.
     for kind_name in KINDS:
@@ -224,40 +215,54 @@ def _read_files(fs, folder: str, m: Manifest, out: Checked) -> dict[str, pa.Tabl
         out.reasons.append(f"{extra} is in the package but not listed in {MANIFEST}")
     tables = {}
     for kind_name, entry in listed.items():
-        kind = KINDS[kind_name]
-        path = f"{folder}/{entry.name}"
-        if entry.name not in present:
-            out.reasons.append(f"{entry.name} is listed in {MANIFEST} but missing")
-            continue
-        size = fs.size(path)
-        if size > MAX_FILE_BYTES:
-            out.reasons.append(f"{entry.name} is {size} bytes, more than the {MAX_FILE_BYTES} allowed")
-            continue
-        data = fs.cat_file(path)
-        if not data and entry.bytes > 0:
-            out.reasons.append(f"{entry.name} is empty; {MANIFEST} says {entry.bytes} bytes")
-            continue
-        if len(data) != entry.bytes:
-            out.reasons.append(f"{entry.name} is {len(data)} bytes; {MANIFEST} says {entry.bytes}")
-            continue
-        if sha256(data) != entry.sha256:
-            out.reasons.append(f"{entry.name}: sha256 does not match {MANIFEST} (the file changed after signing)")
-            continue
-        try:
-            table = pq.read_table(io.BytesIO(data))
-        except (pa.ArrowException, OSError) as exc:
-            out.reasons.append(f"{entry.name} is not a readable Parquet file ({str(exc).splitlines()[0][:200]})")
-            continue
-        if table.num_rows != entry.rows:
-            out.reasons.append(f"{entry.name} has {table.num_rows} rows; {MANIFEST} says {entry.rows}")
-            continue
-        got = [(f.name, f.type) for f in table.schema]
-        want = [(f.name, f.type) for f in kind.schema]
-        if got != want:
-            out.reasons.append(f"{entry.name}: {_schema_difference(got, want)}")
-            continue
-        tables[kind_name] = table
+        table, problem = _read_file(fs, folder, entry, present)
+        if problem:
+            out.reasons.append(problem)
+        else:
+            tables[kind_name] = table
     return tables
+
+
+def _entry_problem(entry, listed: dict) -> str | None:
+    """What is wrong with one file the manifest lists (its name, its kind, a kind listed twice), if anything."""
+    if not safe_file_name(entry.name):
+        return f"{MANIFEST} names file {entry.name!r}: only a plain <kind>.parquet name is allowed"
+    kind = KINDS.get(entry.kind)
+    if kind is None:
+        return f"{MANIFEST} file {entry.name}: kind {entry.kind!r} is not one of {', '.join(KINDS)}"
+    if entry.name != kind.file:
+        return f"{MANIFEST} file {entry.name}: a {entry.kind} file must be named {kind.file}"
+    if entry.kind in listed:
+        return f"{MANIFEST} lists kind {entry.kind} more than once"
+    return None
+
+
+def _read_file(fs, folder: str, entry, present: set[str]) -> tuple[pa.Table | None, str | None]:
+    """(the file's table, None), or (None, the first way it differs from what the manifest says)."""
+    path = f"{folder}/{entry.name}"
+    if entry.name not in present:
+        return None, f"{entry.name} is listed in {MANIFEST} but missing"
+    size = fs.size(path)
+    if size > MAX_FILE_BYTES:
+        return None, f"{entry.name} is {size} bytes, more than the {MAX_FILE_BYTES} allowed"
+    data = fs.cat_file(path)
+    if not data and entry.bytes > 0:
+        return None, f"{entry.name} is empty; {MANIFEST} says {entry.bytes} bytes"
+    if len(data) != entry.bytes:
+        return None, f"{entry.name} is {len(data)} bytes; {MANIFEST} says {entry.bytes}"
+    if sha256(data) != entry.sha256:
+        return None, f"{entry.name}: sha256 does not match {MANIFEST} (the file changed after signing)"
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError) as exc:
+        return None, f"{entry.name} is not a readable Parquet file ({str(exc).splitlines()[0][:200]})"
+    if table.num_rows != entry.rows:
+        return None, f"{entry.name} has {table.num_rows} rows; {MANIFEST} says {entry.rows}"
+    got = [(f.name, f.type) for f in table.schema]
+    want = [(f.name, f.type) for f in KINDS[entry.kind].schema]
+    if got != want:
+        return None, f"{entry.name}: {_schema_difference(got, want)}"
+    return table, None
 
 
 def _schema_difference(got: list[tuple], want: list[tuple]) -> str:

@@ -202,27 +202,10 @@ def release(
     dry_run: bool = False,
 ) -> Release:
     """Re-apply `site`'s mappings to a batch's quarantined rows, re-validate, load what passes."""
-    source = find_batch(wh, batch_id)
+    source, contract, count = _quarantined_batch(wh, site, batch_id)
     batch_id = source["batch_id"]
-    if source["site_code"] != site.ods_code:
-        raise QuarantineError(f"batch {batch_id} belongs to site {source['site_code']}, not {site.ods_code}")
-    contract = get_contract(source["dataset"])
-    count = wh.scalar(f"select count(*) from quarantine.{contract.name} where _batch_id = :b", {"b": batch_id})
-    if not count:
-        raise QuarantineError(f"batch {batch_id} has no rows in quarantine.{contract.name}; nothing to release")
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    rec = BatchRecord(
-        batch_id=release_id_for(batch_id, now),
-        site_code=source["site_code"],
-        dataset=contract.name,
-        source_name=source["source_name"],
-        connector=RELEASE_CONNECTOR,
-        extracted_at=now,
-        checksum=None,
-        rows_in=int(count),
-    )
+    rec = _release_record(source, contract, batch_id, count)
     held = source["status"] == "held"
-    rec.reason = f"release of {int(count):,} quarantined rows of {'held ' if held else ''}batch {batch_id}"
     table = landing_table(rec.batch_id)
     mappings = site.mapping(contract.name)
     out = Release(rec.batch_id, batch_id, rec.site_code, contract.name, rows_in=rec.rows_in, dry_run=dry_run)
@@ -241,40 +224,82 @@ def release(
         if dry_run:
             failing = count_failing(wh, table, rules, contract)
             out.rows_loaded, out.rows_quarantined = rec.rows_in - failing, failing
-            out.rules = {r.rule.name: r.unexpected_count for r in results if r.rule.row_level and r.unexpected_count}
+            out.rules = _failing_rules(results)
             return out
-        files = list(
-            wh.query(f"select distinct _source_file from {table} where _source_file is not null")["_source_file"]
-        )
-        with wh.begin() as conn:
-            ensure_release_columns(conn)
-            if held:
-                # Loading the held batch would have replaced its months; so does its release.
-                replace_months(conn, "staging", rec, files)
-                replace_months(conn, "quarantine", rec, files)
-            conn.execute(sa.text(f"delete from quarantine.{contract.name} where _batch_id = :b"), {"b": batch_id})
-            rec.rows_quarantined = split_batch(conn, rec, contract, table, rules)
-            rec.rows_loaded = rec.rows_in - rec.rows_quarantined
-            rec.status = "loaded"
-            insert_batch_record(conn, rec, supersede=held)
-            conn.execute(
-                sa.text("update meta.load_batch set released_from = :s where batch_id = :b"),
-                {"s": batch_id, "b": rec.batch_id},
-            )
-            insert_dq_results(conn, rec, results, [])
-            if held:
-                conn.execute(
-                    sa.text("update meta.load_batch set status = 'released', superseded_by = :r where batch_id = :b"),
-                    {"r": rec.batch_id, "b": batch_id},
-                )
-                out.watermark_advanced = _advance_watermark(conn, rec, batch_id)
+        out.watermark_advanced = _load_release(wh, rec, contract, table, rules, results, batch_id, held)
     finally:
         drop_landing(wh, rec.batch_id)
     out.rows_loaded, out.rows_quarantined = rec.rows_loaded, rec.rows_quarantined
-    out.rules = {r.rule.name: r.unexpected_count for r in results if r.rule.row_level and r.unexpected_count}
+    out.rules = _failing_rules(results)
     log.info("%s: released batch %s as %s: %s loaded, %s still quarantined", site.ods_code, batch_id,
              rec.batch_id, rec.rows_loaded, rec.rows_quarantined)  # fmt: skip
     return out
+
+
+def _quarantined_batch(wh: Warehouse, site: SiteConfig, batch_id: str) -> tuple[dict, Contract, int]:
+    """The batch's record, its contract and how many of its rows are in quarantine; it must be the site's and have some."""
+    source = find_batch(wh, batch_id)
+    batch_id = source["batch_id"]
+    if source["site_code"] != site.ods_code:
+        raise QuarantineError(f"batch {batch_id} belongs to site {source['site_code']}, not {site.ods_code}")
+    contract = get_contract(source["dataset"])
+    count = wh.scalar(f"select count(*) from quarantine.{contract.name} where _batch_id = :b", {"b": batch_id})
+    if not count:
+        raise QuarantineError(f"batch {batch_id} has no rows in quarantine.{contract.name}; nothing to release")
+    return source, contract, count
+
+
+def _release_record(source: dict, contract: Contract, batch_id: str, count) -> BatchRecord:
+    """The release's own batch record, named for the batch it releases and the time of release."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    rec = BatchRecord(
+        batch_id=release_id_for(batch_id, now),
+        site_code=source["site_code"],
+        dataset=contract.name,
+        source_name=source["source_name"],
+        connector=RELEASE_CONNECTOR,
+        extracted_at=now,
+        checksum=None,
+        rows_in=int(count),
+    )
+    held = source["status"] == "held"
+    rec.reason = f"release of {int(count):,} quarantined rows of {'held ' if held else ''}batch {batch_id}"
+    return rec
+
+
+def _failing_rules(results) -> dict[str, int]:
+    return {r.rule.name: r.unexpected_count for r in results if r.rule.row_level and r.unexpected_count}
+
+
+def _load_release(wh: Warehouse, rec: BatchRecord, contract: Contract, table: str, rules, results, batch_id: str,
+                  held: bool) -> bool:  # fmt: skip
+    """In one transaction: the released rows out of quarantine, split again into staging and quarantine,
+    recorded as a batch of their own; a held batch's months replaced and its state written. Returns
+    whether the watermark moved (a held batch's release only)."""
+    files = list(wh.query(f"select distinct _source_file from {table} where _source_file is not null")["_source_file"])
+    with wh.begin() as conn:
+        ensure_release_columns(conn)
+        if held:
+            # Loading the held batch would have replaced its months; so does its release.
+            replace_months(conn, "staging", rec, files)
+            replace_months(conn, "quarantine", rec, files)
+        conn.execute(sa.text(f"delete from quarantine.{contract.name} where _batch_id = :b"), {"b": batch_id})
+        rec.rows_quarantined = split_batch(conn, rec, contract, table, rules)
+        rec.rows_loaded = rec.rows_in - rec.rows_quarantined
+        rec.status = "loaded"
+        insert_batch_record(conn, rec, supersede=held)
+        conn.execute(
+            sa.text("update meta.load_batch set released_from = :s where batch_id = :b"),
+            {"s": batch_id, "b": rec.batch_id},
+        )
+        insert_dq_results(conn, rec, results, [])
+        if not held:
+            return False
+        conn.execute(
+            sa.text("update meta.load_batch set status = 'released', superseded_by = :r where batch_id = :b"),
+            {"r": rec.batch_id, "b": batch_id},
+        )
+        return _advance_watermark(conn, rec, batch_id)
 
 
 def _advance_watermark(conn, rec: BatchRecord, held_batch: str) -> bool:

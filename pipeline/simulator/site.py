@@ -83,44 +83,13 @@ def simulate_site(spec: SimulationSpec | Mapping, out_dir: Path) -> SimulationRe
     (out_dir / GROUND_TRUTH).unlink(missing_ok=True)
 
     cal = Calendar(spec)
-    paths = {
-        name: measure_path(
-            name,
-            cal.months,
-            trust_type=spec.trust_type,
-            seed=spec.seed,
-            key=(spec.ods_code, "rates"),
-            effects=[(e.go_live, e.rate_ratio, e.ramp_months) for e in spec.effects if e.measure == name],
-            start=spec.start,
-        )
-        for name in MODELS
-    }
+    paths = _measure_paths(spec, cal)
     tally = Tally(len(cal.months))
     truth = GroundTruth(spec, {m: paths[m] for m in EFFECT_MEASURES}, tally, site_profile.fill_up_months)
     process = SpellProcess(spec, cal, paths, tally)
     outputs = {d: _Output(spec, out_dir, d, truth) for d in spec.datasets}
-
     for i, month in enumerate(cal.months):
-        ms, mn = int(cal.starts[i]), int(cal.starts[i + 1])
-        rows, kinds = process.month(i)
-        if SPELLS in outputs:
-            outputs[SPELLS].write_month(month, [(process.written(rows), kinds)], numbered=True)
-        if doses.DATASET in outputs:
-            chunks = doses.month_chunks(
-                process.pool,
-                process.lines,
-                ms,
-                mn,
-                paths["omitted_critical_doses_rate"].rate[i],
-                paths["delayed_critical_doses_rate"].rate[i],
-                tally,
-                i,
-                lambda c, m=month: rng(spec.seed, spec.ods_code, doses.DATASET, m, c),
-                spec.defect_rate,
-            )
-            outputs[doses.DATASET].write_month(month, chunks)
-        if incidents.DATASET in outputs:
-            outputs[incidents.DATASET].write_month(month, _incident_chunks(spec, process, paths, tally, i, ms, mn))
+        _write_month(spec, process, paths, tally, outputs, i, month)
         process.discharge_from_pool(i)
         log.debug("simulated %s %s", spec.ods_code, f"{month:%Y-%m}")
 
@@ -137,6 +106,47 @@ def simulate_site(spec: SimulationSpec | Mapping, out_dir: Path) -> SimulationRe
     )
     log.info("simulated %s: %s rows in %.1f s", spec.ods_code, result.rows, seconds)
     return result
+
+
+def _measure_paths(spec: SimulationSpec, cal: Calendar) -> dict:
+    """Each modelled measure's monthly rates over the calendar, with the spec's effects applied."""
+    return {
+        name: measure_path(
+            name,
+            cal.months,
+            trust_type=spec.trust_type,
+            seed=spec.seed,
+            key=(spec.ods_code, "rates"),
+            effects=[(e.go_live, e.rate_ratio, e.ramp_months) for e in spec.effects if e.measure == name],
+            start=spec.start,
+        )
+        for name in MODELS
+    }
+
+
+def _write_month(spec: SimulationSpec, process: SpellProcess, paths: dict, tally: Tally, outputs: dict, i: int,
+                 month) -> None:  # fmt: skip
+    """Month i of every dataset asked for: spells, then the doses and incidents that happen during them."""
+    ms, mn = int(process.cal.starts[i]), int(process.cal.starts[i + 1])
+    rows, kinds = process.month(i)
+    if SPELLS in outputs:
+        outputs[SPELLS].write_month(month, [(process.written(rows), kinds)], numbered=True)
+    if doses.DATASET in outputs:
+        chunks = doses.month_chunks(
+            process.pool,
+            process.lines,
+            ms,
+            mn,
+            paths["omitted_critical_doses_rate"].rate[i],
+            paths["delayed_critical_doses_rate"].rate[i],
+            tally,
+            i,
+            lambda c, m=month: rng(spec.seed, spec.ods_code, doses.DATASET, m, c),
+            spec.defect_rate,
+        )
+        outputs[doses.DATASET].write_month(month, chunks)
+    if incidents.DATASET in outputs:
+        outputs[incidents.DATASET].write_month(month, _incident_chunks(spec, process, paths, tally, i, ms, mn))
 
 
 def _incident_chunks(spec, process, paths, tally, i, ms, mn):

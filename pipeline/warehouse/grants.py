@@ -127,56 +127,74 @@ def grant(wh: Warehouse, sites: list[SiteConfig], *, prefix: str | None = None, 
     with wh.begin() as conn:
         me = conn.execute(sa.text("select current_user")).scalar()
         superuser = bool(conn.execute(sa.text("select rolsuper from pg_roles where rolname = current_user")).scalar())
-
-        def run(sql: str) -> None:
-            conn.execute(sa.text(sql))
-
         plan = replace(plan, used_elsewhere=_used_elsewhere(conn, plan.roles))
-
-        for role in plan.roles:
-            if not _role_exists(conn, role):
-                run(f"create role {_q(role)}")
-                log.info("created role %s", role)
-            run(f"alter role {_q(role)} {'login' if login else 'nologin'}")
-        if not superuser:
-            # Changing owners to the loader and its default privileges needs membership of it.
-            run(f"grant {_q(plan.loader)} to {_quote(me)}")
-        for role in plan.site_readers.values():
-            run(f"grant {_q(plan.national_reader)} to {_q(role)}")
-
-        db = _quote(database)
-        run(f"grant connect, create, temporary on database {db} to {_q(plan.loader)}")
-        for role in plan.readers:
-            run(f"grant connect on database {db} to {_q(role)}")
-
+        _create_roles(conn, plan, login, me, superuser)
+        _grant_database(conn, plan, database)
         creators = sorted({plan.loader, me})
         for schema in schemas:
-            s = _q(schema)
-            run(f"alter schema {s} owner to {_q(plan.loader)}")
-            _own_relations(conn, schema, plan.loader)
-            run(f"revoke all on schema {s} from public")
-            if me != plan.loader:
-                run(f"alter default privileges for role {_quote(me)} in schema {s} "
-                    f"grant all on tables to {_q(plan.loader)}")
-            allowed = {plan.national_reader} if schema == "national" else set()
-            allowed |= {r for ods, r in plan.site_readers.items() if plan.site_schemas[ods] == schema}
-            for role in plan.readers:
-                if role in allowed:
-                    continue
-                # Maintenance: nothing outside the plan, whatever was granted by hand before.
-                run(f"revoke all on all tables in schema {s} from {_q(role)}")
-                run(f"revoke all on schema {s} from {_q(role)}")
-                for creator in creators:
-                    run(f"alter default privileges for role {_quote(creator)} in schema {s} "
-                        f"revoke all on tables from {_q(role)}")
-            for role in sorted(allowed):
-                run(f"grant usage on schema {s} to {_q(role)}")
-                run(f"grant select on all tables in schema {s} to {_q(role)}")
-                for creator in creators:
-                    run(f"alter default privileges for role {_quote(creator)} in schema {s} "
-                        f"grant select on tables to {_q(role)}")
+            _own_schema(conn, plan, schema, me)
+            _grant_schema(conn, plan, schema, creators)
     log.info("roles in force: %s", ", ".join(plan.roles))
     return plan
+
+
+def _run(conn: sa.Connection, sql: str) -> None:
+    conn.execute(sa.text(sql))
+
+
+def _create_roles(conn: sa.Connection, plan: RolePlan, login: bool, me: str, superuser: bool) -> None:
+    """The plan's roles, able to log in or not; each site reader a member of the national reader."""
+    for role in plan.roles:
+        if not _role_exists(conn, role):
+            _run(conn, f"create role {_q(role)}")
+            log.info("created role %s", role)
+        _run(conn, f"alter role {_q(role)} {'login' if login else 'nologin'}")
+    if not superuser:
+        # Changing owners to the loader and its default privileges needs membership of it.
+        _run(conn, f"grant {_q(plan.loader)} to {_quote(me)}")
+    for role in plan.site_readers.values():
+        _run(conn, f"grant {_q(plan.national_reader)} to {_q(role)}")
+
+
+def _grant_database(conn: sa.Connection, plan: RolePlan, database: str) -> None:
+    db = _quote(database)
+    _run(conn, f"grant connect, create, temporary on database {db} to {_q(plan.loader)}")
+    for role in plan.readers:
+        _run(conn, f"grant connect on database {db} to {_q(role)}")
+
+
+def _own_schema(conn: sa.Connection, plan: RolePlan, schema: str, me: str) -> None:
+    """The loader owns the schema and everything in it (and what this user creates there later)."""
+    s = _q(schema)
+    _run(conn, f"alter schema {s} owner to {_q(plan.loader)}")
+    _own_relations(conn, schema, plan.loader)
+    _run(conn, f"revoke all on schema {s} from public")
+    if me != plan.loader:
+        _run(conn, f"alter default privileges for role {_quote(me)} in schema {s} "
+                   f"grant all on tables to {_q(plan.loader)}")  # fmt: skip
+
+
+def _grant_schema(conn: sa.Connection, plan: RolePlan, schema: str, creators: list[str]) -> None:
+    """Read access to the schema for the readers the plan allows it (national: the national reader;
+    a site's schema: its own reader), and none for every other reader."""
+    s = _q(schema)
+    allowed = {plan.national_reader} if schema == "national" else set()
+    allowed |= {r for ods, r in plan.site_readers.items() if plan.site_schemas[ods] == schema}
+    for role in plan.readers:
+        if role in allowed:
+            continue
+        # Maintenance: nothing outside the plan, whatever was granted by hand before.
+        _run(conn, f"revoke all on all tables in schema {s} from {_q(role)}")
+        _run(conn, f"revoke all on schema {s} from {_q(role)}")
+        for creator in creators:
+            _run(conn, f"alter default privileges for role {_quote(creator)} in schema {s} "
+                       f"revoke all on tables from {_q(role)}")  # fmt: skip
+    for role in sorted(allowed):
+        _run(conn, f"grant usage on schema {s} to {_q(role)}")
+        _run(conn, f"grant select on all tables in schema {s} to {_q(role)}")
+        for creator in creators:
+            _run(conn, f"alter default privileges for role {_quote(creator)} in schema {s} "
+                       f"grant select on tables to {_q(role)}")  # fmt: skip
 
 
 def _used_elsewhere(conn: sa.Connection, roles: list[str]) -> dict[str, list[str]]:
