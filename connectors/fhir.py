@@ -197,9 +197,7 @@ class FhirConnector(Connector):
         zone = ZoneInfo(cfg.timezone)
         client = HttpClient(self, cfg.auth, {"Accept": "application/fhir+json"}, cfg.verify_tls)
         url: str | None = f"{cfg.base_url.rstrip('/')}/{cfg.resource_type}"
-        params: dict[str, Any] | None = {**cfg.search, "_count": cfg.page_size}
-        if self.replication_column and self.start_value is not None:
-            params["_lastUpdated"] = f"gt{self.start_value}"
+        params: dict[str, Any] | None = self._first_search()
         seen: set[str] = set()
         buffer: list[dict] = []
         try:
@@ -216,18 +214,18 @@ class FhirConnector(Connector):
                 if len(buffer) >= cfg.batch_size:
                     yield buffer
                     buffer = []
-                nxt = next(
-                    (link.get("url") for link in bundle.get("link") or [] if link.get("relation") == "next"), None
-                )
-                url = urljoin(fetched, nxt) if nxt else None
-                if url is not None and url in seen:
-                    raise ConnectorError(
-                        f"pagination loop: the Bundle's next link points back to {display_url(url)}"
-                    )
+                url = _next_link(bundle, fetched, seen)
             if buffer:
                 yield buffer
         finally:
             client.close()
+
+    def _first_search(self) -> dict[str, Any]:
+        """The first page's query: the configured search, the page size and, when incremental, the watermark."""
+        params: dict[str, Any] = {**self.config.search, "_count": self.config.page_size}
+        if self.replication_column and self.start_value is not None:
+            params["_lastUpdated"] = f"gt{self.start_value}"
+        return params
 
     def _resources(self, bundle: Any, url: str, zone: ZoneInfo) -> list[dict]:
         where = display_url(url)
@@ -254,3 +252,13 @@ def _issues(outcome: dict) -> str:
         text = issue.get("diagnostics") or (issue.get("details") or {}).get("text") or issue.get("code")
         parts.append(f"{issue.get('severity', 'error')}: {text}")
     return "; ".join(parts)[:500] or "no details"
+
+
+def _next_link(bundle: dict, fetched: str, seen: set[str]) -> str | None:
+    """The Bundle's `next` link resolved against the page it came from; a link back to a page already
+    fetched is a loop, not more data."""
+    nxt = next((link.get("url") for link in bundle.get("link") or [] if link.get("relation") == "next"), None)
+    url = urljoin(fetched, nxt) if nxt else None
+    if url is not None and url in seen:
+        raise ConnectorError(f"pagination loop: the Bundle's next link points back to {display_url(url)}")
+    return url

@@ -232,10 +232,7 @@ def refresh(
     ensure_table(wh)
     if not codes:
         return result
-    cutoff = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=max_age_days)
-    fresh = set(
-        wh.query(f"select org_code from {TABLE} where fetched_at >= :c", {"c": cutoff})["org_code"].astype(str)
-    )
+    fresh = _fetched_since(wh, max_age_days)
     result.cached = [c for c in codes if c in fresh]
     stale = [c for c in codes if c not in fresh]
     if not stale:
@@ -255,24 +252,37 @@ def refresh(
         return result
     result.unknown = connector.unknown
     if rows:
-        import pandas as pd
-
-        frame = pd.DataFrame(rows)
-        frame["fetched_at"] = pd.to_datetime(frame["fetched_at"])
-        with wh.begin() as conn:
-            conn.execute(
-                sa.text(f"delete from {TABLE} where org_code in ({', '.join(f':c{i}' for i in range(len(frame)))})"),
-                {f"c{i}": c for i, c in enumerate(frame["org_code"])},
-            )
-            conn.execute(
-                sa.text(
-                    f"insert into {TABLE} (org_code, name, primary_role, region, fetched_at) "
-                    "values (:org_code, :name, :primary_role, :region, :fetched_at)"
-                ),
-                frame.astype(object).where(frame.notna(), None).to_dict("records"),
-            )
-        result.fetched = list(frame["org_code"])
+        result.fetched = _store(wh, rows)
     return result
+
+
+def _fetched_since(wh, max_age_days: float) -> set[str]:
+    """The codes whose cached row is younger than `max_age_days`."""
+    cutoff = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(days=max_age_days)
+    return set(
+        wh.query(f"select org_code from {TABLE} where fetched_at >= :c", {"c": cutoff})["org_code"].astype(str)
+    )
+
+
+def _store(wh, rows: list[dict]) -> list[str]:
+    """Replace the cached rows of the fetched codes in one transaction; returns the codes stored."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    frame["fetched_at"] = pd.to_datetime(frame["fetched_at"])
+    with wh.begin() as conn:
+        conn.execute(
+            sa.text(f"delete from {TABLE} where org_code in ({', '.join(f':c{i}' for i in range(len(frame)))})"),
+            {f"c{i}": c for i, c in enumerate(frame["org_code"])},
+        )
+        conn.execute(
+            sa.text(
+                f"insert into {TABLE} (org_code, name, primary_role, region, fetched_at) "
+                "values (:org_code, :name, :primary_role, :region, :fetched_at)"
+            ),
+            frame.astype(object).where(frame.notna(), None).to_dict("records"),
+        )
+    return list(frame["org_code"])
 
 
 def refresh_for_run(wh, org_codes: list[str]) -> RefreshResult | None:

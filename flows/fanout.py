@@ -336,6 +336,15 @@ def published_outcomes(runs: dict[str, str], client=None) -> dict[str, list[dict
     return {str(a.flow_run_id): outcomes_from_table_artifact(a.data) for a in artifacts}
 
 
+def _batch_run_of(r, code: str, members: list, outcomes: dict) -> SiteRun:
+    """A finished batch run, its sites' own runs as its parts. A batch completes even when a site in it
+    fails (it publishes no outcome table of its own, hence the empty one); its sites' runs say how each went."""
+    run = _run_of(r, code, {str(r.id): []})
+    run.parts = [_run_of(m, m.parameters.get("site", ""), outcomes, worker=run.worker, queued=run.queued_seconds)
+                 for m in members]  # fmt: skip
+    return run
+
+
 def _run_of(r, code: str, outcomes: dict[str, list[dict]], worker: str | None = None, queued: float | None = None) -> SiteRun:
     """A finished flow run read from the API as a SiteRun; outcomes from the table it published."""
     if r.state.is_completed():
@@ -404,33 +413,27 @@ class DeploymentLauncher:
         return str(run.id)
 
     def poll(self, handles: dict[str, object]) -> dict[str, SiteRun]:
-        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
         by_id = {str(h): code for code, h in handles.items()}
-        if not by_id:
-            return {}
-        runs = self.client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(by_id))), limit=len(by_id)
-        )
-        final = [r for r in runs if r.state is not None and r.state.is_final()]
+        final = self._finished(by_id)
         members = {str(r.id): self._members(str(r.id)) for r in final if self._jobs[by_id[str(r.id)]].sites}
         # Every finished site run with its site: plain runs, and the subflow runs inside finished batches.
         ended = [(r, by_id[str(r.id)]) for r in final if str(r.id) not in members]
         ended += [(m, m.parameters.get("site", "")) for ms in members.values() for m in ms]
         outcomes = published_outcomes({str(r.id): code for r, code in ended if r.state.is_completed()}, self.client)
-        out = {}
-        for r in final:
-            code = by_id[str(r.id)]
-            if str(r.id) not in members:
-                out[code] = _run_of(r, code, outcomes)
-                continue
-            # A batch completes even when a site in it fails (it publishes no outcome table of its own,
-            # hence the empty one); its sites' own runs say how each went.
-            run = _run_of(r, code, {str(r.id): []})
-            run.parts = [_run_of(m, m.parameters.get("site", ""), outcomes, worker=run.worker, queued=run.queued_seconds)
-                         for m in members[str(r.id)]]  # fmt: skip
-            out[code] = run
-        return out
+        return {by_id[str(r.id)]: _batch_run_of(r, by_id[str(r.id)], members[str(r.id)], outcomes)
+                if str(r.id) in members else _run_of(r, by_id[str(r.id)], outcomes)
+                for r in final}  # fmt: skip
+
+    def _finished(self, by_id: dict[str, str]) -> list:
+        """The runs among `by_id` (flow run id -> job code) that have reached a final state."""
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        if not by_id:
+            return []
+        runs = self.client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(by_id))), limit=len(by_id)
+        )
+        return [r for r in runs if r.state is not None and r.state.is_final()]
 
     def _members(self, batch_id: str) -> list:
         """The finished `ingest-site` subflow runs of a batch run."""
