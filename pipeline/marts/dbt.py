@@ -111,7 +111,8 @@ def invoke(args: list[str], env: dict[str, str], vars_: dict, on_node: Callable[
                 os.environ[k] = v
     if res.exception is not None:
         raise DbtError(f"dbt {' '.join(args)}: {res.exception}")
-    results = list(res.result or [])
+    # `build`/`run` give one result per node; `docs generate` gives the catalog, which has none
+    results = list(res.result) if isinstance(getattr(res.result, "results", None), list) else []
     failed = [r for r in results if str(r.status) in ("error", "fail", "runtime error")]
     if failed or not res.success:
         why = "; ".join(f"{r.node.name}: {r.status} {(r.message or '').strip()[:300]}" for r in failed)
