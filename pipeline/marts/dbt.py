@@ -159,7 +159,9 @@ def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_thresh
     _release_duckdb(wh)
     t = time.perf_counter()
     skip = [SUPPRESSED] if local else [SUPPRESSED, LOCAL]
-    results = invoke([command, "--exclude", *skip], env, vars_, on_node, target_path)
+    # --full-refresh: dbt does not know which site-months loads changed (the runner does, from
+    # meta.load_batch), so its incremental models are built in full.
+    results = invoke([command, "--full-refresh", "--exclude", *skip], env, vars_, on_node, target_path)
     run.seconds["dbt_before_suppression"] = time.perf_counter() - t
     t = time.perf_counter()
     step = _disclosure_model(int(suppression_threshold))
@@ -168,7 +170,7 @@ def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_thresh
     _release_duckdb(wh)
     run.seconds["suppression"] = time.perf_counter() - t
     t = time.perf_counter()
-    results += invoke([command, "--select", SUPPRESSED], env, vars_, on_node, target_path)
+    results += invoke([command, "--full-refresh", "--select", SUPPRESSED], env, vars_, on_node, target_path)
     run.seconds["dbt_after_suppression"] = time.perf_counter() - t
     if local:
         t = time.perf_counter()
