@@ -102,13 +102,19 @@ def _mart_table(model, built: dict[str, list[tuple[str, str]]], problems: list[s
         key_columns = ", ".join(k for k in (p.strip() for p in key_columns.split(",")) if k != "site_code")
         if model.header.get("site_code_in_view", "").lower() == "false":
             described.pop("site_code", None)
-    real_names = [n for n, _ in real]
-    problems += [f"{rel}: column {n} has no description in the folder's YAML" for n in real_names if not described.get(n)]
-    problems += [f"{rel}: the YAML describes a column {n} the model does not have" for n in described if n not in real_names]
-    problems += [f"{rel}: the YAML lacks {'meta.' if key != 'description' else ''}{key}"
-                 for key in ("grain", "key", "description") if not model.header.get(key)]  # fmt: skip
+    problems += _undescribed(rel, [n for n, _ in real], described, model.header)
     return Table(schema, table, "view" if local else model.materialized, model.header.get("grain", ""), key_columns,
                  model.header.get("description", ""), f"sql/{rel}", [Column(n, t, described.get(n, "")) for n, t in real])  # fmt: skip
+
+
+def _undescribed(rel: str, real: list[str], described: dict[str, str], header: dict[str, str]) -> list[str]:
+    """A model's columns without a description, descriptions of no column, and missing meta."""
+    return (
+        [f"{rel}: column {n} has no description in the folder's YAML" for n in real if not described.get(n)]
+        + [f"{rel}: the YAML describes a column {n} the model does not have" for n in described if n not in real]
+        + [f"{rel}: the YAML lacks {'meta.' if key != 'description' else ''}{key}"
+           for key in ("grain", "key", "description") if not header.get(key)]  # fmt: skip
+    )
 
 
 def _is_mart(model) -> bool:
