@@ -38,7 +38,7 @@ def _planned(built: Built) -> incremental.Plan:
 def _load(built: Built, batch: str, site: str, month: str, select: str) -> None:
     """A batch of `site` replacing `month` (YYYY-MM) with the rows `select` gives (from the table)."""
     with built.wh.begin() as conn:
-        rows = conn.execute(sa.text(f"create temporary table _batch as {select}"))
+        conn.execute(sa.text(f"create temporary table _batch as {select}"))
         conn.execute(sa.text(f"delete from {TABLE} where _site = :s and _period = date '{month}-01'"), {"s": site})
         cols = [c for c in built.wh.columns("staging", "medication_administrations") if c != "_row"]
         values = ", ".join(f"'{batch}'" if c == "_batch_id" else c for c in cols)
@@ -50,7 +50,6 @@ def _load(built: Built, batch: str, site: str, month: str, select: str) -> None:
                     "current_timestamp, 'loaded')"),  # fmt: skip
             {"b": batch, "s": site, "m": month},
         )
-        del rows
 
 
 def _last_month(built: Built, site: str) -> str:
@@ -121,3 +120,28 @@ def test_a_changed_model_is_built_in_full(duck_copy):
     duck_copy.build(benefits=False)
     assert set(_planned(duck_copy).incremental) == INCREMENTAL
     assert incremental_plan(duck_copy.wh, duck_copy.sites, suppression_threshold=THRESHOLD + 1).incremental == set()
+
+
+def test_a_failed_build_leaves_the_refresh_and_its_record_undone(duck_copy):
+    """Readers never see half a refresh: the site-months deleted and inserted, and what the build
+    records, are in the build's one transaction; a step failing after them undoes them."""
+    from pipeline.marts.build import _models_and_context
+    from pipeline.warehouse.models import PythonModel, build
+
+    _build(duck_copy)
+    last = _last_month(duck_copy, "RF4")
+    _load(duck_copy, "test-failing", "RF4", last, f"select * from {TABLE} where _site = 'RF4' "
+          f"and _period = date '{last}-01' and administration_id like '%2'")  # fmt: skip
+    planned = _planned(duck_copy)
+    assert set(planned.incremental) == INCREMENTAL and planned.changed
+    before = _checksums(duck_copy)  # the tables as last built (the views already show the load)
+
+    def fail(wh, conn, context):
+        raise sa.exc.DBAPIError("select 1", {}, RuntimeError("a later step failed"))
+
+    models, context = _models_and_context(duck_copy.wh, duck_copy.sites, THRESHOLD, None)
+    models.append(PythonModel("measures", "fails_last", fail, deps=("measures.disclosure_control",)))
+    with pytest.raises(RuntimeError, match="a later step failed"):
+        build(duck_copy.wh, models, context)
+    assert _checksums(duck_copy) == before
+    assert _planned(duck_copy).changed == planned.changed  # the batch is still to be built
