@@ -145,9 +145,9 @@ measures refresh only the {s['sites_loaded']} new site-months; every other model
 | full / incremental | {s['speedup']} |
 
 The marts of the two builds (national, every local_<ods>, measures) compared row for row:
-identical. The gain is small because the time of this build is elsewhere: the disclosure-control
-step (Python, every national figure, across months, quarters, years, regions and trust types)
-and the models that cannot be incremental (docs/architecture.md says which and why).
+identical. The rest of the build's time is in what cannot be incremental: the disclosure-control
+step (Python, every national figure, across months, quarters, years, regions and trust types), the
+spell-based measures and the models that read them (docs/architecture.md says which and why).
 """)
 
 
