@@ -41,6 +41,7 @@ import jinja2
 import sqlalchemy as sa
 import yaml
 
+from pipeline.warehouse import incremental
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 from pipeline.warehouse.site_views import existing_relations, site_views
 
@@ -380,8 +381,6 @@ def build(wh: Warehouse, models: list, context: dict, on_model=None, full_refres
     """Build every model in one transaction, so analysts never see half a refresh. Incremental
     models (pipeline.warehouse.incremental) refresh only the site-months loads changed, unless
     `full_refresh` or what they are built from changed."""
-    from pipeline.warehouse import incremental
-
     rendered, deps = render_all(wh.dialect, models, context)
     base = {"dialect": wh.dialect, **context}
     built = []
@@ -412,8 +411,6 @@ def build(wh: Warehouse, models: list, context: dict, on_model=None, full_refres
 
 def plan_build(wh: Warehouse, models: list, context: dict):
     """The incremental plan build() would follow now, read in a transaction that is rolled back."""
-    from pipeline.warehouse import incremental
-
     rendered, _ = render_all(wh.dialect, models, context)
     with wh.connect() as conn:
         try:
