@@ -22,8 +22,9 @@ from pipeline.config.settings import load_settings
 
 
 @task(name="build-marts", **IO_TASK)
-def build_marts_task(sites_dir: str | None = None) -> tuple[list[str], float]:
-    """The models built, and the seconds spent building them."""
+def build_marts_task(sites_dir: str | None = None, full_refresh: bool = False) -> tuple[list[str], float]:
+    """The models built, and the seconds spent building them. `full_refresh`: the incremental models
+    too in full (pipeline/warehouse/incremental.py), not only the site-months loads changed."""
     t = time.perf_counter()
     settings = load_settings()
     sites = get_sites(sites_dir)
@@ -38,13 +39,14 @@ def build_marts_task(sites_dir: str | None = None) -> tuple[list[str], float]:
             wh,
             sites,
             suppression_threshold=settings.suppression_threshold,
+            full_refresh=full_refresh,
             on_model=lambda m: progress.emit("model_built", model=m.fqn),
         )
     return built, time.perf_counter() - t
 
 
 @flow(name="build-marts")
-def build_marts(sites_dir: str | None = None) -> list[str]:
-    built, seconds = build_marts_task(sites_dir)
+def build_marts(sites_dir: str | None = None, full_refresh: bool = False) -> list[str]:
+    built, seconds = build_marts_task(sites_dir, full_refresh)
     get_run_logger().info("built %d models in %.1f s", len(built), seconds)
     return built

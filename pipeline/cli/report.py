@@ -36,6 +36,9 @@ def report(
         typer.Option("--blueprints", help="folder of Blueprint files trusts shared: adds blueprints.html, by kind of system",
                      file_okay=False),
     ] = None,
+    dbt_docs: Annotated[
+        bool, typer.Option("--dbt-docs/--no-dbt-docs", help="also the dbt docs site of sql/ (dbt-docs/index.html), linked from the index")
+    ] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ):
     """Write the HTML report: index.html, national.html and sites/<ODS>.html, self-contained.
@@ -44,21 +47,38 @@ def report(
     --site, those sites' pages (and --national adds the national page); with --national alone,
     the national page and an index of national-scope benefits only. With --blueprints, also
     blueprints.html: the Blueprints in that folder side by side by kind of system (a file that is
-    not a valid Blueprint is named with its reason and left out).
+    not a valid Blueprint is named with its reason and left out). Unless --no-dbt-docs, also
+    dbt-docs/index.html: `dbt docs generate --static` of sql/ with the vars of `benefits dbt build`.
     """
     setup_logging(verbose)
     exit_unless_folder(blueprints, "--blueprints")
     if warehouse:
         os.environ["BENEFITS_WAREHOUSE_URL"] = warehouse
-    from pipeline.cli._preflight import PreflightError, check_output_folder, exit_unless_warehouse
-    from pipeline.config.sites import ConfigError
-    from pipeline.report import build, check_report
-    from pipeline.runtime import get_sites
-    from pipeline.runtime import warehouse as get_warehouse
     from pipeline.config.settings import load_settings
-    from pipeline.warehouse.core import redact_url
+    from pipeline.report import check_report
+    from pipeline.runtime import warehouse as get_warehouse
 
     settings = load_settings()
+    configs = _configs(sites, site)
+    out = _output_folder(output or settings.reports_dir, "--output" if output else "BENEFITS_HOME reports folder")
+    from pipeline.cli._preflight import exit_unless_warehouse
+
+    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
+    wh = get_warehouse(settings)
+    result = _build(wh, configs, out, site, national, blueprints, settings.warehouse_url)
+    docs = _write_dbt_docs(wh, configs, result.index, settings.suppression_threshold) if dbt_docs else None
+    problems = check_report(result.out_dir)
+    _print_result(result, docs)
+    _exit_on_problems(problems)
+    if dbt_docs and docs is None:
+        raise typer.Exit(1)
+    console.print(f"open {result.index}", highlight=False)
+
+
+def _configs(sites: Path | None, site: list[str] | None) -> list:
+    from pipeline.config.sites import ConfigError
+    from pipeline.runtime import get_sites
+
     try:
         configs = get_sites(sites)
         if site:
@@ -66,16 +86,26 @@ def report(
     except ConfigError as e:
         error(e, "configuration error", sep="\n")
         raise typer.Exit(2) from None
-    out = output or settings.reports_dir
+    return configs
+
+
+def _output_folder(out: Path, name: str) -> Path:
+    from pipeline.cli._preflight import PreflightError, check_output_folder
+
     try:
-        check_output_folder(out, "--output" if output else "BENEFITS_HOME reports folder")
+        check_output_folder(out, name)
     except PreflightError as e:
         error(e, "cannot write the report")
         raise typer.Exit(2) from None
-    exit_unless_warehouse(settings.warehouse_url, "--warehouse" if warehouse else "BENEFITS_WAREHOUSE_URL")
-    wh = get_warehouse(settings)
+    return out
+
+
+def _build(wh, configs: list, out: Path, site: list[str] | None, national: bool, blueprints: Path | None, url: str):
+    from pipeline.report import build
+    from pipeline.warehouse.core import redact_url
+
     try:
-        result = build(
+        return build(
             wh,
             configs,
             out,
@@ -87,10 +117,26 @@ def report(
         error(e, "cannot build the report")
         raise typer.Exit(2) from None
     except Exception as e:  # a warehouse that cannot be read: say which, without its password
-        error(e, f"cannot read the warehouse {redact_url(settings.warehouse_url)}")
+        error(e, f"cannot read the warehouse {redact_url(url)}")
         raise typer.Exit(1) from None
-    problems = check_report(result.out_dir)
-    for page in result.pages:
+
+
+def _write_dbt_docs(wh, configs: list, index: Path, threshold: int) -> Path | None:
+    """The dbt docs site beside the report, linked from its index; None (said why) when dbt failed."""
+    from pipeline.marts.dbt import DbtError
+    from pipeline.marts.dbt_docs import link_from_index, write_dbt_docs
+
+    try:
+        page = write_dbt_docs(wh, configs, index.parent, suppression_threshold=threshold)
+    except DbtError as e:
+        error(e, "cannot write the dbt docs site")
+        return None
+    link_from_index(index)
+    return page
+
+
+def _print_result(result, docs: Path | None) -> None:
+    for page in [*result.pages, *([docs] if docs else [])]:
         console.print(f"wrote {page}", highlight=False)
     if result.blueprints is not None:
         from pipeline.cli.blueprint import report_collected
@@ -98,9 +144,14 @@ def report(
         report_collected(result.blueprints)
     for note in sorted(set(result.notes)):
         error(f"note: {note}")
+
+
+def _exit_on_problems(problems: list[str]) -> None:
+    from pipeline.marts.dbt_docs import report_problems
+
+    problems = report_problems(problems)  # dbt's own page is not the report's
     if problems:
         err.print("[red]the report failed its link and asset check[/]", markup=True)
         for p in problems:
             err.print(f"  {p}", highlight=False, markup=False)
         raise typer.Exit(1)
-    console.print(f"open {result.index}", highlight=False)

@@ -23,7 +23,17 @@ from pipeline.config.sites import SiteConfig
 from pipeline.marts.fiscal import financial_quarter, financial_year, financial_year_start, quarter_start
 from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, disclosure_control
 from pipeline.warehouse.core import Warehouse, read_frame
-from pipeline.warehouse.models import Model, PythonModel, build, discover, load_model, models_root, parse_header, sql_root
+from pipeline.warehouse.models import (
+    Model,
+    PythonModel,
+    build,
+    discover,
+    load_model,
+    models_root,
+    parse_header,
+    plan_build,
+    sql_root,
+)
 
 DIRECTIONS = ("higher", "lower", "neutral")
 FAMILIES = ("binomial", "poisson", "mean")
@@ -363,6 +373,24 @@ def national_suppression(wh: Warehouse) -> pd.DataFrame:
     return frame
 
 
+def _models_and_context(wh: Warehouse, sites: list[SiteConfig], threshold: int,
+                        local_sql: str | Path | None) -> tuple[list, dict]:  # fmt: skip
+    trusts = [s for s in sites if s.role == "trust"]
+    local = {s.ods_code: local_measures(s.ods_code, local_sql) for s in trusts}
+    every_local = tuple(m for s in trusts for m in local[s.ods_code])
+    models = discover([site_context(s, local[s.ods_code]) for s in trusts], local_measure_models(every_local))
+    models.append(_disclosure_model(int(threshold)))
+    context = {
+        "measures": [m.as_context() for m in national_measures()],
+        "local_measures": [m.as_context() for m in every_local],
+        "trusts": [s.ods_code for s in trusts],
+        "calendar": calendar(),
+        "suppression_threshold": int(threshold),
+        "has_ods_organisation": wh.table_exists("meta", "ods_organisation"),
+    }
+    return models, context
+
+
 def build_marts(
     wh: Warehouse,
     sites: list[SiteConfig],
@@ -370,18 +398,16 @@ def build_marts(
     suppression_threshold: int,
     on_model=None,
     local_sql: str | Path | None = None,
+    full_refresh: bool = False,
 ) -> list[str]:
-    trusts = [s for s in sites if s.role == "trust"]
-    local = {s.ods_code: local_measures(s.ods_code, local_sql) for s in trusts}
-    every_local = tuple(m for s in trusts for m in local[s.ods_code])
-    models = discover([site_context(s, local[s.ods_code]) for s in trusts], local_measure_models(every_local))
-    models.append(_disclosure_model(int(suppression_threshold)))
-    context = {
-        "measures": [m.as_context() for m in national_measures()],
-        "local_measures": [m.as_context() for m in every_local],
-        "trusts": [s.ods_code for s in trusts],
-        "calendar": calendar(),
-        "suppression_threshold": int(suppression_threshold),
-        "has_ods_organisation": wh.table_exists("meta", "ods_organisation"),
-    }
-    return build(wh, models, context, on_model=on_model)
+    """Every model in one transaction; incremental models refresh only the site-months loads changed
+    (pipeline.warehouse.incremental), or in full with `full_refresh`."""
+    models, context = _models_and_context(wh, sites, suppression_threshold, local_sql)
+    return build(wh, models, context, on_model=on_model, full_refresh=full_refresh)
+
+
+def incremental_plan(wh: Warehouse, sites: list[SiteConfig], *, suppression_threshold: int,
+                     local_sql: str | Path | None = None):  # fmt: skip
+    """What build_marts would refresh by site-month now (nothing is built or recorded)."""
+    models, context = _models_and_context(wh, sites, suppression_threshold, local_sql)
+    return plan_build(wh, models, context)

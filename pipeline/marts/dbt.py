@@ -111,7 +111,8 @@ def invoke(args: list[str], env: dict[str, str], vars_: dict, on_node: Callable[
                 os.environ[k] = v
     if res.exception is not None:
         raise DbtError(f"dbt {' '.join(args)}: {res.exception}")
-    results = list(res.result or [])
+    # `build`/`run` give one result per node; `docs generate` gives the catalog, which has none
+    results = list(res.result) if isinstance(getattr(res.result, "results", None), list) else []
     failed = [r for r in results if str(r.status) in ("error", "fail", "runtime error")]
     if failed or not res.success:
         why = "; ".join(f"{r.node.name}: {r.status} {(r.message or '').strip()[:300]}" for r in failed)
@@ -158,7 +159,9 @@ def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_thresh
     _release_duckdb(wh)
     t = time.perf_counter()
     skip = [SUPPRESSED] if local else [SUPPRESSED, LOCAL]
-    results = invoke([command, "--exclude", *skip], env, vars_, on_node, target_path)
+    # --full-refresh: dbt does not know which site-months loads changed (the runner does, from
+    # meta.load_batch), so its incremental models are built in full.
+    results = invoke([command, "--full-refresh", "--exclude", *skip], env, vars_, on_node, target_path)
     run.seconds["dbt_before_suppression"] = time.perf_counter() - t
     t = time.perf_counter()
     step = _disclosure_model(int(suppression_threshold))
@@ -167,7 +170,7 @@ def build_with_dbt(wh: Warehouse, sites: list[SiteConfig], *, suppression_thresh
     _release_duckdb(wh)
     run.seconds["suppression"] = time.perf_counter() - t
     t = time.perf_counter()
-    results += invoke([command, "--select", SUPPRESSED], env, vars_, on_node, target_path)
+    results += invoke([command, "--full-refresh", "--select", SUPPRESSED], env, vars_, on_node, target_path)
     run.seconds["dbt_after_suppression"] = time.perf_counter() - t
     if local:
         t = time.perf_counter()

@@ -89,66 +89,59 @@ def _built_columns() -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def collect() -> list[Table]:
-    """Every mart table and view, described; raises DictionaryError listing what lacks a description."""
-    built = _built_columns()
-    site = site_context(_example_site())
-    problems: list[str] = []
-    tables: list[Table] = []
-    for model in discover([site]):
-        local = model.path is not None and model.path.parent.name == "local" and model.path.parent.parent.name == "marts"
-        if model.schema != "national" and not local:
-            continue
-        # A local mart model is documented as what a site reads: its view local_<ods>.<table>.
-        schema, table = ("local_<ods>", local_table(model)) if local else (model.schema, model.name)
-        fqn = f"{schema}.{table}"
-        rel = model.path.relative_to(model.path.parents[3]).as_posix()
-        real = built.get(fqn, [])
-        described = dict(model.columns)
-        key_columns = model.header.get("key", "")
-        if local:  # the site's view: site_code is the same on every row
-            key_columns = ", ".join(k for k in (p.strip() for p in key_columns.split(",")) if k != "site_code")
-            if model.header.get("site_code_in_view", "").lower() == "false":
-                described.pop("site_code", None)
-        for name, _ in real:
-            if not described.get(name):
-                problems.append(f"{rel}: column {name} has no description in the folder's YAML")
-        for name in described:
-            if name not in {n for n, _ in real}:
-                problems.append(f"{rel}: the YAML describes a column {name} the model does not have")
-        for key in ("grain", "key", "description"):
-            if not model.header.get(key):
-                problems.append(f"{rel}: the YAML lacks {'meta.' if key != 'description' else ''}{key}")
-        tables.append(
-            Table(
-                schema,
-                table,
-                "view" if local else model.materialized,
-                model.header.get("grain", ""),
-                key_columns,
-                model.header.get("description", ""),
-                f"sql/{rel}",
-                [Column(n, t, described.get(n, "")) for n, t in real],
-            )
-        )
+def _mart_table(model, built: dict[str, list[tuple[str, str]]], problems: list[str]) -> Table:
+    """A national mart model as its table, a local mart model as the view a site reads
+    (local_<ods>.<table>); what lacks a description is added to `problems`."""
+    local = model.path.parent.name == "local" and model.path.parent.parent.name == "marts"
+    schema, table = ("local_<ods>", local_table(model)) if local else (model.schema, model.name)
+    rel = model.path.relative_to(model.path.parents[3]).as_posix()
+    real = built.get(f"{schema}.{table}", [])
+    described = dict(model.columns)
+    key_columns = model.header.get("key", "")
+    if local:  # the site's view: site_code is the same on every row
+        key_columns = ", ".join(k for k in (p.strip() for p in key_columns.split(",")) if k != "site_code")
+        if model.header.get("site_code_in_view", "").lower() == "false":
+            described.pop("site_code", None)
+    problems += _undescribed(rel, [n for n, _ in real], described, model.header)
+    return Table(schema, table, "view" if local else model.materialized, model.header.get("grain", ""), key_columns,
+                 model.header.get("description", ""), f"sql/{rel}", [Column(n, t, described.get(n, "")) for n, t in real])  # fmt: skip
+
+
+def _undescribed(rel: str, real: list[str], described: dict[str, str], header: dict[str, str]) -> list[str]:
+    """A model's columns without a description, descriptions of no column, and missing meta."""
+    return (
+        [f"{rel}: column {n} has no description in the folder's YAML" for n in real if not described.get(n)]
+        + [f"{rel}: the YAML describes a column {n} the model does not have" for n in described if n not in real]
+        + [f"{rel}: the YAML lacks {'meta.' if key != 'description' else ''}{key}"
+           for key in ("grain", "key", "description") if not header.get(key)]  # fmt: skip
+    )
+
+
+def _is_mart(model) -> bool:
+    local = model.path is not None and model.path.parent.name == "local" and model.path.parent.parent.name == "marts"
+    return model.schema == "national" or local
+
+
+def _engine_tables(problems: list[str]) -> list[Table]:
+    """The benefits engine's tables (benefits.tables), in each schema they are written to."""
+    tables = []
     for spec in MART_TABLES:
         for scope in spec.scopes:
             schema = "national" if scope == "national" else "local_<ods>"
-            for name, (_, text) in spec.columns.items():
-                if not text:
-                    problems.append(f"benefits/tables.py: {spec.name}.{name} has no description")
-            tables.append(
-                Table(
-                    schema,
-                    spec.name,
-                    "table",
-                    spec.grain,
-                    spec.key,
-                    spec.description,
-                    "benefits/tables.py (written by the benefits engine)",
-                    [Column(n, t, d) for n, (t, d) in spec.columns.items()],
-                )
-            )
+            problems += [f"benefits/tables.py: {spec.name}.{name} has no description"
+                         for name, (_, text) in spec.columns.items() if not text]  # fmt: skip
+            tables.append(Table(schema, spec.name, "table", spec.grain, spec.key, spec.description,
+                                "benefits/tables.py (written by the benefits engine)",
+                                [Column(n, t, d) for n, (t, d) in spec.columns.items()]))  # fmt: skip
+    return tables
+
+
+def collect() -> list[Table]:
+    """Every mart table and view, described; raises DictionaryError listing what lacks a description."""
+    built = _built_columns()
+    problems: list[str] = []
+    tables = [_mart_table(m, built, problems) for m in discover([site_context(_example_site())]) if _is_mart(m)]
+    tables += _engine_tables(problems)
     if problems:
         raise DictionaryError("the data dictionary cannot describe every mart column:\n  " + "\n  ".join(problems))
     return sorted(tables, key=lambda t: (t.schema != "national", t.schema, t.name))
@@ -174,7 +167,8 @@ def _measure_rows(measures) -> list[str]:
     return rows
 
 
-def render(tables: list[Table], local_root: Path | None = None) -> str:
+def _intro() -> list[str]:
+    """The title, what each schema holds and how to connect."""
     out: list[str] = []
     add = out.append
     add("# Data dictionary")
@@ -209,7 +203,13 @@ def render(tables: list[Table], local_root: Path | None = None) -> str:
     add("")
     add("Column types are DuckDB's; on PostgreSQL `varchar` is `character varying`, `double` is `double precision`.")
     add("")
+    return out
 
+
+def _suppression() -> list[str]:
+    """How the national mart withholds small numbers, with every suppression reason."""
+    out: list[str] = []
+    add = out.append
     add("## Small-number suppression (national mart)")
     add("")
     add(
@@ -234,7 +234,13 @@ def render(tables: list[Table], local_root: Path | None = None) -> str:
         "(see its columns below)."
     )
     add("")
+    return out
 
+
+def _measures(local_root: Path | None) -> list[str]:
+    """The national measures, then each site's local measures."""
+    out: list[str] = []
+    add = out.append
     add("## National core measures")
     add("")
     add("Each is defined once, in `sql/models/measures/<code>.sql`; value = numerator x multiplier / denominator.")
@@ -258,7 +264,13 @@ def render(tables: list[Table], local_root: Path | None = None) -> str:
         add("")
         out.extend(_measure_rows(measures))
         add("")
+    return out
 
+
+def _marts(tables: list[Table]) -> list[str]:
+    """One section per mart table: description, grain, key, columns."""
+    out: list[str] = []
+    add = out.append
     for heading, schema in (("National mart: `national`", "national"), ("Local marts: `local_<ods>`", "local_<ods>")):
         add(f"## {heading}")
         add("")
@@ -276,6 +288,11 @@ def render(tables: list[Table], local_root: Path | None = None) -> str:
             for c in t.columns:
                 add(f"| `{c.name}` | {c.type} | {_cell(c.description)} |")
             add("")
+    return out
+
+
+def render(tables: list[Table], local_root: Path | None = None) -> str:
+    out = _intro() + _suppression() + _measures(local_root) + _marts(tables)
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -41,12 +41,13 @@ import jinja2
 import sqlalchemy as sa
 import yaml
 
+from pipeline.warehouse import incremental
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 from pipeline.warehouse.site_views import existing_relations, site_views
 
 _HEADER = re.compile(r"^--\s*([a-z_]+)\s*:\s*(.*)$")
 _COLUMN = re.compile(r"^--\s*column\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
-_MATERIALIZED = re.compile(r"\{\{\s*config\(\s*materialized\s*=\s*['\"](\w+)['\"]\s*\)\s*\}\}")
+_MATERIALIZED = re.compile(r"\{\{\s*config\(\s*materialized\s*=\s*['\"](\w+)['\"]")
 LAYERS = {"staging": "staging", "measures": "measures", "marts/national": "national"}  # marts/local: local_mart_models
 _MART_PREFIX = {"marts/national": "national_", "marts/local": "local_"}
 ALL_SITES_SUFFIX = "_all"  # a local mart model's table over every site: measures.<table>_all
@@ -92,6 +93,7 @@ class Model:
     context: dict = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
     node: str = ""  # the dbt model name other models ref()
+    config: dict = field(default_factory=dict)  # its config() call's arguments, once rendered
 
     def __post_init__(self):
         self.node = self.node or self.path.stem
@@ -105,12 +107,16 @@ class Model:
         m = _MATERIALIZED.search(self.template)
         return m.group(1) if m else self.header.get("materialized", "view" if self.schema == "staging" else "table")
 
-    def render(self, base_context: dict, resolver: "Resolver") -> tuple[str, set[str]]:
-        """The SQL, and the fqns of the models and sources it ref()s."""
-        body = "\n".join(
-            ln for ln in self.template.splitlines() if not (_HEADER.match(ln.strip()) or _COLUMN.match(ln.strip()))
-        )
-        calls = _Calls(self, {**base_context, **self.context}, resolver)
+    def render(self, base_context: dict, resolver: "Resolver", incremental: bool = False,
+               body: str | None = None) -> tuple[str, set[str]]:  # fmt: skip
+        """The SQL, and the fqns of the models and sources it ref()s; `incremental`: as
+        is_incremental() is true (pipeline.warehouse.incremental); `body`: another template in the
+        model's context (the delete of an incremental refresh)."""
+        if body is None:
+            body = "\n".join(
+                ln for ln in self.template.splitlines() if not (_HEADER.match(ln.strip()) or _COLUMN.match(ln.strip()))
+            )
+        calls = _Calls(self, {**base_context, **self.context}, resolver, incremental)
         token = _CURRENT.set(calls)
         try:
             sql = _env().from_string(body).render()
@@ -118,6 +124,8 @@ class Model:
             raise RuntimeError(f"model {self.fqn} ({self.path}): template error: {e}") from None
         finally:
             _CURRENT.reset(token)
+        if calls.configured:
+            self.config = calls.configured
         return sql.strip().rstrip(";"), calls.deps
 
 
@@ -145,9 +153,10 @@ class Resolver:
 class _Calls:
     """ref(), source(), var() and config() for one model's rendering; records what it depends on."""
 
-    def __init__(self, model: Model, context: dict, resolver: Resolver):
-        self.model, self.context, self.resolver = model, context, resolver
+    def __init__(self, model: Model, context: dict, resolver: Resolver, incremental: bool = False):
+        self.model, self.context, self.resolver, self.incremental = model, context, resolver, incremental
         self.deps: set[str] = set()
+        self.configured: dict = {}
 
     def ref(self, name: str) -> str:
         fqn = self.resolver.ref(name, self.model)
@@ -166,8 +175,12 @@ class _Calls:
             raise KeyError(f"var({name!r}) is not set")
         return default
 
-    def config(self, **_kwargs) -> str:
+    def config(self, **kwargs) -> str:
+        self.configured.update(kwargs)
         return ""
+
+    def is_incremental(self) -> bool:
+        return self.incremental
 
 
 @dataclass
@@ -207,7 +220,7 @@ def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.do"]
     )
-    env.globals.update({name: _dispatch(name) for name in ("ref", "source", "var", "config")})
+    env.globals.update({name: _dispatch(name) for name in ("ref", "source", "var", "config", "is_incremental")})
     files = [p for p in sorted((sql_root() / "macros").rglob("*.sql")) if p.parent.name != "dbt"]  # dbt/: dbt's hooks
     for _ in range(2):  # twice: a template copies the globals it is made with, so macros see the ones loaded after
         for path in files:
@@ -364,18 +377,25 @@ def _refuse_bare_names(models: list, rendered: dict[str, str], deps: dict[str, s
             raise RuntimeError(f"model {fqn} ({model.path}): names other models directly; write {fixes}")
 
 
-def build(wh: Warehouse, models: list, context: dict, on_model=None) -> list[str]:
-    """Build every model in one transaction, so analysts never see half a refresh."""
+def build(wh: Warehouse, models: list, context: dict, on_model=None, full_refresh: bool = False) -> list[str]:
+    """Build every model in one transaction, so analysts never see half a refresh. Incremental
+    models (pipeline.warehouse.incremental) refresh only the site-months loads changed, unless
+    `full_refresh` or what they are built from changed."""
     rendered, deps = render_all(wh.dialect, models, context)
     base = {"dialect": wh.dialect, **context}
     built = []
     with wh.begin() as conn:
         for schema in sorted({m.schema for m in models}):
             conn.execute(sa.text(f"create schema if not exists {ident(schema)}"))
+        has_incremental = any(getattr(m, "materialized", "") == "incremental" for m in models)
+        plan = incremental.plan(conn, models, rendered, context, full_refresh) if has_incremental else None
+        resolver = Resolver(models)
         for model in order(models, deps):
             try:
                 if isinstance(model, PythonModel):
                     model.run(wh, conn, base)
+                elif plan and model.fqn in plan.incremental:
+                    _refresh_months(conn, model, {**base, "changed_months": plan.changed}, resolver)
                 else:
                     wh.create_table_as(conn, model.fqn, rendered[model.fqn], view=model.materialized == "view")
             except sa.exc.DBAPIError as e:
@@ -384,4 +404,30 @@ def build(wh: Warehouse, models: list, context: dict, on_model=None) -> list[str
             built.append(model.fqn)
             if on_model:
                 on_model(model)
+        if plan:
+            incremental.record(conn, models, plan)
     return built
+
+
+def plan_build(wh: Warehouse, models: list, context: dict):
+    """The incremental plan build() would follow now, read in a transaction that is rolled back."""
+    rendered, _ = render_all(wh.dialect, models, context)
+    with wh.connect() as conn:
+        try:
+            return incremental.plan(conn, models, rendered, context, False)
+        finally:
+            conn.rollback()
+
+
+def _refresh_months(conn: sa.Connection, model: Model, context: dict, resolver: Resolver) -> None:
+    """An incremental model's changed site-months: deleted, then inserted from its SELECT as
+    is_incremental() renders it (restricted to those site-months)."""
+    if not context["changed_months"]:
+        return
+    site, at = model.config.get("month_key") or ("", "")
+    if not (site and at):
+        raise RuntimeError(f"model {model.fqn} ({model.path}): an incremental model needs month_key=[site column, date column]")
+    where, _ = model.render(context, resolver, body=f"{{{{ changed_months({site!r}, {at!r}) }}}}")
+    select, _ = model.render(context, resolver, incremental=True)
+    conn.execute(sa.text(f"delete from {model.fqn} where {where}"))
+    conn.execute(sa.text(f"insert into {model.fqn} {select}"))

@@ -9,6 +9,11 @@
 -- period: day
 -- breakdowns: ward
 -- description: share of given critical medicine doses that were given more than 30 minutes late
+{# A day's doses are loaded with their month (the contract's period column is scheduled_at), so a
+   site-month of this model is final until a batch replaces that month: incremental by site-month
+   (pipeline/warehouse/incremental.py). #}
+{{ config(materialized='incremental', incremental_strategy='delete+insert',
+          unique_key=['site_code', 'ward_code', 'day'], month_key=['site_code', 'day']) }}
 select
     site_code,
     ward_code,
@@ -17,4 +22,7 @@ select
     count(*) as denominator
 from {{ ref('stg_medication_administrations') }}
 where critical_medicine and status = 'given'
+{% if is_incremental() %}
+    and {{ changed_months('site_code', 'scheduled_at') }}
+{% endif %}
 group by site_code, ward_code, cast(scheduled_at as date)

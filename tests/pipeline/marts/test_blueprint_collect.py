@@ -155,7 +155,7 @@ def test_a_newer_blueprint_of_the_same_benefit_supersedes_the_older(exported, tm
 def test_report_command_writes_the_blueprints_page(exported, tmp_path):
     built, folder = exported
     out = tmp_path / "report"
-    result = CliRunner().invoke(app, ["report", "--site", "RF4", "--national", "--blueprints", str(folder),
+    result = CliRunner().invoke(app, ["report", "--site", "RF4", "--national", "--blueprints", str(folder), "--no-dbt-docs",
                                       "--sites", str(built.sites_dir), "--warehouse", built.wh.url, "-o", str(out)])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "blueprints.html" in result.output and "collected 2 Blueprint file(s), 2 benefit(s); refused 0" in result.output

@@ -303,6 +303,7 @@ def test_cli_writes_one_site(report_warehouse_url, report_sites, tmp_path: Path,
             app,
             [
                 "report",
+                "--no-dbt-docs",  # the docs site: tests/pipeline/marts/test_dbt_docs.py
                 "--site",
                 "rf4",
                 "--output",
