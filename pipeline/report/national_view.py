@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.report import charts
+from pipeline.report.chart_scales import value_domain
 from pipeline.report.completeness_view import completeness_view
 from pipeline.report.data import NationalData
 from pipeline.report.format import SUPPRESSED, as_float, is_missing, month_label, pct_change
+from pipeline.report.spc_chart import legend_marker
 from pipeline.report.views import benefit_row, measure_format, programme_row, slug, summary_totals
 
 
@@ -62,7 +64,7 @@ def national_view(data: NationalData, *, index_link: str, site_links: dict[str, 
             for v, hidden in zip(part["value"], _bool_col(part, "suppressed"), strict=True)
             if not hidden and not is_missing(v)
         ]
-        lo, hi = charts._domain(
+        lo, hi = value_domain(
             values, nonnegative=all((as_float(v) or 0) >= 0 for v in values), at_most_one=fmt.unit == "proportion"
         )
         years = sorted(my["financial_year"].dropna().unique()) if not my.empty else []
@@ -172,7 +174,7 @@ def national_view(data: NationalData, *, index_link: str, site_links: dict[str, 
                 "measure": (m or {}).get("measure_name") or u.get("measure_code"),
                 "period": f"{month_label(u.get('first_month'))} to {month_label(u.get('last_month'))}",
                 "direction": u.get("direction") or "neutral",
-                "marker": charts.legend_marker(u.get("point_type") or "common_cause"),
+                "marker": legend_marker(u.get("point_type") or "common_cause"),
                 "size": pct_change(u.get("size_pct")),
             }
         )

@@ -20,6 +20,7 @@ from benefits.triage import signal_id
 from benefits.value import totals as value_totals
 
 from pipeline.report import charts
+from pipeline.report.spc_chart import legend_marker, spc_chart, spc_legend
 from pipeline.report.data import SiteData
 from pipeline.report.dq_view import dq_view
 from pipeline.report.format import (
@@ -122,8 +123,8 @@ def benefit_card(
     table: list[dict] = []
     if spc is not None and not spc.empty:
         title = f"{b.get('title')}: {(measure or {}).get('measure_name') or b.get('measure_code')} by month"
-        chart = charts.spc_chart(spc, b, fmt, chart_id=chart_id, title=title)
-        legend = charts.spc_legend(
+        chart = spc_chart(spc, b, fmt, chart_id=chart_id, title=title)
+        legend = spc_legend(
             [t for t in spc["point_type"].dropna().unique()] if "point_type" in spc else [],
             target=not is_missing(b.get("target_value")),
             counterfactual="its_counterfactual" in spc and spc["its_counterfactual"].notna().any(),
@@ -373,7 +374,7 @@ def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> 
                 "period": f"{month_label(u.get('first_month'))} to {month_label(u.get('last_month'))}",
                 "months": count(u.get("months")),
                 "direction": u.get("direction") or "neutral",
-                "marker": charts.legend_marker(u.get("point_type") or "common_cause"),
+                "marker": legend_marker(u.get("point_type") or "common_cause"),
                 "baseline": fmt(u.get("baseline_mean")),
                 "signal": fmt(u.get("signal_mean")),
                 "size": pct_change(u.get("size_pct")),
