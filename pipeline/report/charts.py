@@ -11,6 +11,7 @@ A benefit's SPC chart is in `pipeline.report.spc_chart`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -23,6 +24,30 @@ INK = "#212b32"
 MUTED = "#4c6272"
 GRID = "#e8edee"
 LIMIT = "#5f6368"
+
+
+SM_W, SM_H = 280, 150
+SM_LEFT, SM_RIGHT, SM_TOP, SM_BOTTOM = 44, 8, 10, 26
+
+
+@dataclass
+class _SmallFrame:
+    """A small multiple's scales: a column per period, `x[i]` its centre, `edge(i)` its left edge."""
+
+    periods: Sequence[Any]
+    y: Linear
+    step: float = field(init=False)
+    x: list[float] = field(init=False)
+    pos: dict[Any, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.periods)
+        self.step = (SM_W - SM_LEFT - SM_RIGHT) / max(n, 1)
+        self.pos = {p: i for i, p in enumerate(self.periods)}
+        self.x = [SM_LEFT + self.step * (i + 0.5) for i in range(n)]
+
+    def edge(self, i: int) -> float:
+        return SM_LEFT + self.step * i
 
 
 def small_multiple(
@@ -38,14 +63,25 @@ def small_multiple(
     """One organisation's measure by financial quarter (points) with each financial year's value
     (a step behind them). Suppressed periods are marked `S` on the axis, never drawn as zero;
     a period with no data is left empty."""
-    W, H = 280, 150
-    left, right, top, bottom = 44, 8, 10, 26
-    n = len(periods)
-    step = (W - left - right) / max(n, 1)
-    pos = {p: i for i, p in enumerate(periods)}
-    x = [left + step * (i + 0.5) for i in range(n)]
     lo, hi = domain
-    y = Linear(lo, hi, H - bottom, top)
+    frame = _SmallFrame(periods, Linear(lo, hi, SM_H - SM_BOTTOM, SM_TOP))
+    out = _small_axes(frame, fmt, lo, hi)
+    for fy in years:
+        out.extend(_year_step(frame, fy, fmt))
+    segs, pts = _quarter_marks(frame, quarters, fmt)
+    for s in segs:
+        out.append(f'<polyline class="value-line" points="{" ".join(s)}"/>')
+    out.extend(pts)
+    return Markup(
+        f'<svg class="small-multiple" id="{chart_id}" viewBox="0 0 {SM_W} {SM_H}" role="img" aria-label="{escape(title)}">'
+        f"<title>{escape(title)}</title>" + "".join(out) + "</svg>"
+    )
+
+
+def _small_axes(frame: _SmallFrame, fmt: UnitFormat, lo: float, hi: float) -> list[str]:
+    """The value grid, the axis, and a separator labelled with the financial year at each April."""
+    y, left, right, top, bottom = frame.y, SM_LEFT, SM_RIGHT, SM_TOP, SM_BOTTOM
+    W, H = SM_W, SM_H
     out: list[str] = []
     ticks = nice_ticks(lo, hi, 3)
     tick_step = ticks[1] - ticks[0] if len(ticks) > 1 else (hi - lo)
@@ -55,62 +91,68 @@ def small_multiple(
             f'<text class="tick" x="{left - 4}" y="{coord(y(t) + 3)}" text-anchor="end">{escape(fmt.axis(t, tick_step))}</text>'
         )
     out.append(f'<line class="axis" x1="{left}" x2="{W - right}" y1="{H - bottom}" y2="{H - bottom}"/>')
-    for i, p in enumerate(periods):
+    for i, p in enumerate(frame.periods):
         d = as_date(p)
         if d and d.month == 4:
             out.append(
-                f'<line class="fy-sep" x1="{coord(left + step * i)}" x2="{coord(left + step * i)}" y1="{top}" y2="{H - bottom + 4}"/>'
+                f'<line class="fy-sep" x1="{coord(frame.edge(i))}" x2="{coord(frame.edge(i))}" y1="{top}" y2="{H - bottom + 4}"/>'
             )
             out.append(
-                f'<text class="tick" x="{coord(left + step * i + 2)}" y="{H - bottom + 14}">{d.year}/{(d.year + 1) % 100:02d}</text>'
+                f'<text class="tick" x="{coord(frame.edge(i) + 2)}" y="{H - bottom + 14}">{d.year}/{(d.year + 1) % 100:02d}</text>'
             )
+    return out
 
-    for fy in years:
-        start = as_date(fy.get("start"))
-        idx = [
-            pos[p] for p in periods if start and as_date(p) and start <= as_date(p) < start.replace(year=start.year + 1)
+
+def _year_step(frame: _SmallFrame, fy: dict, fmt: UnitFormat) -> list[str]:
+    """A financial year's value as a step across its quarters, or `FY suppressed` above them."""
+    start = as_date(fy.get("start"))
+    idx = [
+        frame.pos[p]
+        for p in frame.periods
+        if start and as_date(p) and start <= as_date(p) < start.replace(year=start.year + 1)
+    ]
+    if not idx:
+        return []
+    x0, x1 = frame.edge(min(idx)) + 1, frame.edge(max(idx) + 1) - 1
+    label = escape(fy.get("label", ""))
+    if fy.get("suppressed"):
+        return [
+            f'<g class="fy-suppressed" data-period="{label}" data-suppressed="true">'
+            f"<title>{label}: suppressed</title>"
+            f'<text class="supp-mark" x="{coord((x0 + x1) / 2)}" y="{SM_TOP + 9}" text-anchor="middle">FY suppressed</text></g>'
         ]
-        if not idx:
-            continue
-        x0, x1 = left + step * min(idx) + 1, left + step * (max(idx) + 1) - 1
-        if fy.get("suppressed"):
-            out.append(
-                f'<g class="fy-suppressed" data-period="{escape(fy.get("label", ""))}" data-suppressed="true">'
-                f"<title>{escape(fy.get('label', ''))}: suppressed</title>"
-                f'<text class="supp-mark" x="{coord((x0 + x1) / 2)}" y="{top + 9}" text-anchor="middle">FY suppressed</text></g>'
-            )
-            continue
-        v = as_float(fy.get("value"))
-        if v is None:
-            continue
-        out.append(
-            f'<path class="fy" data-period="{escape(fy.get("label", ""))}" data-value="{v!r}" '
-            f'd="M{coord(x0)} {coord(y(v))}H{coord(x1)}"><title>{escape(fy.get("label", ""))}: {escape(fmt(v))}</title></path>'
-        )
+    v = as_float(fy.get("value"))
+    if v is None:
+        return []
+    return [
+        f'<path class="fy" data-period="{label}" data-value="{v!r}" '
+        f'd="M{coord(x0)} {coord(frame.y(v))}H{coord(x1)}"><title>{label}: {escape(fmt(v))}</title></path>'
+    ]
 
+
+def _quarter_marks(frame: _SmallFrame, quarters: Sequence[dict], fmt: UnitFormat) -> tuple[list[list[str]], list[str]]:
+    """The quarters' line segments (broken at a suppressed or empty quarter) and their marks."""
+    x, y = frame.x, frame.y
     line, segs = [], []
     pts = []
     for q in quarters:
         p = q.get("start")
-        i = pos.get(p)
+        i = frame.pos.get(p)
         if i is None:
             continue
         label = q.get("label", month_label(p))
-        if q.get("suppressed"):
-            if len(line) > 1:
-                segs.append(line)
-            line = []
-            pts.append(
-                f'<g class="q suppressed" data-period="{escape(label)}" data-suppressed="true">'
-                f"<title>{escape(label)}: suppressed (small numbers)</title>"
-                f'<text class="supp-mark" x="{coord(x[i])}" y="{H - bottom - 3}" text-anchor="middle">S</text></g>'
-            )
-            continue
-        v = as_float(q.get("value"))
+        v = None if q.get("suppressed") else as_float(q.get("value"))
         if v is None:
             if len(line) > 1:
                 segs.append(line)
             line = []
+        if q.get("suppressed"):
+            pts.append(
+                f'<g class="q suppressed" data-period="{escape(label)}" data-suppressed="true">'
+                f"<title>{escape(label)}: suppressed (small numbers)</title>"
+                f'<text class="supp-mark" x="{coord(x[i])}" y="{SM_H - SM_BOTTOM - 3}" text-anchor="middle">S</text></g>'
+            )
+        if v is None:
             continue
         line.append(f"{coord(x[i])},{coord(y(v))}")
         pts.append(
@@ -119,13 +161,7 @@ def small_multiple(
         )
     if len(line) > 1:
         segs.append(line)
-    for s in segs:
-        out.append(f'<polyline class="value-line" points="{" ".join(s)}"/>')
-    out.extend(pts)
-    return Markup(
-        f'<svg class="small-multiple" id="{chart_id}" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}">'
-        f"<title>{escape(title)}</title>" + "".join(out) + "</svg>"
-    )
+    return segs, pts
 
 
 def sparkline(quarters: Sequence[dict], fmt: UnitFormat, periods: Sequence[Any], *, label: str) -> Markup:
