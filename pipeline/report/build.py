@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from pipeline.config.sites import SiteConfig
 from benefits.blueprint import Collected, collect
-from pipeline.report import blueprint_view, national_view, views
+from pipeline.report import blueprint_view, national_view, site_view, views
 from pipeline.report.data import NationalData, SiteData, load_national, load_site
 from pipeline.report.format import month_label
 from pipeline.warehouse.core import Warehouse
@@ -148,7 +148,7 @@ def build(
     for site in chosen:
         data = load_site(wh, site)
         result.notes.extend(data.notes)
-        v = views.site_view(data, index_link="../" + INDEX, national_link=("../" + NATIONAL) if national else None)
+        v = site_view.site_view(data, index_link="../" + INDEX, national_link=("../" + NATIONAL) if national else None)
         result.pages.append(_site_page(pages, site, data, v))
         site_views.append((site, data, v))
     if national:
