@@ -46,6 +46,35 @@ def return_row(r: dict) -> dict:
 
 def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> dict:
     site = data.site
+    cards = _cards(data)
+    rows = [
+        benefit_row(b, data.measures.get(b.get("measure_code")), link=f"#benefit-{slug(b['benefit_id'])}")
+        for b in data.benefits
+    ]
+    decided = {t["signal_id"]: t for t in data.triage}
+    return {
+        "site": site,
+        "title": f"{site.name} ({site.ods_code})",
+        "as_of": month_label(data.as_of) if data.as_of else MISSING,
+        "summary": summary_totals(data.benefits),
+        "rows": rows,
+        "cards": cards,
+        "missing_benefits": [b for b in site.benefit_list if b.id not in {c["id"] for c in cards}],
+        "unplanned": [_unplanned_row(u, data, decided) for u in data.unplanned],
+        "decisions": _decisions(data),
+        "returns": [return_row(r) for r in data.returns],
+        "observed": [_observed_row(o) for o in data.observed],
+        "restatements": [_restatement_row(r) for r in data.restatements],
+        "planned_measures": {b.measure for b in site.benefit_list},
+        "dq": dq_view(data),
+        "notes": data.notes,
+        "index_link": index_link,
+        "national_link": national_link,
+    }
+
+
+def _cards(data: SiteData) -> list[dict]:
+    """Each benefit's card, with the evidence recorded for it."""
     cards = [
         benefit_card(
             b,
@@ -56,79 +85,65 @@ def site_view(data: SiteData, *, index_link: str, national_link: str | None) -> 
         for b in data.benefits
     ]
     for c in cards:
-        c["evidence"] = [
-            {"date": day_label(e.get("evidence_date")), "kind": e.get("kind"), "text": e.get("text"),
-             "author": e.get("author"), "reference": e.get("reference")}
-            for e in data.evidence.get(c["id"], [])
-        ]  # fmt: skip
-    rows = [
-        benefit_row(b, data.measures.get(b.get("measure_code")), link=f"#benefit-{slug(b['benefit_id'])}")
-        for b in data.benefits
-    ]
-    unplanned = []
-    decided = {t["signal_id"]: t for t in data.triage}
-    for u in data.unplanned:
-        m = data.measures.get(u.get("measure_code"))
-        fmt = measure_format(m)
-        sid = signal_id(u.get("site_code") or site.ods_code, u.get("measure_code"), u.get("point_type"), u.get("first_month"))
-        t = decided.get(sid, {})
-        unplanned.append(
-            {
-                "signal_id": sid,
-                "triage": TRIAGE_WORDS.get(t.get("state"), "not triaged yet")
-                + (f" ({t['reason']})" if t.get("reason") else "") + (f": {t['note']}" if t.get("note") else ""),
-                "measure": (m or {}).get("measure_name") or u.get("measure_code"),
-                "period": f"{month_label(u.get('first_month'))} to {month_label(u.get('last_month'))}",
-                "months": count(u.get("months")),
-                "direction": u.get("direction") or "neutral",
-                "marker": legend_marker(u.get("point_type") or "common_cause"),
-                "baseline": fmt(u.get("baseline_mean")),
-                "signal": fmt(u.get("signal_mean")),
-                "size": pct_change(u.get("size_pct")),
-                "ongoing": bool(u.get("ongoing")),
-                "description": u.get("description") or "",
-            }
-        )
-    planned = {b.measure for b in site.benefit_list}
+        c["evidence"] = [_evidence_row(e) for e in data.evidence.get(c["id"], [])]
+    return cards
+
+
+def _evidence_row(e: dict) -> dict:
+    return {"date": day_label(e.get("evidence_date")), "kind": e.get("kind"), "text": e.get("text"),
+            "author": e.get("author"), "reference": e.get("reference")}  # fmt: skip
+
+
+def _unplanned_row(u: dict, data: SiteData, decided: dict[str, dict]) -> dict:
+    """An unplanned change the scan found, with its triage decision if one was made."""
+    m = data.measures.get(u.get("measure_code"))
+    fmt = measure_format(m)
+    sid = signal_id(u.get("site_code") or data.site.ods_code, u.get("measure_code"), u.get("point_type"), u.get("first_month"))
+    t = decided.get(sid, {})
     return {
-        "site": site,
-        "title": f"{site.name} ({site.ods_code})",
-        "as_of": month_label(data.as_of) if data.as_of else MISSING,
-        "summary": summary_totals(data.benefits),
-        "rows": rows,
-        "cards": cards,
-        "missing_benefits": [b for b in site.benefit_list if b.id not in {c["id"] for c in cards}],
-        "unplanned": unplanned,
-        "decisions": [
-            {"id": t["signal_id"], "measure": (data.measures.get(t.get("measure_code")) or {}).get("measure_name")
-             or t.get("measure_code"), "from": month_label(t.get("first_month")), "state": TRIAGE_WORDS.get(t.get("state"), t.get("state")),
-             "reason": t.get("reason") or "", "note": t.get("note") or "", "by": t.get("decided_by") or "",
-             "previous": t.get("previous_decision") or ""}
-            for t in data.triage if t.get("state") != "new" or t.get("previous_decision")
-        ],  # fmt: skip
-        "returns": [return_row(r) for r in data.returns],
-        "observed": [
-            {"id": o["observation_id"], "kind": o.get("kind"), "title": o.get("title"), "narrative": o.get("narrative"),
-             "project": o.get("project") or "", "gains": o.get("who_gains") or MISSING,
-             "bears": o.get("who_bears_cost") or MISSING, "from": month_label(o.get("observed_from")),
-             "by": o.get("recorded_by")}
-            for o in data.observed
-        ],  # fmt: skip
-        "restatements": [
-            {
-                "benefit": r.get("benefit_id"),
-                "month": month_label(r.get("as_of_month")),
-                "field": words(r.get("field") or ""),
-                "published": r.get("published_value") or MISSING,
-                "current": r.get("current_value") or MISSING,
-                "cause": "the benefit's register entry was edited" if r.get("cause") == "register"
-                else "new or corrected data",
-            }
-            for r in data.restatements
-        ],
-        "planned_measures": planned,
-        "dq": dq_view(data),
-        "notes": data.notes,
-        "index_link": index_link,
-        "national_link": national_link,
+        "signal_id": sid,
+        "triage": TRIAGE_WORDS.get(t.get("state"), "not triaged yet")
+        + (f" ({t['reason']})" if t.get("reason") else "") + (f": {t['note']}" if t.get("note") else ""),
+        "measure": (m or {}).get("measure_name") or u.get("measure_code"),
+        "period": f"{month_label(u.get('first_month'))} to {month_label(u.get('last_month'))}",
+        "months": count(u.get("months")),
+        "direction": u.get("direction") or "neutral",
+        "marker": legend_marker(u.get("point_type") or "common_cause"),
+        "baseline": fmt(u.get("baseline_mean")),
+        "signal": fmt(u.get("signal_mean")),
+        "size": pct_change(u.get("size_pct")),
+        "ongoing": bool(u.get("ongoing")),
+        "description": u.get("description") or "",
+    }
+
+
+def _decisions(data: SiteData) -> list[dict]:
+    """Triage decisions made (a signal still new shows here only if it was decided before)."""
+    return [
+        _decision_row(t, data.measures) for t in data.triage if t.get("state") != "new" or t.get("previous_decision")
+    ]
+
+
+def _decision_row(t: dict, measures: dict[str, dict]) -> dict:
+    return {"id": t["signal_id"], "measure": (measures.get(t.get("measure_code")) or {}).get("measure_name")
+            or t.get("measure_code"), "from": month_label(t.get("first_month")), "state": TRIAGE_WORDS.get(t.get("state"), t.get("state")),
+            "reason": t.get("reason") or "", "note": t.get("note") or "", "by": t.get("decided_by") or "",
+            "previous": t.get("previous_decision") or ""}  # fmt: skip
+
+
+def _observed_row(o: dict) -> dict:
+    return {"id": o["observation_id"], "kind": o.get("kind"), "title": o.get("title"), "narrative": o.get("narrative"),
+            "project": o.get("project") or "", "gains": o.get("who_gains") or MISSING,
+            "bears": o.get("who_bears_cost") or MISSING, "from": month_label(o.get("observed_from")),
+            "by": o.get("recorded_by")}  # fmt: skip
+
+
+def _restatement_row(r: dict) -> dict:
+    return {
+        "benefit": r.get("benefit_id"),
+        "month": month_label(r.get("as_of_month")),
+        "field": words(r.get("field") or ""),
+        "published": r.get("published_value") or MISSING,
+        "current": r.get("current_value") or MISSING,
+        "cause": "the benefit's register entry was edited" if r.get("cause") == "register" else "new or corrected data",
     }
