@@ -78,59 +78,74 @@ def blueprint_view(collected: Collected, measures: dict[str, dict], *, source: s
         returns = {r.get("project"): r for r in bp.get("returns") or []}
         for b in bp["benefits"]:
             rows.append((b.get("project") or NO_SYSTEM, site, path.name, bp, b, projects, returns))
-    systems = []
     rows.sort(key=lambda r: (r[0] == NO_SYSTEM, r[0].lower(), r[4]["measure"], r[1], r[4]["id"]))
-    for system, group in groupby(rows, key=lambda r: r[0]):
-        group = list(group)
-        benefits, returns, programme, seen = [], [], {}, set()
-        for _, site, file, bp, b, projects, site_returns in group:
-            measure = measures.get(b["measure"])
-            result = b.get("result") or {}
-            f = Figures(result, measure_format(measure))
-            pe = b.get("programme_evidence")
-            if pe:
-                # Each Blueprint carries the programme evidence as of its making: the newest one speaks.
-                old = programme.get(b["measure"])
-                if old is None or str(bp["made"]) >= old[0]:
-                    programme[b["measure"]] = (str(bp["made"]), pe)
-            benefits.append({
-                "site": site, "file": file, "made": bp["made"], "id": b["id"], "title": b["title"],
-                "measure": (measure or {}).get("measure_name") or b["measure"], "measure_code": b["measure"],
-                "definition": (b.get("measure_definition_sha256") or "")[:12],
-                "status": words(result.get("status")) if result.get("status") else "no result shared",
-                "as_of": month_label(result.get("as_of_month")) if result.get("as_of_month") else "",
-                "effect": _effect(f, result),
-                "value": f("value_evidenced_gbp", "gbp") if as_float(result.get("value_evidenced_gbp")) is not None else None,
-                "programme": (
-                    f"{pe.get('sites')} sites: {ratio_words(pe.get('meta_rate_ratio'))} (95% CI "
-                    f"{ratio_words(pe.get('meta_low'))} to {ratio_words(pe.get('meta_high'))})"
-                    if pe and as_float(pe.get("meta_rate_ratio")) is not None else ""
-                ),
-                "investment": _investment(b.get("investment")),
-                "go_live": b.get("go_live"), "ramp": b.get("ramp_months"),
-                "evidence": [{k: e.get(k) for k in ("date", "kind", "text", "author", "reference")}
-                             for e in b.get("evidence") or []],
-                "who": "; ".join(x for x in (f"gains: {b['who_gains']}" if b.get("who_gains") else "",
-                                            f"bears the cost: {b['who_bears_cost']}" if b.get("who_bears_cost") else "") if x),
-            })  # fmt: skip
-            if system != NO_SYSTEM and (site, system) not in seen and system in site_returns:
-                seen.add((site, system))
-                returns.append(_return(site_returns[system], site, (projects.get(system) or {}).get("investment")))
-        systems.append({
-            "name": system,
-            "anchor": f"system-{slug(system)}",
-            "sites": sorted({r[1] for r in group}),
-            "benefits": benefits,
-            "returns": returns,
-            "programme": [
-                programme_row({**pe, "measure_code": code, "system": system}, measures.get(code))
-                for code, (_, pe) in sorted(programme.items())
-            ],
-        })  # fmt: skip
     return {
-        "systems": systems,
+        "systems": [_system(system, list(group), measures) for system, group in groupby(rows, key=lambda r: r[0])],
         "accepted": [p.name for p, _ in collected.blueprints],
         "rejected": [{"file": p.name, "reason": reason} for p, reason in collected.rejected],
         "superseded": [{"file": p.name, "reason": reason} for p, reason in collected.superseded],
         "source": source,
     }
+
+
+def _system(system: str, group: list[tuple], measures: dict[str, dict]) -> dict:
+    """One kind of system: its sites' benefits and returns, and the newest programme evidence per measure."""
+    benefits, returns, programme, seen = [], [], {}, set()
+    for _, site, file, bp, b, projects, site_returns in group:
+        pe = b.get("programme_evidence")
+        if pe:
+            # Each Blueprint carries the programme evidence as of its making: the newest one speaks.
+            old = programme.get(b["measure"])
+            if old is None or str(bp["made"]) >= old[0]:
+                programme[b["measure"]] = (str(bp["made"]), pe)
+        benefits.append(_benefit(site, file, bp, b, measures.get(b["measure"])))
+        if system != NO_SYSTEM and (site, system) not in seen and system in site_returns:
+            seen.add((site, system))
+            returns.append(_return(site_returns[system], site, (projects.get(system) or {}).get("investment")))
+    return {
+        "name": system,
+        "anchor": f"system-{slug(system)}",
+        "sites": sorted({r[1] for r in group}),
+        "benefits": benefits,
+        "returns": returns,
+        "programme": [
+            programme_row({**pe, "measure_code": code, "system": system}, measures.get(code))
+            for code, (_, pe) in sorted(programme.items())
+        ],
+    }
+
+
+def _benefit(site: str, file: str, bp: dict, b: dict, measure: dict | None) -> dict:
+    result = b.get("result") or {}
+    f = Figures(result, measure_format(measure))
+    pe = b.get("programme_evidence")
+    return {
+        "site": site, "file": file, "made": bp["made"], "id": b["id"], "title": b["title"],
+        "measure": (measure or {}).get("measure_name") or b["measure"], "measure_code": b["measure"],
+        "definition": (b.get("measure_definition_sha256") or "")[:12],
+        "status": words(result.get("status")) if result.get("status") else "no result shared",
+        "as_of": month_label(result.get("as_of_month")) if result.get("as_of_month") else "",
+        "effect": _effect(f, result),
+        "value": f("value_evidenced_gbp", "gbp") if as_float(result.get("value_evidenced_gbp")) is not None else None,
+        "programme": _programme_words(pe),
+        "investment": _investment(b.get("investment")),
+        "go_live": b.get("go_live"), "ramp": b.get("ramp_months"),
+        "evidence": [{k: e.get(k) for k in ("date", "kind", "text", "author", "reference")}
+                     for e in b.get("evidence") or []],
+        "who": _who(b),
+    }  # fmt: skip
+
+
+def _programme_words(pe: dict | None) -> str:
+    if not (pe and as_float(pe.get("meta_rate_ratio")) is not None):
+        return ""
+    return (
+        f"{pe.get('sites')} sites: {ratio_words(pe.get('meta_rate_ratio'))} (95% CI "
+        f"{ratio_words(pe.get('meta_low'))} to {ratio_words(pe.get('meta_high'))})"
+    )
+
+
+def _who(b: dict) -> str:
+    """Who gains and who bears the cost, where the Blueprint says."""
+    return "; ".join(x for x in (f"gains: {b['who_gains']}" if b.get("who_gains") else "",
+                                f"bears the cost: {b['who_bears_cost']}" if b.get("who_bears_cost") else "") if x)  # fmt: skip

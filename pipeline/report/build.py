@@ -20,8 +20,8 @@ from markupsafe import Markup
 
 from pipeline.config.sites import SiteConfig
 from benefits.blueprint import Collected, collect
-from pipeline.report import blueprint_view, national_view, views
-from pipeline.report.data import NationalData, load_national, load_site
+from pipeline.report import blueprint_view, national_view, site_view, views
+from pipeline.report.data import NationalData, SiteData, load_national, load_site
 from pipeline.report.format import month_label
 from pipeline.warehouse.core import Warehouse
 
@@ -91,6 +91,25 @@ def _nav(prefix: str, current: str, site_codes: list[str], national: bool, bluep
     return items
 
 
+@dataclass
+class _Pages:
+    """What every page of one build shares: its folder, when and from what it was made, and the
+    navigation to the other pages of the build."""
+
+    out: Path
+    generated: str
+    source: str
+    codes: list[str]
+    national: bool
+    blueprints: bool
+
+    def write(self, rel: str, template: str, *, prefix: str = "", **context) -> Path:
+        page = self.out / rel
+        nav = _nav(prefix, rel, self.codes, self.national, self.blueprints)
+        _write(page, _render(template, nav=nav, generated=self.generated, source=self.source, **context))
+        return page
+
+
 def build(
     wh: Warehouse,
     sites: list[SiteConfig],
@@ -110,16 +129,7 @@ def build(
     """
     out = Path(out_dir).resolve()
     trusts = [s for s in sites if s.role == "trust"]
-    if site_pages is True:
-        chosen = trusts
-    elif site_pages:
-        wanted = {c.upper() for c in site_pages}
-        chosen = [s for s in trusts if s.ods_code in wanted]
-        unknown = wanted - {s.ods_code for s in chosen}
-        if unknown:
-            raise ValueError(f"no configured trust with ODS code {', '.join(sorted(unknown))}")
-    else:
-        chosen = []
+    chosen = _chosen(trusts, site_pages)
     codes = [s.ods_code for s in chosen]
     generated = dt.datetime.now().strftime("%d %b %Y %H:%M")
     source = {"duckdb": "embedded DuckDB warehouse", "postgresql": "PostgreSQL warehouse"}.get(wh.dialect, wh.dialect)
@@ -127,159 +137,168 @@ def build(
 
     nat: NationalData = load_national(wh)
     result.notes.extend(nat.notes)
-    has_bp = blueprints is not None
-    if has_bp:
+    if blueprints is not None:
         folder = Path(blueprints)
         if not folder.is_dir():
             raise ValueError(f"--blueprints: {folder} is not a folder")
         result.blueprints = collect(folder)
-
-    def nav(prefix: str, current: str) -> list[dict]:
-        return _nav(prefix, current, codes, national, has_bp)
+    pages = _Pages(out, generated, source, codes, national, blueprints is not None)
 
     site_views = []
     for site in chosen:
         data = load_site(wh, site)
         result.notes.extend(data.notes)
-        v = views.site_view(data, index_link="../" + INDEX, national_link=("../" + NATIONAL) if national else None)
-        page = out / site_page(site.ods_code)
-        _write(
-            page,
-            _render(
-                "site.html",
-                title=f"{site.ods_code} benefits report",
-                heading=v["title"],
-                meta=f"{site.region} · {site.trust_type.replace('_', ' ')} trust · data to {v['as_of']}",
-                nav=nav("../", site_page(site.ods_code)),
-                body_class="site-page",
-                generated=generated,
-                source=source,
-                notes=data.notes,
-                v=v,
-            ),
-        )
-        result.pages.append(page)
+        v = site_view.site_view(data, index_link="../" + INDEX, national_link=("../" + NATIONAL) if national else None)
+        result.pages.append(_site_page(pages, site, data, v))
         site_views.append((site, data, v))
-
-    links = {s.ods_code: site_page(s.ods_code) for s in chosen}
     if national:
-        nv = national_view.national_view(nat, index_link=INDEX, site_links={c: p for c, p in links.items()})
-        page = out / NATIONAL
-        _write(
-            page,
-            _render(
-                "national.html",
-                title="National benefits report",
-                heading="National report: core measures",
-                meta="Every configured site's national core measures, by quarter and financial year",
-                nav=nav("", NATIONAL),
-                body_class="national-page",
-                generated=generated,
-                source=source,
-                notes=nat.notes,
-                v=nv,
-            ),
-        )
-        result.pages.append(page)
-
+        links = {s.ods_code: site_page(s.ods_code) for s in chosen}
+        result.pages.append(_national_page(pages, nat, links))
     if result.blueprints is not None:
-        collected = result.blueprints
-        bv = blueprint_view.blueprint_view(collected, nat.measures, source=Path(blueprints).name)
-        page = out / BLUEPRINTS
-        _write(
-            page,
-            _render(
-                "blueprints.html",
-                title="Blueprints by system",
-                heading="Blueprints: what each trust got, by kind of system",
-                meta=f"{len(collected.blueprints)} Blueprint files from "
-                f"{len({bp['from_site'] for _, bp in collected.blueprints})} trusts · {len(bv['systems'])} kinds of system",
-                nav=nav("", BLUEPRINTS),
-                body_class="blueprints-page",
-                generated=generated,
-                source=source,
-                notes=[],
-                v=bv,
-            ),
-        )
-        result.pages.append(page)
+        result.pages.append(_blueprints_page(pages, result.blueprints, nat, Path(blueprints).name))
+    result.pages.insert(0, _index_page(pages, nat, trusts, site_views))
+    log.info("report: %d pages written to %s", len(result.pages), out)
+    return result
 
-    # The index: the sites of this build from their local marts; in a national-only build the
-    # national-scope benefits from the national mart (small counts withheld).
-    index_sites = []
-    all_benefits: list[dict] = []
+
+def _chosen(trusts: list[SiteConfig], site_pages: bool | list[str]) -> list[SiteConfig]:
+    """The trusts whose pages this build writes; an ODS code that is no configured trust is an error."""
+    if site_pages is True:
+        return trusts
+    if not site_pages:
+        return []
+    wanted = {c.upper() for c in site_pages}
+    chosen = [s for s in trusts if s.ods_code in wanted]
+    unknown = wanted - {s.ods_code for s in chosen}
+    if unknown:
+        raise ValueError(f"no configured trust with ODS code {', '.join(sorted(unknown))}")
+    return chosen
+
+
+def _site_page(pages: _Pages, site: SiteConfig, data: SiteData, v: dict) -> Path:
+    return pages.write(
+        site_page(site.ods_code),
+        "site.html",
+        prefix="../",
+        title=f"{site.ods_code} benefits report",
+        heading=v["title"],
+        meta=f"{site.region} · {site.trust_type.replace('_', ' ')} trust · data to {v['as_of']}",
+        body_class="site-page",
+        notes=data.notes,
+        v=v,
+    )
+
+
+def _national_page(pages: _Pages, nat: NationalData, site_links: dict[str, str]) -> Path:
+    nv = national_view.national_view(nat, index_link=INDEX, site_links=site_links)
+    return pages.write(
+        NATIONAL,
+        "national.html",
+        title="National benefits report",
+        heading="National report: core measures",
+        meta="Every configured site's national core measures, by quarter and financial year",
+        body_class="national-page",
+        notes=nat.notes,
+        v=nv,
+    )
+
+
+def _blueprints_page(pages: _Pages, collected: Collected, nat: NationalData, source: str) -> Path:
+    bv = blueprint_view.blueprint_view(collected, nat.measures, source=source)
+    return pages.write(
+        BLUEPRINTS,
+        "blueprints.html",
+        title="Blueprints by system",
+        heading="Blueprints: what each trust got, by kind of system",
+        meta=f"{len(collected.blueprints)} Blueprint files from "
+        f"{len({bp['from_site'] for _, bp in collected.blueprints})} trusts · {len(bv['systems'])} kinds of system",
+        body_class="blueprints-page",
+        notes=[],
+        v=bv,
+    )
+
+
+def _index_page(pages: _Pages, nat: NationalData, trusts: list[SiteConfig], site_views: list[tuple]) -> Path:
+    """The index: the sites of this build from their local marts; in a national-only build the
+    national-scope benefits from the national mart (small counts withheld)."""
     if site_views:
-        for site, data, v in site_views:
-            index_sites.append(
-                {
-                    "code": site.ods_code,
-                    "name": site.name,
-                    "region": site.region,
-                    "trust_type": site.trust_type.replace("_", " "),
-                    "link": site_page(site.ods_code),
-                    "as_of": v["as_of"],
-                    "rows": [
-                        views.benefit_row(
-                            b,
-                            data.measures.get(b.get("measure_code")),
-                            link=f"{site_page(site.ods_code)}#benefit-{views.slug(b['benefit_id'])}",
-                        )
-                        for b in data.benefits
-                    ],
-                }
-            )
-            all_benefits.extend(data.benefits)
+        index_sites, all_benefits = _local_index(site_views)
         scope_note = None
     else:
-        by_site: dict[str, list[dict]] = {}
-        for b in nat.benefits:
-            by_site.setdefault(b.get("site_code"), []).append(b)
-        # A federated collector has no site configs: the sites are those the national mart knows.
-        listed = [(s.ods_code, s.name, s.region, s.trust_type) for s in trusts] or [
-            (s["site_code"], s.get("site_name") or s["site_code"], s.get("region"), s.get("trust_type") or "unknown")
-            for s in nat.sites
-        ]
-        for code, name, region, trust_type in listed:
-            rows = by_site.get(code, [])
-            index_sites.append(
-                {
-                    "code": code,
-                    "name": name,
-                    "region": region,
-                    "trust_type": trust_type.replace("_", " "),
-                    "link": None,
-                    "as_of": month_label(max(b["as_of_month"] for b in rows)) if rows else None,
-                    "rows": [
-                        views.benefit_row(b, nat.measures.get(b.get("measure_code")), link=None, national=True)
-                        for b in rows
-                    ],
-                }
-            )
-            all_benefits.extend(rows)
+        index_sites, all_benefits = _national_index(nat, trusts)
         scope_note = (
             "National-scope benefits only, from the national mart; each site's full report is built from its own "
             "local mart."
         )
-    _write(
-        out / INDEX,
-        _render(
-            "index.html",
-            title="Benefits realisation report",
-            heading="Benefits realisation: all sites",
-            meta=f"{len(index_sites)} sites · generated {generated}",
-            nav=nav("", INDEX),
-            body_class="index-page",
-            generated=generated,
-            source=source,
-            notes=nat.notes,
-            sites=index_sites,
-            summary=views.summary_totals(all_benefits),
-            regions=national_view.region_view(nat),
-            national_link=NATIONAL if national else None,
-            blueprints_link=BLUEPRINTS if has_bp else None,
-            scope_note=scope_note,
-        ),
+    return pages.write(
+        INDEX,
+        "index.html",
+        title="Benefits realisation report",
+        heading="Benefits realisation: all sites",
+        meta=f"{len(index_sites)} sites · generated {pages.generated}",
+        body_class="index-page",
+        notes=nat.notes,
+        sites=index_sites,
+        summary=views.summary_totals(all_benefits),
+        regions=national_view.region_view(nat),
+        national_link=NATIONAL if pages.national else None,
+        blueprints_link=BLUEPRINTS if pages.blueprints else None,
+        scope_note=scope_note,
     )
-    result.pages.insert(0, out / INDEX)
-    log.info("report: %d pages written to %s", len(result.pages), out)
-    return result
+
+
+def _local_index(site_views: list[tuple]) -> tuple[list[dict], list[dict]]:
+    index_sites: list[dict] = []
+    all_benefits: list[dict] = []
+    for site, data, v in site_views:
+        index_sites.append(
+            {
+                "code": site.ods_code,
+                "name": site.name,
+                "region": site.region,
+                "trust_type": site.trust_type.replace("_", " "),
+                "link": site_page(site.ods_code),
+                "as_of": v["as_of"],
+                "rows": [
+                    views.benefit_row(
+                        b,
+                        data.measures.get(b.get("measure_code")),
+                        link=f"{site_page(site.ods_code)}#benefit-{views.slug(b['benefit_id'])}",
+                    )
+                    for b in data.benefits
+                ],
+            }
+        )
+        all_benefits.extend(data.benefits)
+    return index_sites, all_benefits
+
+
+def _national_index(nat: NationalData, trusts: list[SiteConfig]) -> tuple[list[dict], list[dict]]:
+    index_sites: list[dict] = []
+    all_benefits: list[dict] = []
+    by_site: dict[str, list[dict]] = {}
+    for b in nat.benefits:
+        by_site.setdefault(b.get("site_code"), []).append(b)
+    # A federated collector has no site configs: the sites are those the national mart knows.
+    listed = [(s.ods_code, s.name, s.region, s.trust_type) for s in trusts] or [
+        (s["site_code"], s.get("site_name") or s["site_code"], s.get("region"), s.get("trust_type") or "unknown")
+        for s in nat.sites
+    ]
+    for code, name, region, trust_type in listed:
+        rows = by_site.get(code, [])
+        index_sites.append(
+            {
+                "code": code,
+                "name": name,
+                "region": region,
+                "trust_type": trust_type.replace("_", " "),
+                "link": None,
+                "as_of": month_label(max(b["as_of_month"] for b in rows)) if rows else None,
+                "rows": [
+                    views.benefit_row(b, nat.measures.get(b.get("measure_code")), link=None, national=True)
+                    for b in rows
+                ],
+            }
+        )
+        all_benefits.extend(rows)
+    return index_sites, all_benefits

@@ -91,35 +91,45 @@ def check_report(out_dir: str | Path) -> list[str]:
         for msg in page.remote:
             problems.append(f"{rel}: {msg}")
         for where, ref in page.refs:
-            if not ref:
-                problems.append(f"{rel}: {where} is empty")
-                continue
-            if ref.lower().startswith("data:"):
-                continue
-            if ref.startswith("//") or _SCHEME.match(ref):
-                problems.append(f"{rel}: {where} points outside the report: {ref}")
-                continue
-            parts = urlsplit(ref)
-            if parts.query:
-                problems.append(f"{rel}: {where} has a query string, which a static report cannot serve: {ref}")
-            fragment = unquote(parts.fragment)
-            if not parts.path:
-                if ref.startswith("#") and fragment and fragment not in page.ids:
-                    problems.append(f"{rel}: {where} #{fragment} names no element on the page")
-                elif ref == "#":
-                    problems.append(f"{rel}: {where} is a bare '#'")
-                continue
-            target = (path.parent / unquote(parts.path)).resolve()
-            if root not in target.parents and target != root:
-                problems.append(f"{rel}: {where} leaves the report folder: {ref}")
-                continue
-            if not target.is_file():
-                problems.append(f"{rel}: {where} missing file: {ref}")
-                continue
-            if fragment:
-                other = pages.get(target)
-                if other is None:
-                    problems.append(f"{rel}: {where} has a fragment into a non-HTML file: {ref}")
-                elif fragment not in other.ids:
-                    problems.append(f"{rel}: {where} #{fragment} names no element in {target.relative_to(root)}")
+            problems.extend(f"{rel}: {where} {problem}" for problem in _ref_problems(ref, path, page, pages, root))
     return problems
+
+
+def _ref_problems(ref: str, path: Path, page: _Page, pages: dict[Path, _Page], root: Path) -> list[str]:
+    """What is wrong with one reference on the page at `path`, each said after where it was found."""
+    if not ref:
+        return ["is empty"]
+    if ref.lower().startswith("data:"):
+        return []
+    if ref.startswith("//") or _SCHEME.match(ref):
+        return [f"points outside the report: {ref}"]
+    problems: list[str] = []
+    parts = urlsplit(ref)
+    if parts.query:
+        problems.append(f"has a query string, which a static report cannot serve: {ref}")
+    fragment = unquote(parts.fragment)
+    if not parts.path:
+        if ref.startswith("#") and fragment and fragment not in page.ids:
+            problems.append(f"#{fragment} names no element on the page")
+        elif ref == "#":
+            problems.append("is a bare '#'")
+        return problems
+    target = (path.parent / unquote(parts.path)).resolve()
+    problem = _target_problem(ref, target, fragment, pages, root)
+    return problems + ([problem] if problem else [])
+
+
+def _target_problem(ref: str, target: Path, fragment: str, pages: dict[Path, _Page], root: Path) -> str | None:
+    """A relative reference must name a file inside the report, and its fragment an id on that page."""
+    if root not in target.parents and target != root:
+        return f"leaves the report folder: {ref}"
+    if not target.is_file():
+        return f"missing file: {ref}"
+    if not fragment:
+        return None
+    other = pages.get(target)
+    if other is None:
+        return f"has a fragment into a non-HTML file: {ref}"
+    if fragment not in other.ids:
+        return f"#{fragment} names no element in {target.relative_to(root)}"
+    return None

@@ -14,6 +14,16 @@ from pipeline.report.format import MISSING, as_float, count, is_missing, month_l
 
 
 def dq_view(data: SiteData) -> dict:
+    return {
+        "batches": _batches(data),
+        "pass_rows": _pass_rows(data),
+        "quarantine": _quarantine(data),
+        "new": [_new_failure(r) for r in data.dq_new],
+    }
+
+
+def _batches(data: SiteData) -> list[dict]:
+    """Each dataset's latest batch."""
     batches = []
     latest: dict[str, dict] = {}
     for b in data.dq_batches:
@@ -34,7 +44,12 @@ def dq_view(data: SiteData) -> dict:
                 "reason": b.get("reason") or "",
             }
         )
-    # Pass rate by dataset and validation month, all Kahn categories together (and by category).
+    return batches
+
+
+def _pass_totals(data: SiteData) -> dict[tuple, dict]:
+    """Checks and failures by dataset and validation month, all Kahn categories together (and
+    each category's pass rate)."""
     agg: dict[tuple, dict] = {}
     for r in data.dq_pass:
         key = (r.get("dataset"), r.get("month"))
@@ -48,8 +63,12 @@ def dq_view(data: SiteData) -> dict:
         a["warning"] += int(as_float(r.get("warning_failed")) or 0)
         a["batches"] = max(a["batches"], int(as_float(r.get("batches")) or 0))
         a["by_cat"][r.get("category")] = percent(r.get("pass_rate"))
+    return agg
+
+
+def _pass_rows(data: SiteData) -> list[dict]:
     pass_rows = []
-    for (ds, month), a in sorted(agg.items(), key=lambda kv: (str(kv[0][0]), kv[0][1] or dt.date.min)):
+    for (ds, month), a in sorted(_pass_totals(data).items(), key=lambda kv: (str(kv[0][0]), kv[0][1] or dt.date.min)):
         rate = a["passed"] / a["checks"] if a["checks"] else None
         pass_rows.append(
             {
@@ -66,7 +85,11 @@ def dq_view(data: SiteData) -> dict:
                 "failed": f"{a['fatal']} fatal, {a['error']} error, {a['warning']} warning",
             }
         )
-    # Quarantined rows per dataset and month of the data.
+    return pass_rows
+
+
+def _quarantine(data: SiteData) -> list[dict]:
+    """Quarantined rows per dataset and month of the data, and by rule."""
     months_all = sorted({r.get("month") for r in data.dq_quarantine if r.get("month")})
     if months_all:
         first, last = months_all[0], months_all[-1]
@@ -82,45 +105,43 @@ def dq_view(data: SiteData) -> dict:
         pr["rows"] += n
         if r.get("month"):
             pr["months"].add(r.get("month"))
-    quarantine = []
-    for ds in sorted(per_ds):
-        by_month = per_ds[ds]
-        total = sum(by_month.values())
-        rules = sorted(((rule, v) for (d, rule), v in per_rule.items() if d == ds), key=lambda kv: -kv[1]["rows"])
-        quarantine.append(
+    return [_quarantine_row(ds, per_ds[ds], per_rule, spine) for ds in sorted(per_ds)]
+
+
+def _quarantine_row(ds: str, by_month: dict[Any, int], per_rule: dict[tuple[str, str], dict], spine: list) -> dict:
+    total = sum(by_month.values())
+    rules = sorted(((rule, v) for (d, rule), v in per_rule.items() if d == ds), key=lambda kv: -kv[1]["rows"])
+    return {
+        "dataset": ds,
+        "total": f"{total:,}",
+        "chart": charts.bar_strip(
+            [{"month": m, "rows": v} for m, v in by_month.items() if m],
+            spine,
+            label=f"{ds}: rows quarantined by month of data",
+        ),
+        "undated": by_month.get(None, 0),
+        "rules": [
             {
-                "dataset": ds,
-                "total": f"{total:,}",
-                "chart": charts.bar_strip(
-                    [{"month": m, "rows": v} for m, v in by_month.items() if m],
-                    spine,
-                    label=f"{ds}: rows quarantined by month of data",
-                ),
-                "undated": by_month.get(None, 0),
-                "rules": [
-                    {
-                        "rule": rule,
-                        "rows": f"{v['rows']:,}",
-                        "months": len(v["months"]),
-                        "span": f"{month_label(min(v['months']))} to {month_label(max(v['months']))}"
-                        if v["months"]
-                        else MISSING,
-                    }
-                    for rule, v in rules
-                ],
+                "rule": rule,
+                "rows": f"{v['rows']:,}",
+                "months": len(v["months"]),
+                "span": f"{month_label(min(v['months']))} to {month_label(max(v['months']))}"
+                if v["months"]
+                else MISSING,
             }
-        )
-    new = [
-        {
-            "dataset": r.get("dataset"),
-            "source": r.get("source_name"),
-            "check": r.get("expectation"),
-            "category": r.get("category"),
-            "severity": r.get("severity"),
-            "rows": count(r.get("unexpected_count")),
-            "percent": MISSING if is_missing(r.get("unexpected_percent")) else f"{float(r['unexpected_percent']):.2f}%",
-            "previous": r.get("previous_result"),
-        }
-        for r in data.dq_new
-    ]
-    return {"batches": batches, "pass_rows": pass_rows, "quarantine": quarantine, "new": new}
+            for rule, v in rules
+        ],
+    }
+
+
+def _new_failure(r: dict) -> dict:
+    return {
+        "dataset": r.get("dataset"),
+        "source": r.get("source_name"),
+        "check": r.get("expectation"),
+        "category": r.get("category"),
+        "severity": r.get("severity"),
+        "rows": count(r.get("unexpected_count")),
+        "percent": MISSING if is_missing(r.get("unexpected_percent")) else f"{float(r['unexpected_percent']):.2f}%",
+        "previous": r.get("previous_result"),
+    }

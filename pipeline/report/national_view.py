@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from pipeline.report import charts
+from pipeline.report.chart_scales import value_domain
 from pipeline.report.completeness_view import completeness_view
 from pipeline.report.data import NationalData
-from pipeline.report.format import SUPPRESSED, as_float, is_missing, month_label, pct_change
+from pipeline.report.format import SUPPRESSED, UnitFormat, as_float, is_missing, month_label, pct_change
+from pipeline.report.spc_chart import legend_marker
 from pipeline.report.views import benefit_row, measure_format, programme_row, slug, summary_totals
 
 
@@ -46,115 +50,10 @@ def _year_per_quarter(quarterly: pd.DataFrame, yearly: pd.DataFrame) -> pd.DataF
 def national_view(data: NationalData, *, index_link: str, site_links: dict[str, str]) -> dict:
     site_names = {s["site_code"]: s.get("site_name") or s["site_code"] for s in data.sites}
     sections = []
-    q, y = data.quarterly, data.yearly
     for code, measure in sorted(data.measures.items(), key=lambda kv: kv[0]):
-        mq = q[q["measure_code"] == code] if not q.empty else q
-        my = y[y["measure_code"] == code] if not y.empty else y
-        if mq.empty and my.empty:
-            continue
-        fmt = measure_format(measure)
-        periods = _periods(mq, "quarter_start") if not mq.empty else []
-        per_quarter = _year_per_quarter(mq, my) if is_count(measure) else None
-        values = [
-            v
-            for part in (mq, my if per_quarter is None else per_quarter)
-            if not part.empty
-            for v, hidden in zip(part["value"], _bool_col(part, "suppressed"), strict=True)
-            if not hidden and not is_missing(v)
-        ]
-        lo, hi = charts._domain(
-            values, nonnegative=all((as_float(v) or 0) >= 0 for v in values), at_most_one=fmt.unit == "proportion"
-        )
-        years = sorted(my["financial_year"].dropna().unique()) if not my.empty else []
-        multiples, table = [], []
-        for site in data.sites:
-            sc = site["site_code"]
-            sq = mq[mq["site_code"] == sc]
-            sy = my[my["site_code"] == sc] if not my.empty else my
-            if sq.empty and sy.empty:
-                continue
-            quarters = [
-                {
-                    "start": r["quarter_start"],
-                    "label": r.get("financial_quarter_label") or month_label(r["quarter_start"]),
-                    "value": r.get("value"),
-                    "suppressed": bool(r.get("suppressed")),
-                }
-                for r in sq.to_dict("records")
-            ]
-            fys = [
-                {
-                    "start": r.get("financial_year_start"),
-                    "label": r.get("financial_year"),
-                    "value": r.get("value"),
-                    "suppressed": bool(r.get("suppressed")),
-                }
-                for r in sy.to_dict("records")
-            ]
-            chart_fys = fys
-            if per_quarter is not None:
-                # A count's year is four quarters' worth: drawn beside the quarters it would read as
-                # a jump, so the chart shows the year's average quarter and says so (the table keeps
-                # the year's total).
-                pq = per_quarter[per_quarter["site_code"] == sc].set_index("financial_year")["value"]
-                chart_fys = [
-                    dict(fy, value=pq.get(fy["label"]), label=f"{fy['label']} average quarter (year {fmt(fy['value'])})")
-                    for fy in fys
-                ]
-            name = site_names.get(sc, sc)
-            multiples.append(
-                {
-                    "code": sc,
-                    "name": name,
-                    "link": site_links.get(sc),
-                    "chart": charts.small_multiple(
-                        quarters,
-                        chart_fys,
-                        fmt,
-                        (lo, hi),
-                        periods,
-                        chart_id=f"sm-{slug(code)}-{slug(sc)}",
-                        title=f"{measure.get('measure_name')}: {name} ({sc}) by financial quarter",
-                    ),
-                    "suppressed_quarters": sum(1 for x in quarters if x["suppressed"]),
-                }
-            )
-            cells = []
-            by_fy = {r["label"]: r for r in fys}
-            for fy in years:
-                r = by_fy.get(fy)
-                if r is None:
-                    cells.append({"text": "no data", "cls": "nodata", "suppressed": False, "fy": fy})
-                elif r["suppressed"]:
-                    cells.append({"text": SUPPRESSED, "cls": "suppressed", "suppressed": True, "fy": fy})
-                else:
-                    cells.append(
-                        {
-                            "text": fmt(r["value"]),
-                            "cls": "",
-                            "suppressed": False,
-                            "fy": fy,
-                            "value": as_float(r["value"]),
-                        }
-                    )
-            table.append({"code": sc, "name": name, "link": site_links.get(sc), "cells": cells})
-        sections.append(
-            {
-                "code": code,
-                "anchor": f"measure-{slug(code)}",
-                "name": measure.get("measure_name") or code,
-                "unit": measure.get("unit"),
-                "direction": measure.get("improvement_direction"),
-                "description": measure.get("description"),
-                "year_per_quarter": per_quarter is not None,
-                "multiples": multiples,
-                "years": years,
-                "table": table,
-                "other_orgs": data.other_orgs.get(code, 0),
-                "suppressed_cells": int(_bool_col(mq, "suppressed").sum())
-                + (int(_bool_col(my, "suppressed").sum()) if not my.empty else 0),
-            }
-        )
+        section = _measure_section(data, code, measure, site_names, site_links)
+        if section is not None:
+            sections.append(section)
     benefits = [
         dict(
             benefit_row(b, data.measures.get(b.get("measure_code")), link=None, national=True),
@@ -163,29 +62,162 @@ def national_view(data: NationalData, *, index_link: str, site_links: dict[str, 
         )
         for b in data.benefits
     ]
-    unplanned = []
-    for u in data.unplanned:
-        m = data.measures.get(u.get("measure_code"))
-        unplanned.append(
-            {
-                "site": u.get("site_code"),
-                "measure": (m or {}).get("measure_name") or u.get("measure_code"),
-                "period": f"{month_label(u.get('first_month'))} to {month_label(u.get('last_month'))}",
-                "direction": u.get("direction") or "neutral",
-                "marker": charts.legend_marker(u.get("point_type") or "common_cause"),
-                "size": pct_change(u.get("size_pct")),
-            }
-        )
     return {
         "sections": sections,
         "benefits": benefits,
-        "unplanned": unplanned,
+        "unplanned": [_unplanned(u, data.measures.get(u.get("measure_code"))) for u in data.unplanned],
         "programme": [programme_row(p, data.measures.get(p.get("measure_code"))) for p in data.programme],
         "completeness": completeness_view(data.completeness, site_names),
         "summary": summary_totals(data.benefits),
         "notes": data.notes,
         "index_link": index_link,
     }
+
+
+def _unplanned(u: dict, m: dict | None) -> dict:
+    return {
+        "site": u.get("site_code"),
+        "measure": (m or {}).get("measure_name") or u.get("measure_code"),
+        "period": f"{month_label(u.get('first_month'))} to {month_label(u.get('last_month'))}",
+        "direction": u.get("direction") or "neutral",
+        "marker": legend_marker(u.get("point_type") or "common_cause"),
+        "size": pct_change(u.get("size_pct")),
+    }
+
+
+@dataclass
+class _Measure:
+    """What every site's chart of one national measure shares."""
+
+    code: str
+    measure: dict
+    fmt: UnitFormat
+    per_quarter: pd.DataFrame | None  # a count's years as their average quarter, for the charts
+    periods: list
+    domain: tuple[float, float]
+
+
+def _measure_section(
+    data: NationalData, code: str, measure: dict, site_names: dict[str, str], site_links: dict[str, str]
+) -> dict | None:
+    """A measure's section: each site's small multiple and a table of its financial years."""
+    q, y = data.quarterly, data.yearly
+    mq = q[q["measure_code"] == code] if not q.empty else q
+    my = y[y["measure_code"] == code] if not y.empty else y
+    if mq.empty and my.empty:
+        return None
+    m = _measure(code, measure, mq, my)
+    years = sorted(my["financial_year"].dropna().unique()) if not my.empty else []
+    multiples, table = [], []
+    for site in data.sites:
+        sc = site["site_code"]
+        sq = mq[mq["site_code"] == sc]
+        sy = my[my["site_code"] == sc] if not my.empty else my
+        if sq.empty and sy.empty:
+            continue
+        name = site_names.get(sc, sc)
+        fys = _year_points(sy)
+        multiples.append(_site_multiple(m, sc, name, site_links.get(sc), _quarter_points(sq), fys))
+        table.append({"code": sc, "name": name, "link": site_links.get(sc), "cells": _year_cells(fys, years, m.fmt)})
+    return {
+        "code": code,
+        "anchor": f"measure-{slug(code)}",
+        "name": measure.get("measure_name") or code,
+        "unit": measure.get("unit"),
+        "direction": measure.get("improvement_direction"),
+        "description": measure.get("description"),
+        "year_per_quarter": m.per_quarter is not None,
+        "multiples": multiples,
+        "years": years,
+        "table": table,
+        "other_orgs": data.other_orgs.get(code, 0),
+        "suppressed_cells": int(_bool_col(mq, "suppressed").sum())
+        + (int(_bool_col(my, "suppressed").sum()) if not my.empty else 0),
+    }
+
+
+def _measure(code: str, measure: dict, mq: pd.DataFrame, my: pd.DataFrame) -> _Measure:
+    """The measure's scales: its quarters, and one value range for every site's chart."""
+    fmt = measure_format(measure)
+    periods = _periods(mq, "quarter_start") if not mq.empty else []
+    per_quarter = _year_per_quarter(mq, my) if is_count(measure) else None
+    values = [
+        v
+        for part in (mq, my if per_quarter is None else per_quarter)
+        if not part.empty
+        for v, hidden in zip(part["value"], _bool_col(part, "suppressed"), strict=True)
+        if not hidden and not is_missing(v)
+    ]
+    domain = value_domain(
+        values, nonnegative=all((as_float(v) or 0) >= 0 for v in values), at_most_one=fmt.unit == "proportion"
+    )
+    return _Measure(code, measure, fmt, per_quarter, periods, domain)
+
+
+def _quarter_points(sq: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "start": r["quarter_start"],
+            "label": r.get("financial_quarter_label") or month_label(r["quarter_start"]),
+            "value": r.get("value"),
+            "suppressed": bool(r.get("suppressed")),
+        }
+        for r in sq.to_dict("records")
+    ]
+
+
+def _year_points(sy: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "start": r.get("financial_year_start"),
+            "label": r.get("financial_year"),
+            "value": r.get("value"),
+            "suppressed": bool(r.get("suppressed")),
+        }
+        for r in sy.to_dict("records")
+    ]
+
+
+def _site_multiple(m: _Measure, sc: str, name: str, link: str | None, quarters: list[dict], fys: list[dict]) -> dict:
+    chart_fys = fys
+    if m.per_quarter is not None:
+        # A count's year is four quarters' worth: drawn beside the quarters it would read as
+        # a jump, so the chart shows the year's average quarter and says so (the table keeps
+        # the year's total).
+        pq = m.per_quarter[m.per_quarter["site_code"] == sc].set_index("financial_year")["value"]
+        chart_fys = [
+            dict(fy, value=pq.get(fy["label"]), label=f"{fy['label']} average quarter (year {m.fmt(fy['value'])})")
+            for fy in fys
+        ]
+    return {
+        "code": sc,
+        "name": name,
+        "link": link,
+        "chart": charts.small_multiple(
+            quarters,
+            chart_fys,
+            m.fmt,
+            m.domain,
+            m.periods,
+            chart_id=f"sm-{slug(m.code)}-{slug(sc)}",
+            title=f"{m.measure.get('measure_name')}: {name} ({sc}) by financial quarter",
+        ),
+        "suppressed_quarters": sum(1 for x in quarters if x["suppressed"]),
+    }
+
+
+def _year_cells(fys: list[dict], years: list, fmt: UnitFormat) -> list[dict]:
+    cells = []
+    by_fy = {r["label"]: r for r in fys}
+    for fy in years:
+        r = by_fy.get(fy)
+        if r is None:
+            cells.append({"text": "no data", "cls": "nodata", "suppressed": False, "fy": fy})
+        elif r["suppressed"]:
+            cells.append({"text": SUPPRESSED, "cls": "suppressed", "suppressed": True, "fy": fy})
+        else:
+            cells.append({"text": fmt(r["value"]), "cls": "", "suppressed": False, "fy": fy, "value": as_float(r["value"])})
+    return cells
 
 
 def region_view(data: NationalData) -> list[dict]:
@@ -199,47 +231,12 @@ def region_view(data: NationalData) -> list[dict]:
         mq = rq[rq["measure_code"] == code] if not rq.empty else rq
         if my.empty and mq.empty:
             continue
-        fmt = measure_format(measure)
         years = sorted(my["financial_year"].dropna().unique()) if not my.empty else []
-        periods = _periods(mq, "quarter_start")
         regions = sorted(
             set(my["region"].dropna()) | (set(mq["region"].dropna()) if not mq.empty else set()),
             key=lambda r: (r == "Unknown", r),
         )
-        rows = []
-        for region in regions:
-            ry_r = (
-                {r["financial_year"]: r for r in my[my["region"] == region].to_dict("records")} if not my.empty else {}
-            )
-            cells = []
-            for fy in years:
-                r = ry_r.get(fy)
-                if r is None:
-                    cells.append({"text": "no data", "cls": "nodata", "suppressed": False})
-                elif bool(r.get("suppressed")):
-                    cells.append({"text": SUPPRESSED, "cls": "suppressed", "suppressed": True})
-                else:
-                    cells.append({"text": fmt(r.get("value")), "cls": "", "suppressed": False})
-            sites = max([int(as_float(r.get("sites")) or 0) for r in ry_r.values()] or [0])
-            quarters = [
-                {
-                    "start": r["quarter_start"],
-                    "label": r.get("financial_quarter_label"),
-                    "value": r.get("value"),
-                    "suppressed": bool(r.get("suppressed")),
-                }
-                for r in (mq[mq["region"] == region].to_dict("records") if not mq.empty else [])
-            ]
-            rows.append(
-                {
-                    "region": region if region != "Unknown" else "Region not known",
-                    "sites": sites,
-                    "cells": cells,
-                    "spark": charts.sparkline(
-                        quarters, fmt, periods, label=f"{measure.get('measure_name')}, {region}, by quarter"
-                    ),
-                }
-            )
+        fmt, periods = measure_format(measure), _periods(mq, "quarter_start")
         out.append(
             {
                 "code": code,
@@ -247,8 +244,39 @@ def region_view(data: NationalData) -> list[dict]:
                 "unit": measure.get("unit"),
                 "direction": measure.get("improvement_direction"),
                 "years": years,
-                "rows": rows,
+                "rows": [_region_row(measure, region, my, mq, years, fmt, periods) for region in regions],
                 "anchor": f"measure-{slug(code)}",
             }
         )
     return out
+
+
+def _region_row(
+    measure: dict, region: str, my: pd.DataFrame, mq: pd.DataFrame, years: list, fmt: UnitFormat, periods: list
+) -> dict:
+    ry_r = {r["financial_year"]: r for r in my[my["region"] == region].to_dict("records")} if not my.empty else {}
+    cells = []
+    for fy in years:
+        r = ry_r.get(fy)
+        if r is None:
+            cells.append({"text": "no data", "cls": "nodata", "suppressed": False})
+        elif bool(r.get("suppressed")):
+            cells.append({"text": SUPPRESSED, "cls": "suppressed", "suppressed": True})
+        else:
+            cells.append({"text": fmt(r.get("value")), "cls": "", "suppressed": False})
+    sites = max([int(as_float(r.get("sites")) or 0) for r in ry_r.values()] or [0])
+    quarters = [
+        {
+            "start": r["quarter_start"],
+            "label": r.get("financial_quarter_label"),
+            "value": r.get("value"),
+            "suppressed": bool(r.get("suppressed")),
+        }
+        for r in (mq[mq["region"] == region].to_dict("records") if not mq.empty else [])
+    ]
+    return {
+        "region": region if region != "Unknown" else "Region not known",
+        "sites": sites,
+        "cells": cells,
+        "spark": charts.sparkline(quarters, fmt, periods, label=f"{measure.get('measure_name')}, {region}, by quarter"),
+    }

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.report.charts import nice_ticks
+from pipeline.report.chart_scales import nice_ticks
 from pipeline.report.format import gbp, month_label, pct_change, ratio_words, unit_format
 from pipeline.report.icons import assurance_info, variation_info
 
@@ -60,7 +60,7 @@ def test_assurance_icons_differ_by_letter_not_only_colour():
 
 
 def test_a_negative_return_is_shown_as_a_net_cost_and_payback_as_not_yet():
-    from pipeline.report.views import return_row
+    from pipeline.report.site_view import return_row
 
     row = return_row({
         "level": "project", "project": "e-Obs", "investment_to_date_gbp": 5_000, "investment_recurring_gbp_per_year": 0,
