@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from benefits import spc as S
-from benefits.evaluate import Maturity
+from benefits.months import Maturity
 from benefits.status import fmt, month
 from benefits.tables import FACT_UNPLANNED_CHANGE
 
