@@ -1,4 +1,5 @@
-"""The ITS refitted as of one month: the effect, its evidence and the cumulative benefit to date."""
+"""The ITS refitted as of one month: the level and slope change, the effect at that month and its
+evidence, and the cumulative benefit to date (benefits.cumulative)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ import math
 
 import numpy as np
 
-from benefits.its import LOG_LINK, total_with_ci
+from benefits.cumulative import Z95, cumulative_benefit
+from benefits.its import LOG_LINK
 from benefits.its_plan import ItsPlan
 from benefits.register import Benefit
 from benefits.specs import MeasureSpec
 from benefits.status import effect_evidence
-
-Z95 = 1.959963984540054
-
 
 LJUNG_BOX_LAGS = 6
 
@@ -50,6 +49,8 @@ def effect(b: float, se: float, log_link: bool) -> tuple[float, float, float]:
 
 
 def its_as_of(plan: ItsPlan, m: int, sign: int, benefit: Benefit, measure: MeasureSpec) -> tuple[dict, tuple | None]:
+    """The ITS columns of the row as of row m, and the fit (columns, coefficients, covariance),
+    None when the model is not fitted."""
     out: dict = {"its_effect_scale": "rate_ratio" if plan.counts else "difference"}
     choice = plan.columns(m) if plan.n else None
     if choice is None:
@@ -65,15 +66,8 @@ def its_as_of(plan: ItsPlan, m: int, sign: int, benefit: Benefit, measure: Measu
     il = cols.index(2)
     lv, lv_lo, lv_hi = effect(beta[il], se[il], log_link)
     p_level = float(math.erfc(abs(beta[il] / se[il]) / math.sqrt(2))) if se[il] > 0 else np.nan
-    rows_fit = plan.rows_at(m)
-    eta = plan.X[rows_fit][:, cols] @ beta
-    if plan.counts:
-        mu = np.exp(eta + plan.log_off[rows_fit])
-        resid = (plan.y[rows_fit] - mu) / np.sqrt(np.maximum(mu, 1e-12))
-    else:
-        resid = plan.y[rows_fit] - eta
     out.update(
-        its_autocorrelation_p=ljung_box_p(resid),
+        its_autocorrelation_p=ljung_box_p(_residuals(plan, m, cols, beta)),
         its_model=plan.model_text(K, slope, extended, trend=1 in cols),
         its_points_pre=plan.points(m)[0],
         its_points_post=plan.points(m)[1],
@@ -88,54 +82,37 @@ def its_as_of(plan: ItsPlan, m: int, sign: int, benefit: Benefit, measure: Measu
         out.update(slope_change=sv, slope_change_low=sv_lo, slope_change_high=sv_hi)
         g[js] = plan.t[m] - plan.t0
     elif extended:
-        # Reported only: is the effect still growing or fading? The primary (step) model
-        # gives the effect and the cumulative benefit.
-        at = cols.index(2) + 1
-        ext = cols[:at] + [3] + cols[at:]
-        try:
-            b2, c2, _ = plan.fit(m, ext)
-            js = ext.index(3)
-            sv, sv_lo, sv_hi = effect(b2[js], math.sqrt(max(c2[js, js], 0.0)), log_link)
-            out.update(slope_change=sv, slope_change_low=sv_lo, slope_change_high=sv_hi)
-        except (np.linalg.LinAlgError, ValueError):
-            pass
+        out.update(_extended_slope(plan, m, cols, log_link))
     eb = float(g @ beta)
     ese = float(np.sqrt(max(g @ cov @ g, 0.0)))
     out["effect_latest"], out["effect_latest_low"], out["effect_latest_high"] = effect(eb, ese, log_link)
     evidence = effect_evidence(out["effect_latest_low"], out["effect_latest_high"], 1.0 if log_link else 0.0, sign)
     out["effect_evidence"] = evidence
-
-    # Cumulative benefit from go-live (ramp-in included) to this month.
-    # Provisional months are left out on both sides: their observed counts are not complete yet.
-    rows = (plan.idx >= plan.g_idx) & (plan.idx <= m) & plan.valid & ~plan.maturity.immature_at(m)
-    observed = float(plan.y[rows].sum())
-    fam = plan.family if plan.counts else "gaussian"
-    # A prediction interval: events avoided compares with what would have been counted, which
-    # varies month to month around the model's expectation (the validity harness found the
-    # expectation's interval alone covering the realised total 86% of the time).
-    cf, cf_lo, cf_hi = total_with_ci(plan.Xc[rows][:, cols], beta, cov, plan.log_off[rows], fam, Z95, dispersion=disp)
-    out.update(observed_since_go_live=observed, counterfactual_since_go_live=cf, counterfactual_low=cf_lo, counterfactual_high=cf_hi)
-    if sign != 0:
-        if sign < 0:
-            benefit_units, lo, hi = cf - observed, cf_lo - observed, cf_hi - observed
-        else:
-            benefit_units, lo, hi = observed - cf, observed - cf_hi, observed - cf_lo
-        out.update(cumulative_benefit=benefit_units, cumulative_benefit_low=lo, cumulative_benefit_high=hi)
-        v = benefit.valuation
-        if v is not None:
-            value = benefit_units * v.gbp_per_unit
-            out.update(
-                value_gbp=value,
-                value_gbp_low=lo * v.gbp_per_unit,
-                value_gbp_high=hi * v.gbp_per_unit,
-                value_cash_releasing_gbp=value if v.type == "cash_releasing" else 0.0,
-                value_non_cash_releasing_gbp=value if v.type == "non_cash_releasing" else 0.0,
-                # Headlines add these: a value counts only where the effect is evidenced, and a
-                # harm is a cost, never a negative value.
-                value_evidenced_gbp=max(value, 0.0) if evidence == "better" else 0.0,
-                disbenefit_cost_gbp=max(-value, 0.0) if evidence == "worse" else 0.0,
-            )
+    out.update(cumulative_benefit(plan, m, cols, beta, cov, disp, sign, benefit, evidence))
     unit = benefit.valuation.unit if benefit.valuation else (measure.numerator or "units of the measure's numerator")
     out["benefit_unit"] = unit if plan.counts else "value-months of the measure"
     return out, (cols, beta, cov)
 
+
+def _residuals(plan: ItsPlan, m: int, cols: list[int], beta: np.ndarray) -> np.ndarray:
+    """Pearson residuals of the fit (plain ones for values)."""
+    rows_fit = plan.rows_at(m)
+    eta = plan.X[rows_fit][:, cols] @ beta
+    if plan.counts:
+        mu = np.exp(eta + plan.log_off[rows_fit])
+        return (plan.y[rows_fit] - mu) / np.sqrt(np.maximum(mu, 1e-12))
+    return plan.y[rows_fit] - eta
+
+
+def _extended_slope(plan: ItsPlan, m: int, cols: list[int], log_link: bool) -> dict:
+    """Reported only: is the effect still growing or fading? The primary (step) model
+    gives the effect and the cumulative benefit."""
+    at = cols.index(2) + 1
+    ext = cols[:at] + [3] + cols[at:]
+    try:
+        b2, c2, _ = plan.fit(m, ext)
+        js = ext.index(3)
+        sv, sv_lo, sv_hi = effect(b2[js], math.sqrt(max(c2[js, js], 0.0)), log_link)
+        return {"slope_change": sv, "slope_change_low": sv_lo, "slope_change_high": sv_hi}
+    except (np.linalg.LinAlgError, ValueError):
+        return {}
