@@ -42,22 +42,7 @@ class ItsPlan:
         self.idx = np.arange(n)
         t = np.array([month_index(m) - month_index(months[0]) for m in months], dtype=float) if n else np.zeros(0)
         moy = np.array([m.month for m in months], dtype=float)
-        family = (self.analysis.family if self.analysis and self.analysis.family else None) or "quasipoisson"
-        counts_ok = measure.family in ("binomial", "poisson", "mean") and n and np.isfinite(num).any()
-        if family != "gaussian" and counts_ok:
-            self.family = family
-            self.y = num
-            if measure.has_denominator:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    self.log_off = np.where(den > 0, np.log(den), np.nan)
-            else:
-                self.log_off = np.zeros(n)
-            self.value_factor = measure.multiplier if measure.has_denominator else 1.0
-        else:
-            self.family = "gaussian"
-            self.y = value
-            self.log_off = np.zeros(n)
-            self.value_factor = 1.0
+        self._outcome(value, num, den, measure)
         self.counts = self.family != "gaussian"
         self.offset_text = "log(denominator) offset" if self.counts and measure.has_denominator else "no offset"
         in_window = np.array([m >= benefit.baseline.start for m in months], dtype=bool)
@@ -75,19 +60,43 @@ class ItsPlan:
         self.comparator_text = ""
         self.comp = np.zeros(n)
         if comparator is not None and n and self.counts:
-            # Controlled ITS: the comparator's log rate is an offset (coefficient 1) in the
-            # factual and the counterfactual alike: the site is modelled relative to sites without
-            # the change, so a change everyone saw is not credited to this site's system. A free
-            # coefficient would be confounded with the level change whenever the comparator moves
-            # at go-live too, which is the very case it is for.
-            c = comparator.log_rate(months)
-            if np.isfinite(c[self.fit_rows]).all() and np.isfinite(c[post]).all():
-                self.comp = np.where(np.isfinite(c), c - np.nanmean(c[self.fit_rows]), 0.0)
-                self.log_off = self.log_off + self.comp
-                self.comparator_text = f"relative to {comparator.description} (log rate as offset)"
+            self._control_for(comparator, months)
         self.Xc = counterfactual_design(self.X, self.names)
         self.n_seasonal_cols = 2 * K
         self._warm: dict[tuple, np.ndarray] = {}
+
+    def _outcome(self, value: np.ndarray, num: np.ndarray, den: np.ndarray, measure: MeasureSpec) -> None:
+        """What is modelled: the counts (numerator, log denominator as offset) where the measure
+        has them and the benefit does not ask for a Gaussian model, else the values."""
+        n = len(value)
+        family = (self.analysis.family if self.analysis and self.analysis.family else None) or "quasipoisson"
+        counts_ok = measure.family in ("binomial", "poisson", "mean") and n and np.isfinite(num).any()
+        if family != "gaussian" and counts_ok:
+            self.family = family
+            self.y = num
+            if measure.has_denominator:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    self.log_off = np.where(den > 0, np.log(den), np.nan)
+            else:
+                self.log_off = np.zeros(n)
+            self.value_factor = measure.multiplier if measure.has_denominator else 1.0
+        else:
+            self.family = "gaussian"
+            self.y = value
+            self.log_off = np.zeros(n)
+            self.value_factor = 1.0
+
+    def _control_for(self, comparator: Comparator, months: list[dt.date]) -> None:
+        """Controlled ITS: the comparator's log rate is an offset (coefficient 1) in the factual
+        and the counterfactual alike: the site is modelled relative to sites without the change,
+        so a change everyone saw is not credited to this site's system. A free coefficient would
+        be confounded with the level change whenever the comparator moves at go-live too, which is
+        the very case it is for."""
+        c = comparator.log_rate(months)
+        if np.isfinite(c[self.fit_rows]).all() and np.isfinite(c[self.post]).all():
+            self.comp = np.where(np.isfinite(c), c - np.nanmean(c[self.fit_rows]), 0.0)
+            self.log_off = self.log_off + self.comp
+            self.comparator_text = f"relative to {comparator.description} (log rate as offset)"
 
     def columns(self, m: int) -> tuple[list[int], int, bool, bool] | None:
         """The model fitted with data up to row m: (columns, Fourier pairs, slope in the primary
@@ -102,10 +111,7 @@ class ItsPlan:
         if pre < st.its_min_pre or post < st.its_min_post:
             return None
         a = self.analysis
-        if a is not None and a.seasonality is not None:
-            K = a.seasonality
-        else:
-            K = st.seasonality_pairs if total >= st.seasonality_min_points and pre >= st.seasonality_min_pre else 0
+        K = self._fourier_pairs(pre, total)
         slope = bool(a is not None and a.slope_change)
         extended = (a is None or a.slope_change is None) and post >= st.slope_min_post
         trend = a.trend if a is not None and a.trend is not None else pre >= st.trend_min_pre
@@ -113,6 +119,13 @@ class ItsPlan:
         if total <= len(cols) + 1 + extended:
             return None
         return cols, K, slope, extended
+
+    def _fourier_pairs(self, pre: int, total: int) -> int:
+        """The benefit's own choice, else the automatic one once there are months enough."""
+        a, st = self.analysis, self.settings
+        if a is not None and a.seasonality is not None:
+            return a.seasonality
+        return st.seasonality_pairs if total >= st.seasonality_min_points and pre >= st.seasonality_min_pre else 0
 
     def rows_at(self, m: int) -> np.ndarray:
         """Rows fitted with data to row m: in the window, not ramp-in, complete by then."""
