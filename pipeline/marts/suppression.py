@@ -192,21 +192,9 @@ class MeasureTable:
         children: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         national: dict[tuple, list[int]] = defaultdict(list)
         for i, e in enumerate(self.entries):
-            if e.group_type == "site" and e.period_type == "month":
-                cell = e.cells[0]
-                q = self._owner(cell, "site", "quarter")
-                children[by_key[q]]["months"].append(i)
-            elif e.group_type == "site" and e.period_type == "quarter":
-                cell = e.cells[0]
-                children[by_key[self._owner(cell, "site", "year")]]["quarters"].append(i)
-                for g in ("region", "trust_type"):
-                    if (cell, g, "quarter") in self.owner:
-                        children[by_key[self._owner(cell, g, "quarter")]]["sites"].append(i)
-            elif e.group_type == "site" and e.period_type == "year":
-                cell = e.cells[0]
-                for g in ("region", "trust_type"):
-                    if (cell, g, "year") in self.owner:
-                        children[by_key[self._owner(cell, g, "year")]]["sites"].append(i)
+            if e.group_type == "site":
+                for parent, kind in self._site_parents(e):
+                    children[by_key[parent]][kind].append(i)
             elif e.period_type == "quarter":
                 cell = e.cells[0]
                 children[by_key[self._owner(cell, e.group_type, "year")]]["quarters"].append(i)
@@ -222,6 +210,18 @@ class MeasureTable:
             members = kids if parent is None else [parent, *kids]
             for m in members:
                 self.by_entry[m].append(members)
+
+    def _site_parents(self, e: Entry) -> list[tuple[tuple, str]]:
+        """The aggregates an organisation's entry is a child of (their keys), and as what: its
+        months of its quarter, its quarters of its year, a site of its region's and trust type's."""
+        cell = e.cells[0]
+        if e.period_type == "month":
+            return [(self._owner(cell, "site", "quarter"), "months")]
+        out = [(self._owner(cell, "site", "year"), "quarters")] if e.period_type == "quarter" else []
+        for g in ("region", "trust_type"):
+            if (cell, g, e.period_type) in self.owner:
+                out.append((self._owner(cell, g, e.period_type), "sites"))
+        return out
 
     def _owner(self, cell: int, group_type: str, period_type: str) -> tuple:
         """Key of the `group_type` x `period_type` aggregate that contains base cell `cell`."""

@@ -25,13 +25,7 @@ def derivable(table: MeasureTable) -> list[int]:
     if not withheld_cells:
         return [i for i, e in enumerate(table.entries) if e.withheld]  # all members published
     pos = {c: j for j, c in enumerate(withheld_cells)}
-    rows: list[tuple[int, list[int]]] = []
-    for i, e in enumerate(table.entries[table.n_cells :], start=table.n_cells):
-        if e.withheld:
-            continue
-        cols = [pos[c] for c in e.cells if c in pos]
-        if cols:
-            rows.append((i, cols))
+    rows = published_equations(table, pos)
     comp = components(len(withheld_cells), [cols for _, cols in rows])
     nulls = null_spaces(len(withheld_cells), comp, [cols for _, cols in rows])
     found: set[int] = set()
@@ -43,6 +37,18 @@ def derivable(table: MeasureTable) -> list[int]:
             found.add(i)
     found |= pinned_by_bounds(table, rows, withheld_cells)
     return sorted(found)
+
+
+def published_equations(table: MeasureTable, pos: dict[int, int]) -> list[tuple[int, list[int]]]:
+    """Each published aggregate over withheld cells: (its entry, the withheld cells' columns)."""
+    rows: list[tuple[int, list[int]]] = []
+    for i, e in enumerate(table.entries[table.n_cells :], start=table.n_cells):
+        if e.withheld:
+            continue
+        cols = [pos[c] for c in e.cells if c in pos]
+        if cols:
+            rows.append((i, cols))
+    return rows
 
 
 def pinned_by_bounds(table: MeasureTable, rows, withheld_cells) -> set[int]:
