@@ -25,7 +25,8 @@ def cumulative_benefit(
     # varies month to month around the model's expectation (the validity harness found the
     # expectation's interval alone covering the realised total 86% of the time).
     cf, cf_lo, cf_hi = total_with_ci(plan.Xc[rows][:, cols], beta, cov, plan.log_off[rows], fam, Z95, dispersion=disp)
-    out = dict(observed_since_go_live=observed, counterfactual_since_go_live=cf, counterfactual_low=cf_lo, counterfactual_high=cf_hi)
+    out = dict(observed_since_go_live=observed, counterfactual_since_go_live=cf,
+               counterfactual_low=cf_lo, counterfactual_high=cf_hi)  # fmt: skip
     if sign == 0:
         return out
     if sign < 0:

@@ -78,7 +78,6 @@ def spc_frame(parts: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(cols, columns=list(FACT_BENEFIT_SPC_COLUMNS))
 
 
-
 def _row_base(benefit: Benefit, site_code: str, direction: str) -> dict:
     v = benefit.valuation
     return {
@@ -102,7 +101,6 @@ def _row_base(benefit: Benefit, site_code: str, direction: str) -> dict:
         "gbp_per_unit": v.gbp_per_unit if v else np.nan,
         "valuation_source": v.source if v else None,
     }
-
 
 
 def evaluate_benefit(

@@ -47,7 +47,6 @@ def effect(b: float, se: float, log_link: bool) -> tuple[float, float, float]:
         return tuple(float(v) for v in np.exp([b, lo, hi]))
 
 
-
 def its_as_of(plan: ItsPlan, m: int, sign: int, benefit: Benefit, measure: MeasureSpec) -> tuple[dict, tuple | None]:
     """The ITS columns of the row as of row m, and the fit (columns, coefficients, covariance),
     None when the model is not fitted."""

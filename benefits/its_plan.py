@@ -28,7 +28,6 @@ class Comparator:
             return np.log(np.array([by_month.get(m, np.nan) for m in months], dtype=float))
 
 
-
 class ItsPlan:
     """One benefit's ITS design, built once and refitted for each as-of month."""
 
@@ -175,4 +174,3 @@ class ItsPlan:
         if self.r_idx > self.g_idx:
             parts.append(f"{self.r_idx - self.g_idx} ramp-in month(s) excluded")
         return ", ".join(parts)
-

@@ -43,7 +43,6 @@ def clean_series(series: pd.DataFrame) -> tuple[list[dt.date], np.ndarray, np.nd
     return [months[i] for i in order], value[order], num[order], den[order]
 
 
-
 def _month_end_ordinals(months: list[dt.date]) -> np.ndarray:
     return np.array([add_months(m, 1).toordinal() - 1 for m in months], dtype=np.int64)
 
@@ -62,4 +61,3 @@ class Maturity:
         """Months not yet complete with data to the end of row m (warm-up months never are)."""
         late = (self.end + self.days > self.end[m]) if self.days else np.zeros(len(self.end), bool)
         return self.warm_up | late
-
