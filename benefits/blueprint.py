@@ -71,6 +71,23 @@ def _plain(value):
     return value
 
 
+def _register_parts(b: Benefit) -> dict:
+    """The register's optional parts of a benefit that it sets, in export order."""
+    entry: dict = {}
+    if b.direction is not None:
+        entry["direction"] = b.direction.value
+    if b.target is not None:
+        entry["target"] = {k: _plain(v) for k, v in b.target.model_dump().items() if v is not None}
+    for name in ("valuation", "investment", "analysis"):
+        part = getattr(b, name)
+        if part is not None:
+            entry[name] = {k: _plain(v) for k, v in part.model_dump(mode="json").items() if v is not None}
+    for name in ("who_gains", "who_bears_cost"):
+        if getattr(b, name):
+            entry[name] = getattr(b, name)
+    return entry
+
+
 def _entry(b: Benefit, latest: dict | None, measure_hash: str | None, programme: dict | None) -> dict:
     entry = {
         "id": b.id,
@@ -84,17 +101,7 @@ def _entry(b: Benefit, latest: dict | None, measure_hash: str | None, programme:
         "baseline_months": (b.baseline.end.year - b.baseline.start.year) * 12 + b.baseline.end.month - b.baseline.start.month + 1,
         "go_live": f"{b.go_live:%Y-%m}",
     }
-    if b.direction is not None:
-        entry["direction"] = b.direction.value
-    if b.target is not None:
-        entry["target"] = {k: _plain(v) for k, v in b.target.model_dump().items() if v is not None}
-    for name in ("valuation", "investment", "analysis"):
-        part = getattr(b, name)
-        if part is not None:
-            entry[name] = {k: _plain(v) for k, v in part.model_dump(mode="json").items() if v is not None}
-    for name in ("who_gains", "who_bears_cost"):
-        if getattr(b, name):
-            entry[name] = getattr(b, name)
+    entry.update(_register_parts(b))
     if latest:
         entry["result"] = {k: _plain(latest.get(k)) for k in RESULT_FIELDS if _plain(latest.get(k)) is not None}
     if programme:
