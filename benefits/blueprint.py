@@ -71,6 +71,23 @@ def _plain(value):
     return value
 
 
+def _register_parts(b: Benefit) -> dict:
+    """The register's optional parts of a benefit that it sets, in export order."""
+    entry: dict = {}
+    if b.direction is not None:
+        entry["direction"] = b.direction.value
+    if b.target is not None:
+        entry["target"] = {k: _plain(v) for k, v in b.target.model_dump().items() if v is not None}
+    for name in ("valuation", "investment", "analysis"):
+        part = getattr(b, name)
+        if part is not None:
+            entry[name] = {k: _plain(v) for k, v in part.model_dump(mode="json").items() if v is not None}
+    for name in ("who_gains", "who_bears_cost"):
+        if getattr(b, name):
+            entry[name] = getattr(b, name)
+    return entry
+
+
 def _entry(b: Benefit, latest: dict | None, measure_hash: str | None, programme: dict | None) -> dict:
     entry = {
         "id": b.id,
@@ -84,17 +101,7 @@ def _entry(b: Benefit, latest: dict | None, measure_hash: str | None, programme:
         "baseline_months": (b.baseline.end.year - b.baseline.start.year) * 12 + b.baseline.end.month - b.baseline.start.month + 1,
         "go_live": f"{b.go_live:%Y-%m}",
     }
-    if b.direction is not None:
-        entry["direction"] = b.direction.value
-    if b.target is not None:
-        entry["target"] = {k: _plain(v) for k, v in b.target.model_dump().items() if v is not None}
-    for name in ("valuation", "investment", "analysis"):
-        part = getattr(b, name)
-        if part is not None:
-            entry[name] = {k: _plain(v) for k, v in part.model_dump(mode="json").items() if v is not None}
-    for name in ("who_gains", "who_bears_cost"):
-        if getattr(b, name):
-            entry[name] = getattr(b, name)
+    entry.update(_register_parts(b))
     if latest:
         entry["result"] = {k: _plain(latest.get(k)) for k in RESULT_FIELDS if _plain(latest.get(k)) is not None}
     if programme:
@@ -233,6 +240,23 @@ def _figures(part: dict, where: str) -> None:
 def check(blueprint) -> None:
     """Refuse a Blueprint that an import would refuse, or that carries anything beyond the fields an
     export writes; the message is one line naming the benefit and field."""
+    benefits = _check_top(blueprint)
+    for i, p in enumerate(blueprint.get("projects") or []):
+        _only(p, ("name", "investment", "who_gains", "who_bears_cost"), f"projects[{i}]")
+        if p.get("investment") is not None:
+            try:
+                Investment.model_validate(p["investment"])
+            except ValidationError as e:
+                raise BlueprintError(f"project {p.get('name')!r}: investment.{_first(e)}") from None
+    for i, r in enumerate(blueprint.get("returns") or []):
+        _only(r, ("project", *RETURN_FIELDS), f"returns[{i}]")
+        _figures(r, f"returns[{i}] ({r.get('project')})")
+    for src in benefits:
+        _check_benefit(src, blueprint["from_site"])
+
+
+def _check_top(blueprint) -> list:
+    """The top level: format, fields, who made it and when; returns its benefits (at least one)."""
     if not isinstance(blueprint, dict):
         raise BlueprintError("not a Blueprint: the file is not a YAML mapping")
     if blueprint.get("format") != FORMAT:
@@ -247,39 +271,32 @@ def check(blueprint) -> None:
     benefits = blueprint.get("benefits")
     if not isinstance(benefits, list) or not benefits:
         raise BlueprintError("benefits: no benefit in the Blueprint")
-    for i, p in enumerate(blueprint.get("projects") or []):
-        _only(p, ("name", "investment", "who_gains", "who_bears_cost"), f"projects[{i}]")
-        if p.get("investment") is not None:
-            try:
-                Investment.model_validate(p["investment"])
-            except ValidationError as e:
-                raise BlueprintError(f"project {p.get('name')!r}: investment.{_first(e)}") from None
-    for i, r in enumerate(blueprint.get("returns") or []):
-        _only(r, ("project", *RETURN_FIELDS), f"returns[{i}]")
-        _figures(r, f"returns[{i}] ({r.get('project')})")
-    for src in benefits:
-        if not isinstance(src, dict):
-            raise BlueprintError("benefits: each benefit must be a mapping")
-        bid = src.get("id")
-        _only(src, BENEFIT_FIELDS, f"benefit {bid}")
-        for name in ("id", "title", "measure"):
-            if not src.get(name):
-                raise BlueprintError(f"benefit {bid}: {name} is missing")
-        register_entry(src, blueprint["from_site"])
-        if src.get("investment") is not None:
-            try:
-                Investment.model_validate(src["investment"])
-            except ValidationError as e:
-                raise BlueprintError(f"benefit {bid}: investment.{_first(e)}") from None
-        for part, allowed in (("result", RESULT_FIELDS), ("programme_evidence", PROGRAMME_FIELDS)):
-            if src.get(part) is not None:
-                _only(src[part], allowed, f"benefit {bid}: {part}")
-                _figures(src[part], f"benefit {bid}: {part}")
-        for j, item in enumerate(src.get("evidence") or []):
-            try:
-                EvidenceItem.model_validate(item)
-            except ValidationError as e:
-                raise BlueprintError(f"benefit {bid}: evidence[{j}].{_first(e)}") from None
+    return benefits
+
+
+def _check_benefit(src, from_site: str) -> None:
+    if not isinstance(src, dict):
+        raise BlueprintError("benefits: each benefit must be a mapping")
+    bid = src.get("id")
+    _only(src, BENEFIT_FIELDS, f"benefit {bid}")
+    for name in ("id", "title", "measure"):
+        if not src.get(name):
+            raise BlueprintError(f"benefit {bid}: {name} is missing")
+    register_entry(src, from_site)
+    if src.get("investment") is not None:
+        try:
+            Investment.model_validate(src["investment"])
+        except ValidationError as e:
+            raise BlueprintError(f"benefit {bid}: investment.{_first(e)}") from None
+    for part, allowed in (("result", RESULT_FIELDS), ("programme_evidence", PROGRAMME_FIELDS)):
+        if src.get(part) is not None:
+            _only(src[part], allowed, f"benefit {bid}: {part}")
+            _figures(src[part], f"benefit {bid}: {part}")
+    for j, item in enumerate(src.get("evidence") or []):
+        try:
+            EvidenceItem.model_validate(item)
+        except ValidationError as e:
+            raise BlueprintError(f"benefit {bid}: evidence[{j}].{_first(e)}") from None
 
 
 @dataclass

@@ -305,13 +305,8 @@ def fit_its(
     if not 0 < intervention < n:
         raise ValueError(f"intervention must fall after the first point and by the last (row 1..{n - 1}); got {intervention}")
     post = np.arange(n) >= intervention
-    ramp_mask = post & (np.arange(n) < intervention + int(ramp))
-    fit_mask = ~ramp_mask & ~np.isnan(y)
-    if exclude is not None:
-        fit_mask &= ~np.asarray(exclude, dtype=bool)
-    if offset is not None:
-        offset = np.asarray(offset, dtype=float)
-        fit_mask &= np.isfinite(offset) & (offset > 0)
+    offset = np.asarray(offset, dtype=float) if offset is not None else None
+    fit_mask = _fit_rows(y, post, intervention, ramp, exclude, offset)
     n_pre, n_post = int((fit_mask & ~post).sum()), int((fit_mask & post).sum())
     if n_pre < 3 or n_post < 1:
         raise ValueError(f"too few points to fit: {n_pre} before the intervention (need 3), {n_post} after it (need 1)")
@@ -321,67 +316,44 @@ def fit_its(
     if fit_mask.sum() <= p:
         raise ValueError(f"too few points ({int(fit_mask.sum())}) for {p} parameters")
     warn: list[str] = []
-    scale = effect_scale(family)
-    z = normal_quantile(1 - alpha / 2)
-    Xf, yf = X[fit_mask], y[fit_mask]
     extra: dict = {}
-
+    scale, z = effect_scale(family), normal_quantile(1 - alpha / 2)
     if family in ("poisson", "quasipoisson"):
-        if (yf < 0).any():
-            raise ValueError("poisson families need counts >= 0")
-        log_off = np.log(offset) if offset is not None else np.zeros(n)
-        fit = poisson_irls(Xf, yf, log_off[fit_mask])
-        if not fit.converged:
-            warn.append("the Poisson fit did not converge")
-        dispersion = fit.pearson_chi2 / fit.df_resid if family == "quasipoisson" and fit.df_resid > 0 else 1.0
-        params, cov, off_all = fit.beta, fit.cov_unscaled * dispersion, log_off
+        params, cov, dispersion, off_all = _fit_poisson(family, X[fit_mask], y[fit_mask], fit_mask, offset, warn)
     else:
-        import statsmodels.api as sm
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if family == "negbin":
-                off = np.log(offset) if offset is not None else np.zeros(n)
-                res = sm.NegativeBinomial(yf, Xf, offset=off[fit_mask], loglike_method="nb2").fit(disp=0, maxiter=200)
-                params, cov = np.asarray(res.params[:p]), np.asarray(res.cov_params())[:p, :p]
-                dispersion = float(np.asarray(res.params)[p])  # alpha: Var = mu + alpha mu^2
-                off_all = off
-                extra["dispersion_kind"] = "negative binomial alpha (Var = mu + alpha mu^2)"
-            elif family in ("binomial", "quasibinomial"):
-                if offset is None:
-                    raise ValueError("binomial families need the number of trials as the offset column")
-                trials = offset
-                endog = np.column_stack([yf, trials[fit_mask] - yf])
-                res = sm.GLM(endog, Xf, family=sm.families.Binomial()).fit()
-                params, cov = np.asarray(res.params), np.asarray(res.cov_params())
-                # Pearson chi2 on the counts (statsmodels' "X2" scale works on proportions here).
-                n_t = trials[fit_mask]
-                p_hat = 1 / (1 + np.exp(-(Xf @ params)))
-                chi2 = float(np.sum((yf - n_t * p_hat) ** 2 / (n_t * p_hat * (1 - p_hat))))
-                dispersion = chi2 / (len(yf) - p)
-                if family == "quasibinomial":
-                    cov = cov * dispersion
-                else:
-                    dispersion = 1.0
-                off_all = trials
-            else:
-                if offset is not None:
-                    raise ValueError("gaussian takes no offset: give the rate or value itself as y")
-                lags = hac_lags if hac_lags is not None else int(math.floor(4 * (len(yf) / 100) ** (2 / 9)))
-                res = sm.OLS(yf, Xf).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-                params, cov = np.asarray(res.params), np.asarray(res.cov_params())
-                dispersion = float(res.scale)
-                off_all = np.zeros(n)
-                extra["newey_west_lags"] = lags
-    i = names.index("level_change")
-    level = _effect(float(params[i]), float(np.sqrt(cov[i, i])), z, scale)
-    slope = None
-    if slope_change:
-        j = names.index("slope_change")
-        slope = _effect(float(params[j]), float(np.sqrt(cov[j, j])), z, scale)
+        params, cov, dispersion, off_all = _fit_statsmodels(family, X[fit_mask], y[fit_mask], fit_mask, offset, hac_lags, extra)
+    level = _named_effect("level_change", names, params, cov, z, scale)
+    slope = _named_effect("slope_change", names, params, cov, z, scale) if slope_change else None
     fitted, _, _ = _predict(X, params, cov, off_all, family, z)
     cf, cf_lo, cf_hi = _predict(counterfactual_design(X, names), params, cov, off_all, family, z)
-    frame = pd.DataFrame(
+    frame = _its_frame(x, t, y, offset, post, fit_mask, fitted, cf, cf_lo, cf_hi)
+    for w in warn:
+        log.warning(w)
+    return ItsResult(
+        family, scale, names, params, cov, float(dispersion), level, slope,
+        int(fit_mask.sum()), n_pre, n_post, t0, frame, alpha, extra, warn, X, off_all,
+    )  # fmt: skip
+
+
+def _named_effect(name: str, names: list[str], params: np.ndarray, cov: np.ndarray, z: float, scale: str) -> Effect:
+    i = names.index(name)
+    return _effect(float(params[i]), float(np.sqrt(cov[i, i])), z, scale)
+
+
+def _fit_rows(y: np.ndarray, post: np.ndarray, intervention: int, ramp: int, exclude, offset) -> np.ndarray:
+    """Rows fitted: not ramp-in, not excluded, with a value and a usable offset."""
+    n = len(y)
+    ramp_mask = post & (np.arange(n) < intervention + int(ramp))
+    fit_mask = ~ramp_mask & ~np.isnan(y)
+    if exclude is not None:
+        fit_mask &= ~np.asarray(exclude, dtype=bool)
+    if offset is not None:
+        fit_mask &= np.isfinite(offset) & (offset > 0)
+    return fit_mask
+
+
+def _its_frame(x, t, y, offset, post, fit_mask, fitted, cf, cf_lo, cf_hi) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "x": x if x is not None else t,
             "t": t,
@@ -395,12 +367,60 @@ def fit_its(
             "counterfactual_high": np.where(post, cf_hi, np.nan),
         }
     )
-    for w in warn:
-        log.warning(w)
-    return ItsResult(
-        family, scale, names, params, cov, float(dispersion), level, slope,
-        int(fit_mask.sum()), n_pre, n_post, t0, frame, alpha, extra, warn, X, off_all,
-    )  # fmt: skip
+
+
+def _fit_poisson(family: str, Xf, yf, fit_mask, offset, warn: list[str]):
+    """(coefficients, covariance, dispersion, offset of every row) of a (quasi-)Poisson fit."""
+    if (yf < 0).any():
+        raise ValueError("poisson families need counts >= 0")
+    log_off = np.log(offset) if offset is not None else np.zeros(len(fit_mask))
+    fit = poisson_irls(Xf, yf, log_off[fit_mask])
+    if not fit.converged:
+        warn.append("the Poisson fit did not converge")
+    dispersion = fit.pearson_chi2 / fit.df_resid if family == "quasipoisson" and fit.df_resid > 0 else 1.0
+    return fit.beta, fit.cov_unscaled * dispersion, dispersion, log_off
+
+
+def _fit_statsmodels(family: str, Xf, yf, fit_mask, offset, hac_lags: int | None, extra: dict):
+    """As _fit_poisson, for the families statsmodels fits (negative binomial, binomial, Gaussian)."""
+    import statsmodels.api as sm
+
+    n, p = len(fit_mask), Xf.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if family == "negbin":
+            off = np.log(offset) if offset is not None else np.zeros(n)
+            res = sm.NegativeBinomial(yf, Xf, offset=off[fit_mask], loglike_method="nb2").fit(disp=0, maxiter=200)
+            params, cov = np.asarray(res.params[:p]), np.asarray(res.cov_params())[:p, :p]
+            extra["dispersion_kind"] = "negative binomial alpha (Var = mu + alpha mu^2)"
+            return params, cov, float(np.asarray(res.params)[p]), off  # alpha: Var = mu + alpha mu^2
+        if family in ("binomial", "quasibinomial"):
+            return _fit_binomial(sm, family, Xf, yf, fit_mask, offset)
+        if offset is not None:
+            raise ValueError("gaussian takes no offset: give the rate or value itself as y")
+        lags = hac_lags if hac_lags is not None else int(math.floor(4 * (len(yf) / 100) ** (2 / 9)))
+        res = sm.OLS(yf, Xf).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+        extra["newey_west_lags"] = lags
+        return np.asarray(res.params), np.asarray(res.cov_params()), float(res.scale), np.zeros(n)
+
+
+def _fit_binomial(sm, family: str, Xf, yf, fit_mask, offset):
+    if offset is None:
+        raise ValueError("binomial families need the number of trials as the offset column")
+    trials = offset
+    endog = np.column_stack([yf, trials[fit_mask] - yf])
+    res = sm.GLM(endog, Xf, family=sm.families.Binomial()).fit()
+    params, cov = np.asarray(res.params), np.asarray(res.cov_params())
+    # Pearson chi2 on the counts (statsmodels' "X2" scale works on proportions here).
+    n_t = trials[fit_mask]
+    p_hat = 1 / (1 + np.exp(-(Xf @ params)))
+    chi2 = float(np.sum((yf - n_t * p_hat) ** 2 / (n_t * p_hat * (1 - p_hat))))
+    dispersion = chi2 / (len(yf) - Xf.shape[1])
+    if family == "quasibinomial":
+        cov = cov * dispersion
+    else:
+        dispersion = 1.0
+    return params, cov, dispersion, trials
 
 
 def total_with_ci(

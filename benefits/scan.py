@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from benefits import spc as S
-from benefits.evaluate import Maturity
+from benefits.months import Maturity
 from benefits.status import fmt, month
 from benefits.tables import FACT_UNPLANNED_CHANGE
 
@@ -100,7 +100,6 @@ def scan_series(
     starts = np.flatnonzero(change)
     ends = np.concatenate([starts[1:], [n]])
     out = []
-    mean = float(chart.mean[0])
     confirmed_from: dict[str, int] = {}
     for a, b in zip(starts, ends):
         if not special[a] or b - a < settings.min_points or b - 1 < nb:
@@ -109,47 +108,60 @@ def scan_series(
         # One change is reported once: later runs of the same type belong to it.
         if t in confirmed_from:
             continue
-        # Tested on the months to a year after the run, with at least a year before it: a change
-        # further on (a benefit's go-live) must not lend this run its significance, and a season
-        # needs a year to be told from a step. The step is placed at the run's best month in its
-        # first `locate_months` (a season's low before a step joins the run, which then starts
-        # months early), and its p multiplied by the months tried (Bonferroni).
-        high = t in (S.CONCERN, S.NEUTRAL_HIGH) if sign < 0 else t in (S.IMPROVEMENT, S.NEUTRAL_HIGH)
-        stop = min(n, int(b) + 12)
-        tried = [k for k in range(max(int(a), nb), min(int(b), max(int(a), nb) + settings.locate_months))
-                 if n - k >= settings.confirm_months]  # fmt: skip
-        best = None
-        for k in tried:
-            step, p = step_p(y[:stop], months[:stop], k, trend=k >= settings.trend_min_points)
-            if (step > 0) == high and np.isfinite(p) and (best is None or p < best[1]):
-                best = (k, p)
-        if best is None or not (best[1] * len(tried) < settings.confirm_p):
+        first = _confirmed_start(months, y, int(a), int(b), t, sign, settings)
+        if first is None:
             continue
-        a = best[0]
-        confirmed_from[t] = int(a)
-        rules = Counter(int(r) for r in chart.rule[a:b])
-        rule = S.RULES[max(rules.items(), key=lambda kv: (kv[1], -kv[0]))[0]]
-        direction = "improvement" if t == S.IMPROVEMENT else "concern" if t == S.CONCERN else "neutral"
-        sig_mean = float(y[a:b].mean())
-        out.append(
-            {
-                "first_month": months[a],
-                "last_month": months[b - 1],
-                "months": int(b - a),
-                "rule": rule,
-                "direction": direction,
-                "point_type": t,
-                "baseline_start": months[0],
-                "baseline_end": months[nb - 1],
-                "baseline_mean": mean,
-                "signal_mean": sig_mean,
-                "size_abs": sig_mean - mean,
-                "size_pct": 100.0 * (sig_mean - mean) / mean if mean else np.nan,
-                "ongoing": bool(b == n),
-                "scanned_to": months[-1],
-            }
-        )
+        confirmed_from[t] = first
+        out.append(_signal(months, y, chart, first, int(b), t, nb))
     return out
+
+
+def _confirmed_start(months: list[dt.date], y: np.ndarray, a: int, b: int, t: str, sign: int, settings: ScanSettings) -> int | None:
+    """Where the run of rows a..b-1 (point type t) starts as a confirmed step, None if it is not one.
+
+    Tested on the months to a year after the run, with at least a year before it: a change
+    further on (a benefit's go-live) must not lend this run its significance, and a season
+    needs a year to be told from a step. The step is placed at the run's best month in its
+    first `locate_months` (a season's low before a step joins the run, which then starts
+    months early), and its p multiplied by the months tried (Bonferroni)."""
+    n, nb = len(y), settings.baseline_points
+    high = t in (S.CONCERN, S.NEUTRAL_HIGH) if sign < 0 else t in (S.IMPROVEMENT, S.NEUTRAL_HIGH)
+    stop = min(n, int(b) + 12)
+    tried = [k for k in range(max(int(a), nb), min(int(b), max(int(a), nb) + settings.locate_months))
+             if n - k >= settings.confirm_months]  # fmt: skip
+    best = None
+    for k in tried:
+        step, p = step_p(y[:stop], months[:stop], k, trend=k >= settings.trend_min_points)
+        if (step > 0) == high and np.isfinite(p) and (best is None or p < best[1]):
+            best = (k, p)
+    if best is None or not (best[1] * len(tried) < settings.confirm_p):
+        return None
+    return int(best[0])
+
+
+def _signal(months: list[dt.date], y: np.ndarray, chart: S.Chart, a: int, b: int, t: str, nb: int) -> dict:
+    """The signal of rows a..b-1 against the first `nb` (the baseline)."""
+    mean = float(chart.mean[0])
+    rules = Counter(int(r) for r in chart.rule[a:b])
+    rule = S.RULES[max(rules.items(), key=lambda kv: (kv[1], -kv[0]))[0]]
+    direction = "improvement" if t == S.IMPROVEMENT else "concern" if t == S.CONCERN else "neutral"
+    sig_mean = float(y[a:b].mean())
+    return {
+        "first_month": months[a],
+        "last_month": months[b - 1],
+        "months": int(b - a),
+        "rule": rule,
+        "direction": direction,
+        "point_type": t,
+        "baseline_start": months[0],
+        "baseline_end": months[nb - 1],
+        "baseline_mean": mean,
+        "signal_mean": sig_mean,
+        "size_abs": sig_mean - mean,
+        "size_pct": 100.0 * (sig_mean - mean) / mean if mean else np.nan,
+        "ongoing": bool(b == len(y)),
+        "scanned_to": months[-1],
+    }
 
 
 def describe(r: dict, measure: str, figures: bool = True) -> str:
@@ -186,11 +198,7 @@ def scan_unplanned(
     """
     covered = covered or {}
     measures = measures or {}
-    s = series[["site_code", "measure_code", "month", "value"]].copy()
-    s["value"] = pd.to_numeric(s["value"], errors="coerce")
-    s = s.dropna(subset=["value"])
-    s["month"] = pd.to_datetime(s["month"]).dt.date
-    s = s.sort_values(["site_code", "measure_code", "month"], kind="stable").reset_index(drop=True)
+    s = _tidy(series)
     if s.empty:
         return pd.DataFrame(columns=COLUMNS)
     key = s["site_code"].astype(str) + "\x1f" + s["measure_code"].astype(str)
@@ -202,20 +210,9 @@ def scan_unplanned(
     rows = []
     for a, b in zip(bounds[:-1], bounds[1:]):
         site, measure = str(site_codes[a]), str(measure_codes[a])
-        ms = list(months_all[a:b])
-        ys = values[a:b]
         spec = measures.get((site, measure), measures.get(measure))
-        if spec is not None and len(ms):
-            # Incomplete months are record-level artefacts (spells admitted before the extract
-            # missing from the first months' bed days, readmissions not yet seen in the last):
-            # in the baseline they bend the trend the confirmation is tested against.
-            keep = ~Maturity(ms, spec).immature_at(len(ms) - 1)
-            ms, ys = [m for m, k in zip(ms, keep) if k], ys[keep]
-        stop = covered.get((site, measure))
-        for other in spec.moved_by if spec is not None else ():
-            # The other measure's benefit claims the change it makes in this one's records.
-            if (site, other) in covered:
-                stop = min(stop or covered[(site, other)], covered[(site, other)])
+        ms, ys = _complete_months(list(months_all[a:b]), values[a:b], spec)
+        stop = _covered_from(site, measure, spec, covered)
         if stop is not None:
             keep = np.array([m < stop for m in ms], dtype=bool)
             ms, ys = [m for m, k in zip(ms, keep) if k], ys[keep]
@@ -224,3 +221,32 @@ def scan_unplanned(
             r.update(site_code=site, measure_code=measure, covered_from=stop, description=describe(r, measure))
             rows.append(r)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _tidy(series: pd.DataFrame) -> pd.DataFrame:
+    """The series with a value, sorted by site, measure and month."""
+    s = series[["site_code", "measure_code", "month", "value"]].copy()
+    s["value"] = pd.to_numeric(s["value"], errors="coerce")
+    s = s.dropna(subset=["value"])
+    s["month"] = pd.to_datetime(s["month"]).dt.date
+    return s.sort_values(["site_code", "measure_code", "month"], kind="stable").reset_index(drop=True)
+
+
+def _complete_months(ms: list[dt.date], ys: np.ndarray, spec) -> tuple[list[dt.date], np.ndarray]:
+    """Incomplete months are record-level artefacts (spells admitted before the extract missing
+    from the first months' bed days, readmissions not yet seen in the last): in the baseline they
+    bend the trend the confirmation is tested against."""
+    if spec is None or not len(ms):
+        return ms, ys
+    keep = ~Maturity(ms, spec).immature_at(len(ms) - 1)
+    return [m for m, k in zip(ms, keep) if k], ys[keep]
+
+
+def _covered_from(site: str, measure: str, spec, covered: dict[tuple[str, str], dt.date]) -> dt.date | None:
+    """The earliest go-live of a benefit on the measure, or on a measure it is `moved_by`: the
+    other measure's benefit claims the change it makes in this one's records."""
+    stop = covered.get((site, measure))
+    for other in spec.moved_by if spec is not None else ():
+        if (site, other) in covered:
+            stop = min(stop or covered[(site, other)], covered[(site, other)])
+    return stop

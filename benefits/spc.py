@@ -407,28 +407,45 @@ def spc(
         if col not in data.columns:
             raise ValueError(f"no column {col!r}; columns are {', '.join(map(str, data.columns))}")
     sign = direction_sign(improvement)
-    frame = pd.DataFrame({"x": data[x], "y": pd.to_numeric(data[y], errors="coerce")})
     warnings: list[str] = []
+    frame = _points_frame(data, x, y, warnings)
+    group = _group_from_rebase(frame["x"], list(rebase))
+    in_limits = _fixed_limits(frame, group, fix_after)
+    chart = xmr(frame["y"].to_numpy(), group=group, in_limits=in_limits, improvement=sign, screen_outliers=screen_outliers)
+    sizes = chart.group_sizes()
+    for g, size in enumerate(sizes):
+        if size and size < warning_threshold:
+            warnings.append(f"group {g} has {size} points (fewer than {warning_threshold}): its limits are trial limits")
+    points = _chart_points(frame, chart, target, sizes, warning_threshold)
+    assured = assurance(target, chart.lpl[-1], chart.upl[-1], sign) if len(points) else None
+    for w in warnings:
+        log.warning(w)
+    return SpcResult(points, variation(chart), assured, direction_name(sign), target, warnings)
+
+
+def _points_frame(data: pd.DataFrame, x: str, y: str, warnings: list[str]) -> pd.DataFrame:
+    """x and y, rows without a y left out (with a warning), sorted by x; one row per x."""
+    frame = pd.DataFrame({"x": data[x], "y": pd.to_numeric(data[y], errors="coerce")})
     missing = int(frame["y"].isna().sum())
     if missing:
         warnings.append(f"{missing} point(s) with a missing {y} were left out")
         frame = frame.dropna(subset=["y"])
     if frame["x"].duplicated().any():
         raise ValueError(f"{x} has repeated values; SPC needs one point per {x}")
-    frame = frame.sort_values("x", kind="stable").reset_index(drop=True)
-    group = _group_from_rebase(frame["x"], list(rebase))
-    if fix_after is not None:
-        if fix_after < 1:
-            raise ValueError("fix_after must be at least 1")
-        pos = frame.groupby(group).cumcount().to_numpy()
-        in_limits = pos < fix_after
-    else:
-        in_limits = None
-    chart = xmr(frame["y"].to_numpy(), group=group, in_limits=in_limits, improvement=sign, screen_outliers=screen_outliers)
-    sizes = chart.group_sizes()
-    for g, size in enumerate(sizes):
-        if size and size < warning_threshold:
-            warnings.append(f"group {g} has {size} points (fewer than {warning_threshold}): its limits are trial limits")
+    return frame.sort_values("x", kind="stable").reset_index(drop=True)
+
+
+def _fixed_limits(frame: pd.DataFrame, group: np.ndarray, fix_after: int | None) -> np.ndarray | None:
+    """The points each group's limits come from: its first `fix_after` (None: all of them)."""
+    if fix_after is None:
+        return None
+    if fix_after < 1:
+        raise ValueError("fix_after must be at least 1")
+    pos = frame.groupby(group).cumcount().to_numpy()
+    return pos < fix_after
+
+
+def _chart_points(frame: pd.DataFrame, chart: Chart, target: float | None, sizes: np.ndarray, warning_threshold: int) -> pd.DataFrame:
     points = frame.assign(
         group=chart.group,
         mean=chart.mean,
@@ -445,8 +462,4 @@ def spc(
     )
     order = ["x", "y", "mean", "lpl", "upl", "near_lpl", "near_upl", "point_type", "rule", "signal", "group",
              "in_limits", "target", "short_group_warning"]  # fmt: skip
-    points = points[order]
-    assured = assurance(target, chart.lpl[-1], chart.upl[-1], sign) if len(points) else None
-    for w in warnings:
-        log.warning(w)
-    return SpcResult(points, variation(chart), assured, direction_name(sign), target, warnings)
+    return points[order]

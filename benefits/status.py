@@ -156,73 +156,85 @@ def assess(x: StatusInputs, rules: StatusRules = StatusRules()) -> tuple[str, st
     figure of the data (no month's value, no mean or sum over months), as any of them may cover a
     withheld month; the ITS effect, a model estimate, stays.
     """
-
-    def target_part(show: bool) -> str:
-        if x.target is None:
-            return "no target set"
-        met = "met" if x.target_met else "not yet met"
-        figures = f" (average {fmt(x.current_mean)} since {month(x.current_since)}; latest {fmt(x.latest_value)})"
-        text = f"target {fmt(x.target)} {met}" + (figures if show else f" (judged on the average since {month(x.current_since)})")
-        if not x.target_met and x.target_month and x.as_of >= x.target_month:
-            text += f"; target date {month(x.target_month)} has passed"
-        return text
-
-    def same(text: str) -> tuple[str, str]:
-        return text, text
-
     if x.baseline_points < rules.min_baseline_points:
-        return "insufficient_data", *same(
+        return "insufficient_data", *_same(
             f"only {_months(x.baseline_points)} of baseline data; SPC limits need at least {rules.min_baseline_points}"
         )
     if x.post_points < rules.min_post_points:
-        return "insufficient_data", *same(
+        return "insufficient_data", *_same(
             f"only {_months(x.post_points)} of data since go-live in {month(x.go_live)}; at least "
             f"{rules.min_post_points} are needed to judge a change"
         )
     spc = _spc_words(x)
     if x.sign == 0:
-        return "not_yet_evident", *same(
+        return "not_yet_evident", *_same(
             f"the measure has no improvement direction, so change is not judged as benefit or disbenefit; {spc}"
         )
     if x.baseline_events is not None and x.baseline_events < rules.min_baseline_events:
         need = f"at least {rules.min_baseline_events} are needed for a stable rate; {spc}"
         return ("insufficient_data", f"only {fmt(x.baseline_events)} events in the baseline months fitted; {need}",
                 f"fewer than {rules.min_baseline_events} events in the baseline months fitted; {need}")
-    evidence = x.evidence
-    if evidence is None:
-        return "insufficient_data", *same(
+    if x.evidence is None:
+        return "insufficient_data", *_same(
             f"the effect of the change cannot be estimated yet ({x.its_note or 'not enough months after go-live'}); {spc}"
         )
+    return _judged(x, rules, spc)
+
+
+def _same(text: str) -> tuple[str, str]:
+    return text, text
+
+
+def _target_part(x: StatusInputs, show: bool) -> str:
+    """The target in words; its figures only when `show` (not in the published reason)."""
+    if x.target is None:
+        return "no target set"
+    met = "met" if x.target_met else "not yet met"
+    figures = f" (average {fmt(x.current_mean)} since {month(x.current_since)}; latest {fmt(x.latest_value)})"
+    text = f"target {fmt(x.target)} {met}" + (figures if show else f" (judged on the average since {month(x.current_since)})")
+    if not x.target_met and x.target_month and x.as_of >= x.target_month:
+        text += f"; target date {month(x.target_month)} has passed"
+    return text
+
+
+def _judged(x: StatusInputs, rules: StatusRules, spc: str) -> tuple[str, str, str]:
+    """Rows 5 to 9 of the decision table: the ITS effect is estimated."""
+    evidence = x.evidence
     its = f"ITS: {effect_words(x.its_effect, x.its_low, x.its_high, x.its_scale)}"
     if evidence == "worse":
-        return "disbenefit", *same(f"{its}, worse in the planned direction; {spc}")
+        return "disbenefit", *_same(f"{its}, worse in the planned direction; {spc}")
     if evidence == "better":
-        zero = x.latest_events is not None and not x.latest_events > 0
-        sustained = x.evidence_streak >= rules.sustained_months
-        met = x.target is None or bool(x.target_met)
-        if sustained and met and not zero:
-            r = tuple(f"{its} for {_months(x.evidence_streak)}; {target_part(s)}; {spc}" for s in (True, False))
-            return "realised", *r
-        waiting = []
-        if not sustained:
-            waiting.append(f"realised once shown for {rules.sustained_months} months ({_months(x.evidence_streak)} so far)")
-        if zero:
-            waiting.append(f"no events in {month(x.as_of)}, which is not counted as evidence")
-        r = tuple(f"{its}; {target_part(s)}; {'; '.join(waiting) or 'target not yet met'}; {spc}" for s in (True, False))
-        return "emerging", *r
+        return _beneficial(x, rules, its, spc)
     if x.target is not None and x.target_met:
         r = tuple(
-            f"{target_part(s)}, but the change cannot be told from what was expected without it; {its}; {spc}"
+            f"{_target_part(x, s)}, but the change cannot be told from what was expected without it; {its}; {spc}"
             for s in (True, False)
         )
         return "target_met_unattributed", *r
     r = tuple(
         f"{its}: no change beyond what was expected without it yet"
-        + (f"; {target_part(s)}" if x.target is not None else "")
+        + (f"; {_target_part(x, s)}" if x.target is not None else "")
         + f"; {spc}"
         for s in (True, False)
     )
     return "not_yet_evident", *r
+
+
+def _beneficial(x: StatusInputs, rules: StatusRules, its: str, spc: str) -> tuple[str, str, str]:
+    """Rows 6 and 7: realised once sustained, the target met and the latest month has events."""
+    zero = x.latest_events is not None and not x.latest_events > 0
+    sustained = x.evidence_streak >= rules.sustained_months
+    met = x.target is None or bool(x.target_met)
+    if sustained and met and not zero:
+        r = tuple(f"{its} for {_months(x.evidence_streak)}; {_target_part(x, s)}; {spc}" for s in (True, False))
+        return "realised", *r
+    waiting = []
+    if not sustained:
+        waiting.append(f"realised once shown for {rules.sustained_months} months ({_months(x.evidence_streak)} so far)")
+    if zero:
+        waiting.append(f"no events in {month(x.as_of)}, which is not counted as evidence")
+    r = tuple(f"{its}; {_target_part(x, s)}; {'; '.join(waiting) or 'target not yet met'}; {spc}" for s in (True, False))
+    return "emerging", *r
 
 
 def hold(signals: list[str], months: int) -> list[tuple[str, int]]:

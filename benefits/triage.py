@@ -88,30 +88,10 @@ def reconcile(
         seen.add(sid)
         row = kept.get(sid)
         if row is None:
-            row = {c: None for c in COLUMNS}
-            row.update(signal_id=sid, site_code=s["site_code"], measure_code=s["measure_code"],
-                       point_type=s["point_type"], first_month=s["first_month"], first_detected_at=now, state="new")  # fmt: skip
-            moved = [
-                r for r in kept.values()
-                if r["site_code"] == s["site_code"] and r["measure_code"] == s["measure_code"]
-                and r["point_type"] == s["point_type"] and r["state"] == "rejected" and r["signal_id"] not in seen
-                and not _present(scan, r)
-            ]  # fmt: skip
-            detail = "first detected"
-            if moved:
-                old = max(moved, key=lambda r: pd.Timestamp(r["decided_at"]))
-                row["previous_decision"] = f"{old['signal_id']}: {decision_text(old)}"
-                row["reopened_from"] = old["signal_id"]
-                detail = (f"start month moved from {pd.Timestamp(old['first_month']):%Y-%m} to "
-                          f"{pd.Timestamp(s['first_month']):%Y-%m}: reopened; was {decision_text(old)}")  # fmt: skip
-            events.append(_event(row, now, "detected", detail))
+            row = _detected(s, sid, kept, seen, scan, now, events)
             kept[sid] = row
         elif row["state"] == "rejected" and material(row.get("decided_size_abs"), s["size_abs"]):
-            detail = (f"size moved from {_num(row['decided_size_abs']):.4g} to {_num(s['size_abs']):.4g} "
-                      f"(more than {MATERIAL_SHIFT:.0%} of it): reopened; was {decision_text(row)}")  # fmt: skip
-            row.update(previous_decision=decision_text(row), reopened_from=sid, state="new", reason=None, note=None,
-                       decided_by=None, decided_at=None, decided_size_abs=None)  # fmt: skip
-            events.append(_event(row, now, "reopened", detail))
+            _reopen(row, s, sid, now, events)
         for f in SCAN_FIELDS:
             row[f] = s.get(f)
         row["detected"] = True
@@ -121,6 +101,38 @@ def reconcile(
             row["detected"] = False
     frame = pd.DataFrame(list(kept.values()), columns=COLUMNS)
     return frame.sort_values(["site_code", "measure_code", "first_month"], kind="stable").reset_index(drop=True), events
+
+
+def _detected(s: dict, sid: str, kept: dict, seen: set[str], scan: pd.DataFrame, now: dt.datetime, events: list[dict]) -> dict:
+    """The row of a signal first detected; it reopens a rejected signal of the same site, measure
+    and type whose start month has moved (no longer in the scan)."""
+    row = {c: None for c in COLUMNS}
+    row.update(signal_id=sid, site_code=s["site_code"], measure_code=s["measure_code"],
+               point_type=s["point_type"], first_month=s["first_month"], first_detected_at=now, state="new")  # fmt: skip
+    moved = [
+        r for r in kept.values()
+        if r["site_code"] == s["site_code"] and r["measure_code"] == s["measure_code"]
+        and r["point_type"] == s["point_type"] and r["state"] == "rejected" and r["signal_id"] not in seen
+        and not _present(scan, r)
+    ]  # fmt: skip
+    detail = "first detected"
+    if moved:
+        old = max(moved, key=lambda r: pd.Timestamp(r["decided_at"]))
+        row["previous_decision"] = f"{old['signal_id']}: {decision_text(old)}"
+        row["reopened_from"] = old["signal_id"]
+        detail = (f"start month moved from {pd.Timestamp(old['first_month']):%Y-%m} to "
+                  f"{pd.Timestamp(s['first_month']):%Y-%m}: reopened; was {decision_text(old)}")  # fmt: skip
+    events.append(_event(row, now, "detected", detail))
+    return row
+
+
+def _reopen(row: dict, s: dict, sid: str, now: dt.datetime, events: list[dict]) -> None:
+    """A rejected signal whose size has moved materially is new again."""
+    detail = (f"size moved from {_num(row['decided_size_abs']):.4g} to {_num(s['size_abs']):.4g} "
+              f"(more than {MATERIAL_SHIFT:.0%} of it): reopened; was {decision_text(row)}")  # fmt: skip
+    row.update(previous_decision=decision_text(row), reopened_from=sid, state="new", reason=None, note=None,
+               decided_by=None, decided_at=None, decided_size_abs=None)  # fmt: skip
+    events.append(_event(row, now, "reopened", detail))
 
 
 def _present(scan: pd.DataFrame, row: dict) -> bool:

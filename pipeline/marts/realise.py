@@ -240,22 +240,65 @@ def realise(
     # Accepted signals join the registers before anything reads them: they are then evaluated,
     # versioned and restated like any other benefit, and the scan leaves their months alone.
     trusts = triage.with_accepted([s for s in sites if s.role == "trust"], triage.accepted_benefits(wh))
-    by_key = {k: g for k, g in series.groupby(["site_code", "measure_code"], sort=False)}
-    national_codes = set(marts.measure_lookup())
     versions = record_register_versions(wh, trusts)
-    compare = comparators(series, trusts)
-    fact_records: list[dict] = []
-    spc_parts: list[dict] = []
-    covered: dict[tuple[str, str], dt.date] = {}
-    specs: dict[tuple[str, str], MeasureSpec] = {}
 
     t1 = time.perf_counter()
+    ev = _evaluate_all(series, trusts, settings, result)
+    result.seconds["benefits"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    codes = {s.ods_code for s in trusts}
+    directions = {key: m.direction for key, m in ev.specs.items()}
+    unplanned = scan_unplanned(series[series["site_code"].isin(codes)], directions, ev.covered, scan_settings, ev.specs)
+    result.unplanned = len(unplanned)
+    result.seconds["scan"] = time.perf_counter() - t2
+
+    t_p = time.perf_counter()
+    registered = pd.DataFrame(
+        [(s.ods_code, b.measure, b.project, b.go_live, b.ramp_months) for s in trusts for b in s.benefit_list],
+        columns=["site_code", "measure_code", "project", "go_live", "ramp_months"],
+    )
+    fact = fact_frame(ev.fact_records)
+    fact["register_version"] = fact["site_code"].map(versions)
+    programme = programme_effects(fact[fact["is_latest"].astype(bool)], series, registered)
+    result.seconds["programme"] = time.perf_counter() - t_p
+
+    t3 = time.perf_counter()
+    spc = spc_frame(ev.spc_parts)
+    schemas = {site.ods_code: site.schema for site in trusts}
+    _write_marts(wh, trusts, schemas, fact, spc, unplanned, programme, suppression_threshold)
+    result.restatements = refresh_restatements(wh, trusts, schemas)
+    result.new_signals = triage.sync(wh, unplanned, sorted(codes), schemas)
+    observed.ensure(wh, schemas)
+    result.rows, result.spc_rows = len(fact), len(spc)
+    result.seconds["write"] = time.perf_counter() - t3
+    for p in result.problems:
+        log.error(p)
+    for w in result.warnings:
+        log.info(w)
+    return result
+
+
+@dataclass
+class _Evaluated:
+    """Every benefit's rows, and what the scan needs: each series' earliest go-live and its measure."""
+
+    fact_records: list[dict] = field(default_factory=list)
+    spc_parts: list[dict] = field(default_factory=list)
+    covered: dict[tuple[str, str], dt.date] = field(default_factory=dict)
+    specs: dict[tuple[str, str], MeasureSpec] = field(default_factory=dict)
+
+
+def _evaluate_all(series: pd.DataFrame, trusts: list[SiteConfig], settings: EngineSettings, result: RealiseResult) -> _Evaluated:
+    by_key = {k: g for k, g in series.groupby(["site_code", "measure_code"], sort=False)}
+    compare = comparators(series, trusts)
+    out = _Evaluated()
     for site in trusts:
         catalogue = measure_catalogue(site)
-        specs.update({(site.ods_code, c): m for c, m in catalogue.items()})
+        out.specs.update({(site.ods_code, c): m for c, m in catalogue.items()})
         for b in site.benefit_list:
             key = (site.ods_code, b.measure)
-            covered[key] = min(covered.get(key, b.go_live), b.go_live)
+            out.covered[key] = min(out.covered.get(key, b.go_live), b.go_live)
             measure = catalogue.get(b.measure)
             if measure is None:
                 result.problems.append(f"{site.ods_code}: benefit {b.id}: unknown measure {b.measure!r}")
@@ -265,44 +308,32 @@ def realise(
                 s = series.iloc[0:0]
                 result.warnings.append(f"{site.ods_code}: benefit {b.id}: no data for measure {b.measure}")
             ev = evaluate_benefit(s, b, site.ods_code, measure, settings, comparator=compare.get(b.measure))
-            latest_row = ev.fact_records[-1]
-            odd_target = target_warning(site, b, latest_row.get("improvement_direction"), latest_row.get("baseline_mean"))
-            if odd_target:
-                log.warning(odd_target)  # shown on every run, not only with -v: the target is the user's to fix
-            fact_records.extend(ev.fact_records)
-            spc_parts.append(ev.spc_columns)
-            result.warnings.extend(ev.warnings)
-            result.benefits += 1
-            result.by_site[site.ods_code] = result.by_site.get(site.ods_code, 0) + 1
-            latest = ev.fact_records[-1]["status"]
-            result.by_status[latest] = result.by_status.get(latest, 0) + 1
-    result.seconds["benefits"] = time.perf_counter() - t1
+            _add_evaluation(out, result, site, b, ev)
+    return out
 
-    t2 = time.perf_counter()
-    codes = {s.ods_code for s in trusts}
-    directions = {key: m.direction for key, m in specs.items()}
-    unplanned = scan_unplanned(series[series["site_code"].isin(codes)], directions, covered, scan_settings, specs)
-    result.unplanned = len(unplanned)
-    result.seconds["scan"] = time.perf_counter() - t2
 
-    t_p = time.perf_counter()
-    registered = pd.DataFrame(
-        [(s.ods_code, b.measure, b.project, b.go_live, b.ramp_months) for s in trusts for b in s.benefit_list],
-        columns=["site_code", "measure_code", "project", "go_live", "ramp_months"],
-    )
-    fact = fact_frame(fact_records)
-    fact["register_version"] = fact["site_code"].map(versions)
-    programme = programme_effects(fact[fact["is_latest"].astype(bool)], series, registered)
-    result.seconds["programme"] = time.perf_counter() - t_p
+def _add_evaluation(out: _Evaluated, result: RealiseResult, site: SiteConfig, b, ev) -> None:
+    latest_row = ev.fact_records[-1]
+    odd_target = target_warning(site, b, latest_row.get("improvement_direction"), latest_row.get("baseline_mean"))
+    if odd_target:
+        log.warning(odd_target)  # shown on every run, not only with -v: the target is the user's to fix
+    out.fact_records.extend(ev.fact_records)
+    out.spc_parts.append(ev.spc_columns)
+    result.warnings.extend(ev.warnings)
+    result.benefits += 1
+    result.by_site[site.ods_code] = result.by_site.get(site.ods_code, 0) + 1
+    latest = ev.fact_records[-1]["status"]
+    result.by_status[latest] = result.by_status.get(latest, 0) + 1
 
-    t3 = time.perf_counter()
-    spc = spc_frame(spc_parts)
+
+def _write_marts(wh: Warehouse, trusts: list[SiteConfig], schemas: dict[str, str], fact: pd.DataFrame, spc: pd.DataFrame,
+                 unplanned: pd.DataFrame, programme: pd.DataFrame, suppression_threshold: int) -> None:  # fmt: skip
+    """Every site's rows to the local marts, and the national copies with their months withheld."""
     withheld = withheld_months(wh)
     nat_fact, nat_spc = publish_national(fact, spc, suppression_threshold, withheld)
     nat_fact = nat_fact.sort_values(["site_code", "benefit_id", "as_of_month"], kind="stable").reset_index(drop=True)
     nat_spc = nat_spc.sort_values(["site_code", "benefit_id", "month"], kind="stable").reset_index(drop=True)
-    schemas = {site.ods_code: site.schema for site in trusts}
-    nat_unplanned = publish_unplanned(unplanned, national_codes, withheld)
+    nat_unplanned = publish_unplanned(unplanned, set(marts.measure_lookup()), withheld)
     with wh.begin() as conn:
         for spec, frame in (
             (FACT_BENEFIT, fact), (FACT_BENEFIT_SPC, spc), (FACT_UNPLANNED_CHANGE, unplanned),
@@ -316,16 +347,6 @@ def realise(
         wh.replace_table(conn, "national.fact_benefit", nat_fact, FACT_BENEFIT_COLUMNS)
         wh.replace_table(conn, "national.fact_benefit_spc", nat_spc, FACT_BENEFIT_SPC_COLUMNS)
         wh.replace_table(conn, "national.fact_unplanned_change", nat_unplanned, UNPLANNED_COLUMNS)
-    result.restatements = refresh_restatements(wh, trusts, schemas)
-    result.new_signals = triage.sync(wh, unplanned, sorted(codes), schemas)
-    observed.ensure(wh, schemas)
-    result.rows, result.spc_rows = len(fact), len(spc)
-    result.seconds["write"] = time.perf_counter() - t3
-    for p in result.problems:
-        log.error(p)
-    for w in result.warnings:
-        log.info(w)
-    return result
 
 
 def evidence_frame(trusts: list[SiteConfig]) -> pd.DataFrame:

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.marts.fiscal import financial_year_start, quarter_start
+from pipeline.marts.suppression_audit import derivable
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +101,6 @@ OUTPUT_TYPES = {
     "suppressed": "boolean",
     "suppression_reason": "varchar",
 }
-
-_TOL = 1e-7
-
 
 @dataclass
 class MeasureRule:
@@ -194,21 +192,9 @@ class MeasureTable:
         children: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         national: dict[tuple, list[int]] = defaultdict(list)
         for i, e in enumerate(self.entries):
-            if e.group_type == "site" and e.period_type == "month":
-                cell = e.cells[0]
-                q = self._owner(cell, "site", "quarter")
-                children[by_key[q]]["months"].append(i)
-            elif e.group_type == "site" and e.period_type == "quarter":
-                cell = e.cells[0]
-                children[by_key[self._owner(cell, "site", "year")]]["quarters"].append(i)
-                for g in ("region", "trust_type"):
-                    if (cell, g, "quarter") in self.owner:
-                        children[by_key[self._owner(cell, g, "quarter")]]["sites"].append(i)
-            elif e.group_type == "site" and e.period_type == "year":
-                cell = e.cells[0]
-                for g in ("region", "trust_type"):
-                    if (cell, g, "year") in self.owner:
-                        children[by_key[self._owner(cell, g, "year")]]["sites"].append(i)
+            if e.group_type == "site":
+                for parent, kind in self._site_parents(e):
+                    children[by_key[parent]][kind].append(i)
             elif e.period_type == "quarter":
                 cell = e.cells[0]
                 children[by_key[self._owner(cell, e.group_type, "year")]]["quarters"].append(i)
@@ -224,6 +210,18 @@ class MeasureTable:
             members = kids if parent is None else [parent, *kids]
             for m in members:
                 self.by_entry[m].append(members)
+
+    def _site_parents(self, e: Entry) -> list[tuple[tuple, str]]:
+        """The aggregates an organisation's entry is a child of (their keys), and as what: its
+        months of its quarter, its quarters of its year, a site of its region's and trust type's."""
+        cell = e.cells[0]
+        if e.period_type == "month":
+            return [(self._owner(cell, "site", "quarter"), "months")]
+        out = [(self._owner(cell, "site", "year"), "quarters")] if e.period_type == "quarter" else []
+        for g in ("region", "trust_type"):
+            if (cell, g, e.period_type) in self.owner:
+                out.append((self._owner(cell, g, e.period_type), "sites"))
+        return out
 
     def _owner(self, cell: int, group_type: str, period_type: str) -> tuple:
         """Key of the `group_type` x `period_type` aggregate that contains base cell `cell`."""
@@ -278,52 +276,7 @@ class MeasureTable:
 
     def derivable(self) -> list[int]:
         """Withheld entries a reader could compute exactly from the published figures."""
-        withheld_cells = [i for i in range(self.n_cells) if self.entries[i].withheld]
-        if not withheld_cells:
-            return [i for i, e in enumerate(self.entries) if e.withheld]  # all members published
-        pos = {c: j for j, c in enumerate(withheld_cells)}
-        rows: list[tuple[int, list[int]]] = []
-        for i, e in enumerate(self.entries[self.n_cells :], start=self.n_cells):
-            if e.withheld:
-                continue
-            cols = [pos[c] for c in e.cells if c in pos]
-            if cols:
-                rows.append((i, cols))
-        comp = _components(len(withheld_cells), [cols for _, cols in rows])
-        nulls = _null_spaces(len(withheld_cells), comp, [cols for _, cols in rows])
-        found: set[int] = set()
-        for i, e in enumerate(self.entries):
-            if not e.withheld:
-                continue
-            cols = [pos[c] for c in e.cells if c in pos]
-            if not cols or _in_row_space(cols, comp, nulls):
-                found.add(i)
-        found |= self._pinned_by_bounds(rows, withheld_cells)
-        return sorted(found)
-
-    def _pinned_by_bounds(self, rows, withheld_cells) -> set[int]:
-        """Members of a published equation whose withheld sum sits at the bounds a reader knows:
-        every count is >= 0; a small_count cell of a plain count is between 1 and the threshold."""
-        found: set[int] = set()
-        for _, cols in rows:
-            cells = [withheld_cells[j] for j in cols]
-            quantities = [("num", [self.entries[c].num for c in cells])]
-            if self.rule.has_denominator:
-                quantities.append(("den", [self.entries[c].den or 0.0 for c in cells]))
-            for qty, values in quantities:
-                low = high = 0.0
-                bounded = True
-                for c in cells:
-                    e = self.entries[c]
-                    if e.reason == "small_count" and qty == "num" and not self.rule.has_denominator:
-                        low += 1
-                        high += self.threshold
-                    else:
-                        bounded = False
-                total = sum(values)
-                if total == low or (bounded and total == high):
-                    found.update(cells)
-        return found
+        return derivable(self)
 
     def _equations_of(self, i: int) -> list[list[int]]:
         return self.by_entry[i]
@@ -399,61 +352,6 @@ class MeasureTable:
             for e in self.entries
         ]
         return pd.DataFrame(rows, columns=list(OUTPUT_TYPES))
-
-
-def _components(n: int, rows: list[list[int]]) -> list[int]:
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for cols in rows:
-        r = find(cols[0])
-        for c in cols[1:]:
-            parent[find(c)] = r
-    return [find(x) for x in range(n)]
-
-
-def _null_spaces(n: int, comp: list[int], rows: list[list[int]]) -> dict[int, tuple[dict[int, int], np.ndarray]]:
-    """Per component: (unknown -> local column, basis of the null space of its equations)."""
-    members: dict[int, list[int]] = defaultdict(list)
-    for x in range(n):
-        members[comp[x]].append(x)
-    comp_rows: dict[int, list[list[int]]] = defaultdict(list)
-    for cols in rows:
-        comp_rows[comp[cols[0]]].append(cols)
-    out = {}
-    for root, xs in members.items():
-        local = {x: j for j, x in enumerate(xs)}
-        eqs = comp_rows.get(root, [])
-        if not eqs:
-            out[root] = (local, np.eye(len(xs)))
-            continue
-        a = np.zeros((len(eqs), len(xs)))
-        for r, cols in enumerate(eqs):
-            a[r, [local[c] for c in cols]] = 1.0
-        _, s, vh = np.linalg.svd(a, full_matrices=True)
-        rank = int((s > _TOL * max(1.0, s[0])).sum())
-        out[root] = (local, vh[rank:].T)
-    return out
-
-
-def _in_row_space(cols: list[int], comp: list[int], nulls) -> bool:
-    by_comp: dict[int, list[int]] = defaultdict(list)
-    for c in cols:
-        by_comp[comp[c]].append(c)
-    for root, cs in by_comp.items():
-        local, basis = nulls[root]
-        if basis.shape[1] == 0:
-            continue
-        t = np.zeros(basis.shape[0])
-        t[[local[c] for c in cs]] = 1.0
-        if np.linalg.norm(basis.T @ t) > _TOL:
-            return False
-    return True
 
 
 def site_disclosure_control(cells: pd.DataFrame, rules: list[MeasureRule], threshold: int) -> pd.DataFrame:
