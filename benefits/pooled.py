@@ -134,14 +134,17 @@ def staggered_effect(panel: pd.DataFrame, pre: int = 12, post: int = 12) -> Pool
     if s.empty or not s["treated_post"].any():
         return PooledEffect(method, 0, *(float("nan"),) * 3, note="no cohort has clean controls over its window")
     site_fe = pd.get_dummies(s["site"].astype(str) + "|" + s["stack"].astype(str), drop_first=True, dtype=float)
-    month_fe = pd.get_dummies(s["t"].astype(str) + "|" + s["stack"].astype(str), drop_first=True, dtype=float)
+    # Each stack's own first month is its reference: with the site dummies already spanning every
+    # stack, one more month dummy per stack would make the design singular (some statsmodels and
+    # numpy versions then fail in the cluster covariance instead of taking a pseudo-inverse).
+    month_fe = pd.get_dummies(s["t"].astype(str) + "|" + s["stack"].astype(str), dtype=float)
+    first_months = s.groupby("stack")["t"].min()
+    month_fe = month_fe.drop(columns=[f"{t}|{stack}" for stack, t in first_months.items()])
     X = pd.concat([pd.Series(1.0, index=s.index, name="const"), s["treated_post"].astype(float), site_fe, month_fe], axis=1)
     model = sm.GLM(s["numerator"].to_numpy(float), X.to_numpy(float), family=sm.families.Poisson(),
                    offset=np.log(s["denominator"].to_numpy(float)))  # fmt: skip
     groups = pd.factorize(s["site"])[0]
     with warnings.catch_warnings():
-        # Site and month effects within each stack are collinear across stacks by construction; the
-        # treatment coefficient is identified, and GLM's pseudo-inverse handles the rest.
         warnings.simplefilter("ignore")
         try:
             res = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
