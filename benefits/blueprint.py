@@ -134,11 +134,7 @@ def make_blueprint(
     shared_projects = [
         p.model_dump(mode="json", exclude_none=True) for p in (projects or []) if p.name in named
     ]
-    shared_returns = [
-        {"project": name, **{k: _plain(row.get(k)) for k in RETURN_FIELDS if _plain(row.get(k)) is not None}}
-        for name, row in sorted((returns or {}).items(), key=lambda kv: str(kv[0]))
-        if name in named and name is not None
-    ]
+    shared_returns = _shared_returns(returns or {}, named)
     return {
         "format": FORMAT,
         "made": (made or dt.date.today()).isoformat(),
@@ -150,6 +146,15 @@ def make_blueprint(
             for b in benefits
         ],
     }
+
+
+def _shared_returns(returns: dict[str, dict], named: set) -> list[dict]:
+    """The investment returns of the projects the exported benefits name, in project order."""
+    return [
+        {"project": name, **{k: _plain(row.get(k)) for k in RETURN_FIELDS if _plain(row.get(k)) is not None}}
+        for name, row in sorted(returns.items(), key=lambda kv: str(kv[0]))
+        if name in named and name is not None
+    ]
 
 
 def select(benefits: list[Benefit], key: str) -> list[Benefit]:

@@ -114,20 +114,26 @@ def return_rows(site: str, fact: pd.DataFrame, benefits: list[Benefit], projects
     rows, every_investment, every_who = [], [], []
     for name in names:
         group = [b for b in benefits if b.project == name]
-        invest = [(b.investment, b.investment.start or b.go_live) for b in group if b.investment]
-        who = [(b.who_gains, b.who_bears_cost) for b in group]
-        p = by_name.get(name)
-        if p is not None:
-            if p.investment is not None:
-                # The register requires a start when no benefit names the project; a site assembled
-                # in code may not have one, and then the investment counts from the latest month.
-                invest.append((p.investment, p.investment.start or min((b.go_live for b in group), default=as_of)))
-            who.insert(0, (p.who_gains, p.who_bears_cost))
+        invest, who = _project_parts(group, by_name.get(name), as_of)
         every_investment += invest
         every_who += who
         rows.append(group_row(site, "project", name, fact, group, invest, as_of, who))
     rows.append(group_row(site, "trust", None, fact, benefits, every_investment, as_of, every_who))
     return rows
+
+
+def _project_parts(group: list[Benefit], p: Project | None, as_of) -> tuple[list, list]:
+    """A project's investments (each with the month it counts from) and who gains / who bears the cost:
+    its benefits' own, and the register project's (first) where there is one."""
+    invest = [(b.investment, b.investment.start or b.go_live) for b in group if b.investment]
+    who = [(b.who_gains, b.who_bears_cost) for b in group]
+    if p is not None:
+        if p.investment is not None:
+            # The register requires a start when no benefit names the project; a site assembled
+            # in code may not have one, and then the investment counts from the latest month.
+            invest.append((p.investment, p.investment.start or min((b.go_live for b in group), default=as_of)))
+        who.insert(0, (p.who_gains, p.who_bears_cost))
+    return invest, who
 
 
 def return_frame(fact: pd.DataFrame, sites: list[tuple[str, list[Benefit], list[Project]]]) -> pd.DataFrame:

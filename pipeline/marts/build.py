@@ -118,25 +118,10 @@ def measure_from_header(header: dict[str, str], scope: str = "national", *, path
     code = (header.get("measure") or header.get("code") or "").strip()
     if not _CODE.match(code):
         raise MeasureError(f"{where}measure: expected a lower-case code (letters, digits, _), got {code!r}")
-    try:
-        multiplier = float(header.get("multiplier", "1"))
-    except ValueError:
-        raise MeasureError(f"{where}multiplier: {header['multiplier']!r} is not a number") from None
-    maturity = {}
-    for key in ("warm_up_months", "mature_after_days"):
-        text = header.get(key, "0").strip()
-        if not text.isdigit():
-            raise MeasureError(f"{where}{key}: expected a whole number >= 0, got {text!r}")
-        maturity[key] = int(text)
-    moved_by = tuple(c.strip() for c in header.get("moved_by", "").split(",") if c.strip())
-    bad = [c for c in moved_by if not _CODE.match(c)]
-    if bad:
-        raise MeasureError(f"{where}moved_by: expected measure codes, got {', '.join(map(repr, bad))}")
-    raw = header.get("breakdowns", "none").strip().lower()
-    breakdowns = () if raw in ("", "none") else tuple(b.strip() for b in raw.split(","))
-    unknown = [b for b in breakdowns if b not in BREAKDOWNS]
-    if unknown:
-        raise MeasureError(f"{where}breakdowns: {', '.join(unknown)} not among {', '.join(BREAKDOWNS)} (or none)")
+    multiplier = _header_number(header, where)
+    maturity = _header_maturity(header, where)
+    moved_by = _header_moved_by(header, where)
+    breakdowns = _header_breakdowns(header, where)
     return MeasureDef(
         code=code,
         name=header.get("name", code),
@@ -156,6 +141,40 @@ def measure_from_header(header: dict[str, str], scope: str = "national", *, path
         path=path,
         **maturity,
     )
+
+
+def _header_number(header: dict[str, str], where: str) -> float:
+    try:
+        return float(header.get("multiplier", "1"))
+    except ValueError:
+        raise MeasureError(f"{where}multiplier: {header['multiplier']!r} is not a number") from None
+
+
+def _header_maturity(header: dict[str, str], where: str) -> dict[str, int]:
+    maturity = {}
+    for key in ("warm_up_months", "mature_after_days"):
+        text = header.get(key, "0").strip()
+        if not text.isdigit():
+            raise MeasureError(f"{where}{key}: expected a whole number >= 0, got {text!r}")
+        maturity[key] = int(text)
+    return maturity
+
+
+def _header_moved_by(header: dict[str, str], where: str) -> tuple[str, ...]:
+    moved_by = tuple(c.strip() for c in header.get("moved_by", "").split(",") if c.strip())
+    bad = [c for c in moved_by if not _CODE.match(c)]
+    if bad:
+        raise MeasureError(f"{where}moved_by: expected measure codes, got {', '.join(map(repr, bad))}")
+    return moved_by
+
+
+def _header_breakdowns(header: dict[str, str], where: str) -> tuple[str, ...]:
+    raw = header.get("breakdowns", "none").strip().lower()
+    breakdowns = () if raw in ("", "none") else tuple(b.strip() for b in raw.split(","))
+    unknown = [b for b in breakdowns if b not in BREAKDOWNS]
+    if unknown:
+        raise MeasureError(f"{where}breakdowns: {', '.join(unknown)} not among {', '.join(BREAKDOWNS)} (or none)")
+    return breakdowns
 
 
 @lru_cache(maxsize=1)

@@ -262,17 +262,23 @@ def load_model(schema: str, path: Path, context: dict | None = None, name: str |
     header, columns = parse_model_header(text)
     doc = model_docs(path.parent).get(path.stem)
     if doc:
-        meta = (doc.get("config") or {}).get("meta") or doc.get("meta") or {}
-        header = {**header, **{k: str(v) for k, v in meta.items() if k in ("grain", "key", "site_code_in_view")}}
-        if doc.get("description"):
-            header["description"] = " ".join(str(doc["description"]).split())
-        columns = {c["name"]: " ".join(str(c.get("description", "")).split()) for c in doc.get("columns", [])}
+        header, columns = _documented(header, doc)
     table = name or path.stem
     layer = path.parent.relative_to(models_root()).as_posix() if path.is_relative_to(models_root()) else ""
     prefix = _MART_PREFIX.get(layer)
     if name is None and prefix and table.startswith(prefix):
         table = table[len(prefix):] + (ALL_SITES_SUFFIX if layer == "marts/local" else "")
     return Model(schema, table, path, text, header, context or {}, columns, node or path.stem)
+
+
+def _documented(header: dict[str, str], doc: dict) -> tuple[dict[str, str], dict[str, str]]:
+    """The header and column descriptions as the model's YAML entry gives them (dbt's `config.meta` or `meta`)."""
+    meta = (doc.get("config") or {}).get("meta") or doc.get("meta") or {}
+    header = {**header, **{k: str(v) for k, v in meta.items() if k in ("grain", "key", "site_code_in_view")}}
+    if doc.get("description"):
+        header["description"] = " ".join(str(doc["description"]).split())
+    columns = {c["name"]: " ".join(str(c.get("description", "")).split()) for c in doc.get("columns", [])}
+    return header, columns
 
 
 def discover(sites: list[dict], extra: list[Model] | tuple[Model, ...] = ()) -> list:
