@@ -143,7 +143,8 @@ def main() -> None:
     in_flow = rt["wall_seconds"] - sum(t[k] for k in ("extract", "validate", "load")) - after
     outside = run_s - rt["wall_seconds"]
     ratio = run_s / plain_s
-    verdict = "Within" if ratio <= 2 else "Not within"
+    goal = 1.2  # issue 18 (issue #2 asked for 2x)
+    verdict = "Within" if ratio <= goal else "Not within"
     stages = [
         ("extract + harmonise (file hash, DuckDB reads the CSV, maps codes, casts, writes typed Parquet)", t["extract"]),
         ("validate (the dataset's Great Expectations suite, run as SQL over the landing view)", t["validate"]),
@@ -160,9 +161,9 @@ def main() -> None:
 |---|---:|---:|
 | plain DuckDB SQL script (baseline: same row rules, split, aggregate) | {plain_s:.1f} | {plain_mb:,.0f} |
 | `benefits run --sites DIR` (whole process) | {run_s:.1f} | {run_mb:,.0f} |
-| **ratio** | **{ratio:.2f}x** (goal: at most 2x) | goal: under 2,560 |
+| **ratio** | **{ratio:.2f}x** (issue 18 goal: at most {goal}x) | goal: under 2,560 |
 
-{verdict} 2x. Ratios of the {len(results)} repeats, each measuring the script and the run back to
+{verdict} {goal}x. Ratios of the {len(results)} repeats, each measuring the script and the run back to
 back: {ratios}; the table shows the median one.
 
 Where `benefits run`'s time goes (the run's own stage timings):
@@ -181,7 +182,15 @@ as the command starts and boots while it imports (4-5 s); the heap the imports l
 out of the garbage collector's full passes (1-2 s during the run, 2 s at exit); bytes that are
 not UTF-8 are left to DuckDB to find, the connector re-reading a file only when DuckDB rejects
 it (0.8 s); the source-system tag, and Prefect's concurrency-limit call it costs per task, is
-set only when a Prefect server is configured (0.1-2 s).
+set only when a Prefect server is configured (0.1-2 s); harmonise replaces NUL bytes only in the
+values that hold one, not by copying every string (about 5 s of CPU of harmonise's 21, issue 18).
+
+Measured and not taken (issue 18): harmonising straight into a DuckDB landing table instead of the
+typed Parquet file cost more than it saved (DuckDB's table write took about twice the CPU of the
+Parquet write; the later table scans saved about 20% of scans that take a second each); the
+Parquet codec barely matters (snappy, lz4_raw, zstd and uncompressed all within the noise of a
+~33 s CPU write, which is mostly typing, not encoding); the file hash is 1.6 s of 1 GB read by
+the files connector before DuckDB reads the file, to tell whether it changed at all.
 """
     if not args.no_write:
         write_section("run_10m", md)

@@ -12,18 +12,19 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 
-from connectors.base import ConnectorError, ExtractContext, TransientError
+from connectors.base import Connector, ConnectorError, ExtractContext, TransientError
 from connectors.registry import get_connector
 from connectors.state import read_state
-from dataset_contracts.contracts import get_contract
+from dataset_contracts.contracts import Contract, get_contract
 from expectations.docs import save_validation
-from expectations.rules import build_rules
-from expectations.runner import GXValidator, hold_reasons
+from expectations.rules import Rule, build_rules
+from expectations.runner import GXValidator, RuleResult, hold_reasons
 from pipeline.config.sites import SiteConfig, Source
-from dataset_contracts.conform import harmonise
+from dataset_contracts.conform import Harmonised, harmonise
 from pipeline.ingest.config_hash import changed_parts, config_hash, loaded_config, loaded_months
 from pipeline.ingest.load import (
     BatchRecord,
@@ -136,6 +137,50 @@ def config_change(
     )
 
 
+@dataclass
+class SourceJob:
+    """What one source's ingest is given: where it records, what it reads, how it validates."""
+
+    wh: Warehouse
+    site: SiteConfig
+    source: Source
+    settings: Settings
+    validator: GXValidator
+    as_of: dt.datetime | None = None
+    flow_run_id: str | None = None
+    period: tuple[dt.date, dt.date] | None = None  # backfill these months
+
+    @property
+    def label(self) -> str:
+        return f"{self.site.ods_code}/{self.source.name}"
+
+    @property
+    def mappings(self) -> dict:
+        return self.site.mapping(self.source.dataset)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.settings.landing_dir / self.site.ods_code / self.source.name
+
+
+@dataclass
+class SourceBatch:
+    """One source's batch as it passes from step to step, and the outcome it builds up."""
+
+    job: SourceJob
+    contract: Contract
+    rec: BatchRecord
+    outcome: SourceOutcome
+    t0: float
+    connector: Connector | None = None
+    harmonised: Harmonised | None = None
+    parquet: Path | None = None
+
+    def done(self) -> SourceOutcome:
+        self.outcome.seconds = time.perf_counter() - self.t0
+        return self.outcome
+
+
 def ingest_source(
     wh: Warehouse,
     site: SiteConfig,
@@ -148,20 +193,27 @@ def ingest_source(
     period: tuple[dt.date, dt.date] | None = None,
 ) -> SourceOutcome:
     """Extract, harmonise, validate and load one source; `period` backfills those months."""
-    t0 = time.perf_counter()
-    contract = get_contract(source.dataset)
-    label = f"{site.ods_code}/{source.name}"
-    outcome = SourceOutcome(site.ods_code, source.name, source.dataset, "failed")
-    work = settings.landing_dir / site.ods_code / source.name
-    ctx = ExtractContext(
-        site_code=site.ods_code,
-        dataset=source.dataset,
-        source_name=source.name,
-        state=read_state(wh, site.ods_code, source.name),
-        base_dir=site.path.parent if site.path else None,
-        work_dir=work / "tmp",
-        period=period,
-    )
+    batch = begin(SourceJob(wh, site, source, settings, validator, as_of, flow_run_id, period))
+    if not extract(batch):
+        return batch.outcome  # up to date, or the extract failed (recorded)
+    batch.outcome.timings["extract"] = time.perf_counter() - batch.t0
+    empty = report_extract(batch)
+    if batch.rec.rows_in == 0 and empty:
+        return record_empty(batch, empty)
+    # A loaded batch keeps the names of its empty files as its reason (a hold replaces it).
+    batch.rec.reason = "; ".join(empty)[:4000] or None
+    rules = batch_rules(batch)
+    try:
+        results = validate(batch, rules)
+        load(batch, rules, results)
+    finally:
+        drop_landing(wh, batch.rec.batch_id)
+    keep_results(batch, results)
+    return finish(batch)
+
+
+def begin(job: SourceJob) -> SourceBatch:
+    site, source = job.site, job.source
     rec = BatchRecord(
         batch_id="",
         site_code=site.ods_code,
@@ -169,136 +221,196 @@ def ingest_source(
         source_name=source.name,
         connector=source.connector,
         extracted_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-        flow_run_id=flow_run_id,
+        flow_run_id=job.flow_run_id,
     )
-    con = processing_engine(settings)
-    connector = None
+    outcome = SourceOutcome(site.ods_code, source.name, source.dataset, "failed")
+    return SourceBatch(job, get_contract(source.dataset), rec, outcome, time.perf_counter())
+
+
+def extract(batch: SourceBatch) -> bool:
+    """Run the connector and harmonise its rows into the batch's typed Parquet file.
+
+    False when there is nothing to validate: the source is up to date, or the extract failed
+    (recorded in meta.load_batch)."""
+    job, rec = batch.job, batch.rec
+    ctx = ExtractContext(
+        site_code=job.site.ods_code,
+        dataset=job.source.dataset,
+        source_name=job.source.name,
+        state=read_state(job.wh, job.site.ods_code, job.source.name),
+        base_dir=job.site.path.parent if job.site.path else None,
+        work_dir=job.work_dir / "tmp",
+        period=job.period,
+    )
+    con = processing_engine(job.settings)
     try:
-        connector = get_connector(source.connector)(source.options, ctx)
-        rec.config_hash = config_hash(connector, site.mapping(source.dataset))
-        ctx.reprocess, outcome.note = config_change(wh, site, source, connector, rec.config_hash, period)
+        batch.connector = connector = get_connector(job.source.connector)(job.source.options, ctx)
+        rec.config_hash = config_hash(connector, job.mappings)
+        ctx.reprocess, batch.outcome.note = config_change(job.wh, job.site, job.source, connector, rec.config_hash, job.period)
         rel = connector.relation(con)
-        if ctx.reprocess and rel is not None:
-            n = len(connector.sources)
-            outcome.note = f"{outcome.note}; reprocessing {n} file{'s' if n != 1 else ''}"
-        if outcome.note:
-            log.info("%s", outcome.note)
+        note_config_change(batch, rel is not None and ctx.reprocess)
         if rel is None:
-            outcome.status = "up_to_date"
-            return outcome
+            batch.outcome.status = "up_to_date"
+            return False
         rec.checksum = connector.checksum
-        rec.batch_id = batch_id_for(site.ods_code, source.name, connector.checksum, rec.config_hash)
-        parquet = work / f"{rec.batch_id}.parquet"
-        harmonised = harmonise(
+        rec.batch_id = batch_id_for(job.site.ods_code, job.source.name, connector.checksum, rec.config_hash)
+        batch.parquet = job.work_dir / f"{rec.batch_id}.parquet"
+        batch.harmonised = harmonise(
             con,
             rel,
-            contract,
-            site_code=site.ods_code,
-            mappings=site.mapping(source.dataset),
+            batch.contract,
+            site_code=job.site.ods_code,
+            mappings=job.mappings,
             file_columns=connector.file_columns,
-            out_path=parquet,
+            out_path=batch.parquet,
             formats=connector.config.formats,
             malformed=connector.malformed_lines,
         )
     except (ConnectorError, duckdb.Error, OSError, UnicodeError, ValueError) as exc:
-        if isinstance(exc, duckdb.Error) and connector is not None:
-            exc = connector.diagnose(exc) or exc
-        transient = isinstance(exc, TransientError)
-        names = getattr(connector, "_read_as", {}) if connector else {}
-        rec.batch_id = rec.batch_id or batch_id_for(
-            site.ods_code, source.name, (connector.checksum if connector else "") + "|failed", rec.config_hash
-        )
-        # Bad data is held for a person to look at; an unreachable source just failed this time.
-        rec.status = "failed" if transient else "held"
-        rec.reason = describe_error(exc, label, {k: v.name for k, v in names.items()})
-        log.error("%s: extract failed: %s", label, rec.reason)
-        record_failed_extract(wh, rec)
-        outcome.status, outcome.reason, outcome.batch_id = rec.status, rec.reason, rec.batch_id
-        return outcome
+        record_extract_failure(batch, exc)
+        return False
     finally:
         con.close()
-        if connector is not None:
-            connector.close()  # connectors (issue #3): remove the extract's spooled/transcoded scratch files
-        outcome.seconds = time.perf_counter() - t0
+        if batch.connector is not None:
+            batch.connector.close()  # connectors (issue #3): remove the extract's spooled/transcoded scratch files
+        batch.outcome.seconds = time.perf_counter() - batch.t0
+    batch.rec.rows_in, batch.rec.months = batch.harmonised.rows, batch.harmonised.months
+    return True
 
-    outcome.timings["extract"] = time.perf_counter() - t0
-    rec.rows_in, rec.months = harmonised.rows, harmonised.months
-    empty = [f"{name}: the file is empty; nothing to load from it" for name in connector.empty_files]
+
+def note_config_change(batch: SourceBatch, reprocessing: bool) -> None:
+    outcome = batch.outcome
+    if reprocessing:
+        n = len(batch.connector.sources)
+        outcome.note = f"{outcome.note}; reprocessing {n} file{'s' if n != 1 else ''}"
+    if outcome.note:
+        log.info("%s", outcome.note)
+
+
+def record_extract_failure(batch: SourceBatch, exc: BaseException) -> None:
+    job, rec, connector = batch.job, batch.rec, batch.connector
+    if isinstance(exc, duckdb.Error) and connector is not None:
+        exc = connector.diagnose(exc) or exc
+    transient = isinstance(exc, TransientError)
+    names = getattr(connector, "_read_as", {}) if connector else {}
+    rec.batch_id = rec.batch_id or batch_id_for(
+        job.site.ods_code, job.source.name, (connector.checksum if connector else "") + "|failed", rec.config_hash
+    )
+    # Bad data is held for a person to look at; an unreachable source just failed this time.
+    rec.status = "failed" if transient else "held"
+    rec.reason = describe_error(exc, job.label, {k: v.name for k, v in names.items()})
+    log.error("%s: extract failed: %s", job.label, rec.reason)
+    record_failed_extract(job.wh, rec)
+    batch.outcome.status, batch.outcome.reason, batch.outcome.batch_id = rec.status, rec.reason, rec.batch_id
+
+
+def report_extract(batch: SourceBatch) -> list[str]:
+    """Log the empty files and malformed lines of the extract; returns the empty files' warnings."""
+    label = batch.job.label
+    empty = [f"{name}: the file is empty; nothing to load from it" for name in batch.connector.empty_files]
     for warning in empty:
         log.warning("%s: %s", label, warning)
-    for line in harmonised.malformed:
+    for line in batch.harmonised.malformed:
         log.warning("%s: malformed %s (quarantined)", label, line.where)
-    if rec.rows_in == 0 and empty:
-        # Nothing but empty files: a clear 0-row outcome, and the files are remembered so the
-        # next run does not warn again; an empty extract is not a broken one.
-        rec.status, rec.reason = "loaded", "; ".join(empty)[:4000]
-        record_empty_extract(wh, rec, connector.new_state)
-        parquet.unlink(missing_ok=True)
-        outcome.status, outcome.reason, outcome.batch_id = rec.status, rec.reason, rec.batch_id
-        outcome.seconds = time.perf_counter() - t0
-        return outcome
-    # A loaded batch keeps the names of its empty files as its reason (a hold replaces it).
-    rec.reason = "; ".join(empty)[:4000] or None
-    table = landing_table(rec.batch_id)
-    rules = build_rules(
-        contract,
-        mappings=site.mapping(source.dataset),
-        as_of=as_of,
-        hold_percent=site.quality.hold_above_percent,
-        site_code=site.ods_code,
+    return empty
+
+
+def record_empty(batch: SourceBatch, empty: list[str]) -> SourceOutcome:
+    """Nothing but empty files: a clear 0-row outcome, and the files are remembered so the next
+    run does not warn again; an empty extract is not a broken one."""
+    rec = batch.rec
+    rec.status, rec.reason = "loaded", "; ".join(empty)[:4000]
+    record_empty_extract(batch.job.wh, rec, batch.connector.new_state)
+    batch.parquet.unlink(missing_ok=True)
+    batch.outcome.status, batch.outcome.reason, batch.outcome.batch_id = rec.status, rec.reason, rec.batch_id
+    return batch.done()
+
+
+def batch_rules(batch: SourceBatch) -> list[Rule]:
+    job = batch.job
+    return build_rules(
+        batch.contract,
+        mappings=job.mappings,
+        as_of=job.as_of,
+        hold_percent=job.site.quality.hold_above_percent,
+        site_code=job.site.ods_code,
     )
-    drift_rows = [
+
+
+def validate(batch: SourceBatch, rules: list[Rule]) -> list[RuleResult]:
+    """Land the batch where SQL can see it and run its Great Expectations suite; a failing
+    suite or fatal schema drift holds the batch."""
+    rec, t1 = batch.rec, time.perf_counter()
+    create_landing(batch.job.wh, rec.batch_id, batch.parquet, batch.contract)
+    table = landing_table(rec.batch_id)
+    results = batch.job.validator.validate("landing", table.split(".")[1], rules, rec.rows_in)
+    holds = [d.message for d in batch.harmonised.held_by_drift] + hold_reasons(results, batch.harmonised.malformed)
+    if holds:
+        rec.status, rec.reason = "held", "; ".join(holds)[:4000]
+    batch.outcome.timings["validate"] = time.perf_counter() - t1
+    return results
+
+
+def drift_results(batch: SourceBatch) -> list[dict]:
+    """Schema drift as rows of meta.dq_result, beside the suite's results."""
+    return [
         {
             "expectation": d.rule if not d.file else f"{d.rule}@{d.file}",
             "expectation_type": "schema_drift",
             "category": "conformance",
             "severity": d.severity,
             "observed_value": d.message,
-            "element_count": rec.rows_in,
+            "element_count": batch.rec.rows_in,
             "unexpected_count": None,
             "unexpected_percent": None,
             "threshold_percent": None,
             "passed": False,
         }
-        for d in harmonised.drift
+        for d in batch.harmonised.drift
     ]
-    try:
-        t1 = time.perf_counter()
-        create_landing(wh, rec.batch_id, parquet, contract)
-        results = validator.validate("landing", table.split(".")[1], rules, rec.rows_in)
-        holds = [d.message for d in harmonised.held_by_drift] + hold_reasons(results, harmonised.malformed)
-        if holds:
-            rec.status, rec.reason = "held", "; ".join(holds)[:4000]
-        t2 = time.perf_counter()
-        outcome.timings["validate"] = t2 - t1
-        commit_batch(
-            wh,
-            rec,
-            contract=contract,
-            table=table,
-            rules=rules,
-            results=results,
-            extra_dq=drift_rows,
-            files=connector.sources,
-            state=connector.new_state,
-            mode=connector.load_mode,
-        )
-        outcome.timings["load"] = time.perf_counter() - t2
-    finally:
-        drop_landing(wh, rec.batch_id)
+
+
+def load(batch: SourceBatch, rules: list[Rule], results: list[RuleResult]) -> None:
+    """Staging, quarantine, lineage, GX results and state in one transaction (pipeline/ingest/load.py)."""
+    t2, connector = time.perf_counter(), batch.connector
+    commit_batch(
+        batch.job.wh,
+        batch.rec,
+        contract=batch.contract,
+        table=landing_table(batch.rec.batch_id),
+        rules=rules,
+        results=results,
+        extra_dq=drift_results(batch),
+        files=connector.sources,
+        state=connector.new_state,
+        mode=connector.load_mode,
+    )
+    batch.outcome.timings["load"] = time.perf_counter() - t2
+
+
+def keep_results(batch: SourceBatch, results: list[RuleResult]) -> None:
+    """Keep the GX result for Data Docs and the Parquet of a held batch; log what went wrong."""
+    job, rec = batch.job, batch.rec
     # Data Docs (issue #4): keep this batch's GX result; the ingest task renders it.
     save_validation(
-        settings, results, batch_id=rec.batch_id, site_code=site.ods_code, source_name=source.name, dataset=source.dataset
+        job.settings,
+        results,
+        batch_id=rec.batch_id,
+        site_code=job.site.ods_code,
+        source_name=job.source.name,
+        dataset=job.source.dataset,
     )
     if rec.status == "loaded":
-        parquet.unlink(missing_ok=True)
-    for d in harmonised.drift:
-        log.warning("%s: schema drift: %s", label, d.message)
+        batch.parquet.unlink(missing_ok=True)
+    for d in batch.harmonised.drift:
+        log.warning("%s: schema drift: %s", job.label, d.message)
     if rec.status == "held":
-        log.error("%s: batch %s held: %s", label, rec.batch_id, rec.reason)
+        log.error("%s: batch %s held: %s", job.label, rec.batch_id, rec.reason)
+
+
+def finish(batch: SourceBatch) -> SourceOutcome:
+    rec, outcome = batch.rec, batch.outcome
     outcome.status = rec.status
     outcome.rows_in, outcome.rows_loaded, outcome.rows_quarantined = rec.rows_in, rec.rows_loaded, rec.rows_quarantined
     outcome.reason, outcome.batch_id = rec.reason, rec.batch_id
-    outcome.seconds = time.perf_counter() - t0
-    return outcome
-
+    return batch.done()
