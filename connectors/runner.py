@@ -137,8 +137,7 @@ def run_connector(
 
 
 def _run(conn, con, run, output, collect, mappings, site_code, tmp: Path) -> ExtractRun:
-    from dataset_contracts.conform import conform_sql, detect_drift
-    from dataset_contracts.malformed import append_malformed
+    from dataset_contracts.conform import conform_sql
 
     rel = conn.relation(con)
     contract = conn.contract
@@ -148,26 +147,9 @@ def _run(conn, con, run, output, collect, mappings, site_code, tmp: Path) -> Ext
             run.output = output
         return run
     columns = {c: str(t) for c, t in zip(rel.columns, rel.types)}
-    fill = {"site_code"} if contract.site_column == "site_code" else set()
-    drift = detect_drift(contract, columns, conn.file_columns, fill)
-    fatal = [d.message for d in drift if d.severity == "fatal"]
-    if fatal:
-        raise ConnectorError(conn.redact(f"{conn.describe()}: {'; '.join(fatal)}"))
-    run.warnings = [d.message for d in drift]
+    run.warnings = _drift_warnings(conn, contract, columns)
     sql = conform_sql(contract, columns, mappings or {}, site_code, conn.config.formats)
-    con.register("src", rel)
-    staged = tmp / "conformed.parquet"
-    try:
-        con.execute(f"copy ({sql}) to {sql_literal(str(staged))} (format parquet)")
-        malformed = conn.malformed_lines(con)
-        append_malformed(con, staged, contract, malformed)
-    except duckdb.Error as exc:
-        raise explain_duckdb_error(exc, conn) from None
-    finally:
-        con.unregister("src")
-    run.malformed = malformed
-    run.warnings += [m.text for m in malformed]
-    run.warnings += [f"{name}: the file is empty; nothing to load from it" for name in conn.empty_files]
+    staged = _conform_to(con, conn, rel, sql, tmp / "conformed.parquet", run)
     src = f"read_parquet({sql_literal(str(staged))})"
     run.rows, run.conform_errors = con.execute(
         f"select count(*), count(_conform_errors) from {src}"
@@ -184,6 +166,37 @@ def _run(conn, con, run, output, collect, mappings, site_code, tmp: Path) -> Ext
     if LINEAGE_FILE in columns and not conn.sources:
         conn.sources = [conn.source_label()]
     return run
+
+
+def _drift_warnings(conn, contract, columns: dict[str, str]) -> list[str]:
+    """The drift between the source's columns and the contract as warnings; fatal drift stops the extract."""
+    from dataset_contracts.conform import detect_drift
+
+    fill = {"site_code"} if contract.site_column == "site_code" else set()
+    drift = detect_drift(contract, columns, conn.file_columns, fill)
+    fatal = [d.message for d in drift if d.severity == "fatal"]
+    if fatal:
+        raise ConnectorError(conn.redact(f"{conn.describe()}: {'; '.join(fatal)}"))
+    return [d.message for d in drift]
+
+
+def _conform_to(con, conn, rel, sql: str, staged: Path, run: ExtractRun) -> Path:
+    """The conformed rows, malformed lines appended, written to `staged`; their warnings added to `run`."""
+    from dataset_contracts.malformed import append_malformed
+
+    con.register("src", rel)
+    try:
+        con.execute(f"copy ({sql}) to {sql_literal(str(staged))} (format parquet)")
+        malformed = conn.malformed_lines(con)
+        append_malformed(con, staged, conn.contract, malformed)
+    except duckdb.Error as exc:
+        raise explain_duckdb_error(exc, conn) from None
+    finally:
+        con.unregister("src")
+    run.malformed = malformed
+    run.warnings += [m.text for m in malformed]
+    run.warnings += [f"{name}: the file is empty; nothing to load from it" for name in conn.empty_files]
+    return staged
 
 
 def _write_empty(contract, output: Path) -> None:

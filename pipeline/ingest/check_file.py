@@ -86,6 +86,14 @@ class FileReport:
         }
 
 
+def _source_options(site, dataset: str, source_name: str | None) -> dict:
+    """The options (all but the path) of the site's source of this dataset, the named one if given."""
+    if site is None:
+        return {}
+    sources = [s for s in site.sources if s.dataset == dataset and (not source_name or s.name == source_name)]
+    return {k: v for k, v in sources[0].options.items() if k != "path"} if sources else {}
+
+
 class FileValidator:
     """Validates files in a scratch DuckDB; keep one for many files (GX starts once)."""
 
@@ -156,14 +164,7 @@ class FileValidator:
         path = Path(path).resolve()
         if not path.is_file() and not any(ch in path.name for ch in "*?["):
             raise FileNotFoundError(f"no such file: {path}")
-        source_opts: dict = {}
-        if site is not None:
-            sources = [
-                s for s in site.sources if s.dataset == contract.name and (not source_name or s.name == source_name)
-            ]
-            if sources:
-                source_opts = {k: v for k, v in sources[0].options.items() if k != "path"}
-        opts = {**source_opts, **(options or {}), "path": str(path)}
+        opts = {**_source_options(site, contract.name, source_name), **(options or {}), "path": str(path)}
         self._count += 1
         work = self.work_dir / hashlib.sha256(f"{path}|{self._count}".encode()).hexdigest()[:16]
         ctx = ExtractContext(
