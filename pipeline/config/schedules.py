@@ -10,15 +10,14 @@ at 02:00.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from pipeline.config.generated import fill_blocks
 from pipeline.config.settings import PROJECT_ROOT
-from pipeline.config.sites import ConfigError, SiteConfig, load_sites
+from pipeline.config.sites import SiteConfig, load_sites
 
 PREFECT_YAML = PROJECT_ROOT / "deploy" / "prefect.yaml"
 SITES_DIR = PROJECT_ROOT / "deploy" / "sites"
-
 
 
 def _site_daily(site: SiteConfig, at: tuple[int, int]) -> str:
@@ -48,8 +47,6 @@ BLOCKS = {
     "site-queue": (lambda s: bool(s.work_queue), _own_queue),
     "submit-monthly": (lambda s: s.role == "trust", _submit),  # a publisher has no national return
 }
-_BLOCK = re.compile(r"^(?P<indent> *)# >>> (?P<name>[\w-]+) schedules.*?\n(?P<body>.*?)^ *# <<< (?P=name) schedules\n",
-                    re.M | re.S)
 
 
 def extract_times(sites: list[SiteConfig]) -> dict[str, tuple[int, int]]:
@@ -64,23 +61,11 @@ def render(text: str, sites: list[SiteConfig], source: str = "deploy/prefect.yam
     """`text` with each marked block's lines written for `sites`."""
     times = extract_times(sites)
     ordered = sorted(sites, key=lambda s: s.ods_code)
-    found = set()
 
-    def block(m: re.Match) -> str:
-        name, indent = m["name"], m["indent"]
-        if name not in BLOCKS:
-            raise ConfigError(f"{source}: unknown generated block {name!r}; known: {', '.join(BLOCKS)}")
-        found.add(name)
-        holds, text = BLOCKS[name]
-        header = m.group(0).splitlines(keepends=True)[0]
-        body = "".join(indent + line for s in ordered if holds(s) for line in text(s, times[s.ods_code]).splitlines(True))
-        return f"{header}{body}{indent}# <<< {name} schedules\n"
+    def body(holds, line):
+        return lambda: "".join(line(s, times[s.ods_code]) for s in ordered if holds(s))
 
-    out = _BLOCK.sub(block, text)
-    missing = set(BLOCKS) - found
-    if missing:
-        raise ConfigError(f"{source}: no '# >>> {sorted(missing)[0]} schedules' block to write the sites into")
-    return out
+    return fill_blocks(text, {name: body(*spec) for name, spec in BLOCKS.items()}, source)
 
 
 def generate(path: Path = PREFECT_YAML, sites_dir: Path = SITES_DIR) -> str:

@@ -112,7 +112,7 @@ def test_a_new_site_is_one_file_its_schedules_are_written_from_it(tmp_path):
     assert [s["parameters"] for s in own["schedules"]] == [{"site": "RQQ"}] and "RQQ" in submit
     unmarked = tmp_path / "prefect.yaml"
     unmarked.write_text((DEPLOY / "prefect.yaml").read_text().replace("# >>> submit-monthly schedules", "# submit"))
-    with pytest.raises(ConfigError, match="no '# >>> submit-monthly schedules' block"):
+    with pytest.raises(ConfigError, match="no .# >>> submit-monthly. block"):
         generate(unmarked, sites)
 
 
