@@ -29,3 +29,4 @@ def test_benefits_docs_check_covers_the_contracts_reference(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "contracts.md is up to date" in result.stdout
     assert "prefect.yaml is up to date" in result.stdout  # its per-site schedules match deploy/sites/
+    assert "sources.yml is up to date" in result.stdout  # a staging and a quarantine table per contract
