@@ -129,6 +129,6 @@ def test_a_built_in_connector_is_found_by_its_file_not_listed(tmp_path):
     (tmp_path / "other.py").write_text('class OtherConnector(Connector):\n    name = "crm_v2"\n')
     assert registry.connector_modules(tmp_path, "pkg") == {"crm": "pkg.crm:CrmConnector"}
     found = registry.builtins()
-    assert set(found) == {"files", "sql", "rest", "fhir", "nhs_statistics", "ods"}
+    assert {"files", "sql", "rest", "fhir", "nhs_statistics", "ods"} <= set(found)
     for name in found:
         assert registry.get_connector(name).name == name
