@@ -10,12 +10,17 @@ import sqlalchemy as sa
 
 from benefits.register import Benefit
 from connectors.ods import ensure_table
-from pipeline.marts.build import MeasureError, local_measures, measure_lookup
+from pipeline.marts.build import MeasureError, local_measures, measure_lookup, national_measures
 from pipeline.marts.realise import realise
 
-SPECIALTY = ["bed_days", "emergency_readmission_30d_rate", "mean_los_emergency_days"]
-WARD = sorted(["omitted_critical_doses_rate", "delayed_critical_doses_rate", "medication_incidents_per_1000_bed_days",
-               "patient_id_incidents_per_1000_bed_days", "inpatient_falls_per_1000_bed_days", *SPECIALTY])
+
+def _broken_down_by(breakdown: str) -> list[str]:
+    """RF4's measures (national and its own) whose header lists the breakdown."""
+    return sorted(m.code for m in (*national_measures(), *local_measures("RF4")) if breakdown in m.breakdowns)
+
+
+SPECIALTY = _broken_down_by("specialty")
+WARD = _broken_down_by("ward")
 
 
 def totals(wh, table: str, by: str) -> pd.DataFrame:
@@ -27,6 +32,8 @@ def totals(wh, table: str, by: str) -> pd.DataFrame:
 def test_finer_grains_add_up_to_the_monthly_figures(duck):
     wh = duck.wh
     monthly = totals(wh, "local_rf4.fact_measure_monthly", "month")
+    assert {"bed_days", "mean_los_emergency_days"} <= set(SPECIALTY) < set(WARD)
+    assert {"inpatient_falls_per_1000_bed_days", "omitted_critical_doses_rate"} <= set(WARD)
     for table, measures in (("fact_measure_ward_monthly", WARD), ("fact_measure_specialty_monthly", SPECIALTY)):
         got = totals(wh, f"local_rf4.{table}", "month")
         assert set(got.index.get_level_values(0)) == set(measures)
