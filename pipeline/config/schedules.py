@@ -3,13 +3,14 @@
 Prefect's deployment file has no loops or includes, so the lines that name a site are generated
 between marker comments and the rest of the file is left as written. A site sets its extract's
 start with `extract_at: "HH:MM"` (Europe/London), and with `work_queue:` runs on a worker of its
-own (a deployment of its own, as a schedule cannot name a queue); the others are staggered ten minutes apart in
-ODS order from 01:00 (wrapping to 00:00 after 01:50), so every extract starts before the marts build
-at 02:00.
+own (a deployment of its own, as a schedule cannot name a queue); the others start at one of twelve times ten
+minutes apart from 00:00 to 01:50, chosen by their ODS code (so a new site never moves another),
+and every extract starts before the marts build at 02:00.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from pipeline.config.generated import fill_blocks
@@ -51,10 +52,12 @@ BLOCKS = {
 
 def extract_times(sites: list[SiteConfig]) -> dict[str, tuple[int, int]]:
     """ODS code -> (hour, minute) its daily extract starts."""
-    times = {s.ods_code: tuple(map(int, s.extract_at.split(":"))) for s in sites if s.extract_at}
-    staggered = sorted(s.ods_code for s in sites if not s.extract_at)
-    times.update({code: divmod((60 + 10 * i) % 120, 60) for i, code in enumerate(staggered)})
-    return times
+    return {s.ods_code: tuple(map(int, s.extract_at.split(":"))) if s.extract_at else _slot(s.ods_code) for s in sites}
+
+
+def _slot(ods_code: str) -> tuple[int, int]:
+    # from the code alone, so a site that joins never moves another site's time
+    return divmod(int(hashlib.sha256(ods_code.encode()).hexdigest(), 16) % 12 * 10, 60)
 
 
 def render(text: str, sites: list[SiteConfig], source: str = "deploy/prefect.yaml") -> str:
