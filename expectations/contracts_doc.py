@@ -81,9 +81,9 @@ def _dataset(contract: Contract) -> str:
         for col in coded:
             lines.append(f"- {_code(col.name)}: {', '.join(_code(v) for v in col.values)}")
     # A fixed validation time: the rules' text does not depend on it, and the file must not either.
-    lines += ["", "Rules:", "", "| rule | category | severity | checks |", "|---|---|---|---|"]
+    lines += ["", "Rules:", "", "| rule | category | severity | GX expectation | checks |", "|---|---|---|---|---|"]
     for rule in build_rules(contract, as_of=dt.datetime(2000, 1, 1)):
-        lines.append(f"| {_code(rule.name)} | {rule.category} | {rule.severity} | {rule.description} |")
+        lines.append(f"| {_code(rule.name)} | {rule.category} | {rule.severity} | {_code(rule.gx_type)} | {rule.description} |")
     return "\n".join(lines)
 
 

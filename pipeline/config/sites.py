@@ -75,6 +75,11 @@ class SiteConfig(BaseModel):
     trust_type: Literal["acute", "mental_health", "ambulance", "community", "national_body"]
     region: str
     role: Literal["trust", "publisher"] = "trust"
+    # when the daily extract starts, "HH:MM" Europe/London (deploy/prefect.yaml is written from it
+    # by `benefits docs`); default: a time between 00:00 and 01:50 its ODS code picks
+    extract_at: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # the Prefect work queue of a worker inside the trust's network (docs/deploy.md); default: the pool's
+    work_queue: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     sources: list[Source] = Field(default_factory=list)
     # dataset -> contract column -> local value -> national value (a list means the values
     # are already national and are the only ones allowed)

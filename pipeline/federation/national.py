@@ -31,18 +31,12 @@ from benefits.pooled import programme_effects
 from benefits.tables import FACT_BENEFIT, FACT_BENEFIT_SPC, FACT_UNPLANNED_CHANGE, PROGRAMME_EFFECT, VALUE_SUMMARY
 from benefits.value import summary_frame
 from pipeline.federation.package import KINDS
-from pipeline.marts.build import DISCLOSURE_HEADER, calendar, national_measures, write_disclosure_control
+from pipeline.marts.build import DISCLOSURE_HEADER, model_vars, national_measures, write_disclosure_control
 from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, group_totals
 from pipeline.warehouse.core import Warehouse, read_frame
-from pipeline.warehouse.models import PythonModel, build, load_model, models_root
+from pipeline.warehouse.models import PythonModel, Resolver, build, load_model, models_root
 
 COLLECTED = "collected"
-# Central models that read only the suppression table, the site directory and the calendar.
-NATIONAL_MODELS = (
-    "national_dim_measure", "national_dim_month", "national_dim_site", "national_fact_measure_monthly",
-    "national_measure_quarterly", "national_measure_financial_year", "national_region_quarterly",
-    "national_region_financial_year", "national_trust_type_quarterly", "national_trust_type_financial_year",
-)  # fmt: skip
 SITE_COLUMNS = {"site_code": "varchar", "site_name": "varchar", "trust_type": "varchar", "region": "varchar",
                 "configured": "boolean"}  # fmt: skip
 MONTHLY_COLUMNS = {"site_code": "varchar", "measure_code": "varchar", "scope": "varchar", "month": "date",
@@ -74,7 +68,9 @@ def _directory(conn: sa.Connection) -> pd.DataFrame:
     return frame
 
 
-def _models() -> list:
+def federated_models(context: dict) -> list:
+    """What the collector builds: the collected figures as the central build's inputs, then the
+    national models that read only those."""
     def site_directory(wh: Warehouse, conn: sa.Connection, _context: dict) -> None:
         wh.replace_table(conn, "measures.site_directory", _directory(conn), SITE_COLUMNS)
 
@@ -98,9 +94,29 @@ def _models() -> list:
                     header=dict(DISCLOSURE_HEADER)),
         load_model("measures", models_root() / "measures" / "calendar_month.sql"),
     ]
-    for name in NATIONAL_MODELS:
-        models.append(load_model("national", models_root() / "marts" / "national" / f"{name}.sql"))
-    return models
+    return models + national_models(models, context)
+
+
+def national_models(provided: list, context: dict) -> list:
+    """The central national models the collected figures can feed: those that read only what
+    `provided` builds and each other (not the data-quality marts, which read every row's batch).
+    Found by rendering, so a new national mart table needs no list."""
+    kept = [load_model("national", p) for p in sorted((models_root() / "marts" / "national").glob("*.sql"))]
+    while True:
+        resolver, fqns = Resolver(provided + kept), {m.fqn for m in provided + kept}
+        readable = []
+        for model in kept:
+            try:
+                _, deps = model.render({"dialect": "duckdb", **context}, resolver)
+            except RuntimeError as e:
+                if "no model of that name" in str(e):  # a ref() to a model this build does not have
+                    continue
+                raise
+            if deps <= fqns:
+                readable.append(model)
+        if len(readable) == len(kept):
+            return kept
+        kept = readable
 
 
 def _latest_flag(fact: pd.DataFrame) -> pd.DataFrame:
@@ -137,14 +153,8 @@ def programme(conn: sa.Connection, fact: pd.DataFrame) -> pd.DataFrame:
 
 def build_national(wh: Warehouse, threshold: int) -> list[str]:
     """Rebuild every national table from what has been collected, in one transaction."""
-    context = {
-        "measures": [m.as_context() for m in national_measures()],
-        "local_measures": [],
-        "calendar": calendar(),
-        "suppression_threshold": int(threshold),
-        "has_ods_organisation": False,
-    }
-    built = build(wh, _models(), context)
+    context = model_vars(wh, [], (), threshold)
+    built = build(wh, federated_models(context), context)
     with wh.begin() as conn:
         fact = _latest_flag(collected(conn, "benefits"))
         wh.replace_table(conn, "national.fact_benefit", fact, FACT_BENEFIT.types)

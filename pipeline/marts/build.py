@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from dataset_contracts.contracts import CONTRACTS
 from pipeline.config.sites import SiteConfig
 from pipeline.marts.fiscal import financial_quarter, financial_year, financial_year_start, quarter_start
 from pipeline.marts.suppression import OUTPUT_TYPES, MeasureRule, disclosure_control
@@ -399,15 +400,20 @@ def _models_and_context(wh: Warehouse, sites: list[SiteConfig], threshold: int,
     every_local = tuple(m for s in trusts for m in local[s.ods_code])
     models = discover([site_context(s, local[s.ods_code]) for s in trusts], local_measure_models(every_local))
     models.append(_disclosure_model(int(threshold)))
-    context = {
+    return models, model_vars(wh, trusts, every_local, threshold)
+
+
+def model_vars(wh: Warehouse, trusts: list[SiteConfig], local: tuple, threshold: int) -> dict:
+    """What the models read as `var()`s: the runner's context and dbt's `--vars` alike."""
+    return {
         "measures": [m.as_context() for m in national_measures()],
-        "local_measures": [m.as_context() for m in every_local],
+        "local_measures": [m.as_context() for m in local],
         "trusts": [s.ods_code for s in trusts],
+        "datasets": sorted(CONTRACTS),  # every dataset contract has a staging and a quarantine table
         "calendar": calendar(),
         "suppression_threshold": int(threshold),
         "has_ods_organisation": wh.table_exists("meta", "ods_organisation"),
     }
-    return models, context
 
 
 def build_marts(

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config.sites import SiteConfig
-from pipeline.marts.build import _disclosure_model, calendar, local_measures, national_measures
+from pipeline.marts.build import _disclosure_model, local_measures, model_vars
 from pipeline.warehouse.core import Warehouse
 from pipeline.warehouse.models import local_mart_models, publish_local_views, sql_root
 
@@ -49,15 +49,8 @@ def dbt_vars(wh: Warehouse, sites: list[SiteConfig], *, suppression_threshold: i
              local_sql: str | Path | None = None) -> dict:
     """The vars the models read (the runner's context, as build_marts makes it)."""
     trusts = [s for s in sites if s.role == "trust"]
-    local = {s.ods_code: local_measures(s.ods_code, local_sql) for s in trusts}
-    return {
-        "measures": [m.as_context() for m in national_measures()],
-        "local_measures": [m.as_context() for s in trusts for m in local[s.ods_code]],
-        "trusts": [s.ods_code for s in trusts],
-        "calendar": calendar(),
-        "suppression_threshold": int(suppression_threshold),
-        "has_ods_organisation": wh.table_exists("meta", "ods_organisation"),
-    }
+    local = tuple(m for s in trusts for m in local_measures(s.ods_code, local_sql))
+    return model_vars(wh, trusts, local, suppression_threshold)
 
 
 def profile_env(wh: Warehouse) -> dict[str, str]:

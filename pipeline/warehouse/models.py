@@ -41,6 +41,7 @@ import jinja2
 import sqlalchemy as sa
 import yaml
 
+from dataset_contracts.contracts import CONTRACTS
 from pipeline.warehouse import incremental
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 from pipeline.warehouse.site_views import existing_relations, site_views
@@ -239,9 +240,11 @@ def models_root() -> Path:
 
 @lru_cache(maxsize=1)
 def sources() -> dict[tuple[str, str], str]:
-    """(source name, table) -> schema, from sql/models/sources.yml."""
+    """(source name, table) -> schema, from sql/models/sources.yml, and every dataset contract's
+    staging and quarantine table (which `benefits docs` writes into that file for dbt)."""
     doc = yaml.safe_load((models_root() / "sources.yml").read_text(encoding="utf-8"))
-    return {(s["name"], t["name"]): s.get("schema", s["name"]) for s in doc["sources"] for t in s["tables"]}
+    declared = {(s["name"], t["name"]): s.get("schema", s["name"]) for s in doc["sources"] for t in s["tables"]}
+    return {**{(layer, name): layer for layer in ("staging", "quarantine") for name in CONTRACTS}, **declared}
 
 
 @lru_cache(maxsize=None)

@@ -120,3 +120,15 @@ def test_scaffold_passes_the_kit(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "8 passed, 1 skipped" in proc.stdout, proc.stdout[-1500:]  # skipped: no secret in the example config
+
+
+def test_a_built_in_connector_is_found_by_its_file_not_listed(tmp_path):
+    # connectors/<name>.py with the class whose name is "<name>": nothing else to register
+    (tmp_path / "crm.py").write_text('class CrmConnector(Connector):\n    name = "crm"\n')
+    (tmp_path / "helpers.py").write_text('class Paginator:\n    name = "crm"\n')  # not named for its file
+    (tmp_path / "other.py").write_text('class OtherConnector(Connector):\n    name = "crm_v2"\n')
+    assert registry.connector_modules(tmp_path, "pkg") == {"crm": "pkg.crm:CrmConnector"}
+    found = registry.builtins()
+    assert {"files", "sql", "rest", "fhir", "nhs_statistics", "ods"} <= set(found)
+    for name in found:
+        assert registry.get_connector(name).name == name

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from dataset_contracts.contracts import get_contract
+from dataset_contracts.contracts import CONTRACTS, get_contract
 from tests.expectations.fixtures import AS_OF, MAPPINGS, SITE, clean_rows, fixture_name, write_csv
 
 MED, SPELLS = "medication_administrations", "inpatient_spells"
@@ -222,7 +222,7 @@ def _build_dq_views(sites):
     trusts = [site_context(s) for s in get_sites(sites)]
     models = [m for m in discover(trusts) if m.name.startswith("dq_")]
     views = local_views_model([m for m in models if m.name.endswith("_all")], {s["ods_code"]: s["schema"] for s in trusts})
-    return build(warehouse(), [*models, views], {"trusts": [s["ods_code"] for s in trusts]})
+    return build(warehouse(), [*models, views], {"trusts": [s["ods_code"] for s in trusts], "datasets": sorted(CONTRACTS)})
 
 
 def test_dq_mart_new_failures_since_the_previous_batch(trust):

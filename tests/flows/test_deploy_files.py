@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from pipeline.config.schedules import generate
 from pipeline.config.settings import PROJECT_ROOT
+from pipeline.config.sites import ConfigError, load_sites
 
 DEPLOY = PROJECT_ROOT / "deploy"
 LONDON = ZoneInfo("Europe/London")
@@ -80,11 +82,39 @@ def test_local_reporting_is_daily_and_every_site_extracts_before_marts(spec):
     runs = next_runs(marts, 5, start)
     assert all((r.hour, r.minute) == (2, 0) for r in runs) and len({r.date() for r in runs}) == 5
     sites = deployment(spec, "site-daily")["schedules"]
-    assert sorted(s["parameters"]["site"] for s in sites) == ["RF4", "RJ1", "RRK", "RV5", "X24"]
+    assert sorted(s["parameters"]["site"] for s in sites) == sorted(s.ods_code for s in load_sites(DEPLOY / "sites"))
     for s in sites:
         assert s["timezone"] == "Europe/London" and s["active"] is True
         first = next_runs(s, 1, start)[0]
         assert dt.time(0, 0) < first.time() < dt.time(2, 0)
+
+
+def test_a_new_site_is_one_file_its_schedules_are_written_from_it(tmp_path):
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    for f in (DEPLOY / "sites").glob("*.yaml"):
+        (sites / f.name).write_text(f.read_text())
+    rv5 = (DEPLOY / "sites" / "RV5.yaml").read_text()
+    (sites / "RAA.yaml").write_text(rv5.replace("RV5", "RAA").replace("\nrole: trust\n", "\nrole: trust\nextract_at: '00:45'\n"))
+    (sites / "RZZ.yaml").write_text(rv5.replace("RV5", "RZZ").replace("role: trust", "role: publisher"))
+    (sites / "RQQ.yaml").write_text(rv5.replace("RV5", "RQQ").replace("\nrole: trust\n", "\nrole: trust\nwork_queue: site-rqq\n"))
+    spec = yaml.safe_load(generate(DEPLOY / "prefect.yaml", sites))
+    daily = {s["parameters"]["site"]: s for s in deployment(spec, "site-daily")["schedules"]}
+    assert daily["RAA"]["cron"] == "45 0 * * *"  # its own time
+    # the others at a time their code picks, so the new sites moved none of the five
+    assert (daily["RF4"]["cron"], daily["RZZ"]["cron"], daily["X24"]["cron"]) == ("10 1 * * *", "20 1 * * *", "40 1 * * *")
+    assert all(s["timezone"] == "Europe/London" and s["active"] is True for s in daily.values())
+    submit = [s["parameters"]["site"] for s in deployment(spec, "submit-monthly")["schedules"]]
+    assert "RAA" in submit and "RZZ" not in submit and "X24" not in submit  # publishers send no return
+    assert all(s["rrule"].startswith("FREQ=MONTHLY") for s in deployment(spec, "submit-monthly")["schedules"])
+    own = deployment(spec, "site-daily-rqq")  # a worker at the trust: a deployment on its queue
+    assert own["work_pool"] == {**deployment(spec, "site-daily")["work_pool"], "work_queue_name": "site-rqq"}
+    assert own["entrypoint"] == deployment(spec, "site-daily")["entrypoint"] and "RQQ" not in daily
+    assert [s["parameters"] for s in own["schedules"]] == [{"site": "RQQ"}] and "RQQ" in submit
+    unmarked = tmp_path / "prefect.yaml"
+    unmarked.write_text((DEPLOY / "prefect.yaml").read_text().replace("# >>> submit-monthly schedules", "# submit"))
+    with pytest.raises(ConfigError, match="no .# >>> submit-monthly. block"):
+        generate(unmarked, sites)
 
 
 def test_national_reporting_is_the_fifth_working_day(spec):

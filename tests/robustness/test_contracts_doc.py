@@ -28,3 +28,5 @@ def test_benefits_docs_check_covers_the_contracts_reference(tmp_path):
     result = benefits("docs", "--check", env=clean_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "contracts.md is up to date" in result.stdout
+    assert "prefect.yaml is up to date" in result.stdout  # its per-site schedules match deploy/sites/
+    assert "sources.yml is up to date" in result.stdout  # a staging and a quarantine table per contract

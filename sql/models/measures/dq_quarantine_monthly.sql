@@ -1,7 +1,6 @@
 {{ config(materialized='view') }}
-{% set datasets = ['ae_monthly', 'medication_administrations', 'patient_safety_incidents', 'inpatient_spells'] %}
 with grouped as (
-{% for d in datasets %}
+{% for d in var('datasets') %}
     select _site as site_code, '{{ d }}' as dataset, _source_file as source_file, _period as month, _failed_rules, count(*) as n
     from {{ source('quarantine', d) }}
     group by _site, _source_file, _period, _failed_rules

@@ -10,12 +10,17 @@ import sqlalchemy as sa
 
 from benefits.register import Benefit
 from connectors.ods import ensure_table
-from pipeline.marts.build import MeasureError, local_measures, measure_lookup
+from pipeline.marts.build import MeasureError, local_measures, measure_lookup, national_measures
 from pipeline.marts.realise import realise
 
-SPECIALTY = ["bed_days", "emergency_readmission_30d_rate", "mean_los_emergency_days"]
-WARD = sorted(["omitted_critical_doses_rate", "delayed_critical_doses_rate", "medication_incidents_per_1000_bed_days",
-               "patient_id_incidents_per_1000_bed_days", "inpatient_falls_per_1000_bed_days", *SPECIALTY])
+
+def _broken_down_by(breakdown: str) -> list[str]:
+    """RF4's measures (national and its own) whose header lists the breakdown."""
+    return sorted(m.code for m in (*national_measures(), *local_measures("RF4")) if breakdown in m.breakdowns)
+
+
+SPECIALTY = _broken_down_by("specialty")
+WARD = _broken_down_by("ward")
 
 
 def totals(wh, table: str, by: str) -> pd.DataFrame:
@@ -27,6 +32,8 @@ def totals(wh, table: str, by: str) -> pd.DataFrame:
 def test_finer_grains_add_up_to_the_monthly_figures(duck):
     wh = duck.wh
     monthly = totals(wh, "local_rf4.fact_measure_monthly", "month")
+    assert {"bed_days", "mean_los_emergency_days"} <= set(SPECIALTY) < set(WARD)
+    assert {"inpatient_falls_per_1000_bed_days", "omitted_critical_doses_rate"} <= set(WARD)
     for table, measures in (("fact_measure_ward_monthly", WARD), ("fact_measure_specialty_monthly", SPECIALTY)):
         got = totals(wh, f"local_rf4.{table}", "month")
         assert set(got.index.get_level_values(0)) == set(measures)
@@ -69,7 +76,7 @@ def test_local_marts_are_not_suppressed_and_hold_only_their_site(duck):
         codes = set(wh.query(f"select measure_code from {schema}.dim_measure")["measure_code"])
         assert "inpatient_falls_per_1000_bed_days" not in codes  # RF4's own measure
     national_codes = set(wh.query("select measure_code from national.dim_measure")["measure_code"])
-    assert len(national_codes) == 8 and "inpatient_falls_per_1000_bed_days" not in national_codes
+    assert national_codes == {m.code for m in national_measures()} and "inpatient_falls_per_1000_bed_days" not in national_codes
 
 
 def test_each_local_mart_model_is_built_once_and_every_site_reads_a_view_of_its_rows(duck):
@@ -90,7 +97,7 @@ def test_each_local_mart_model_is_built_once_and_every_site_reads_a_view_of_its_
     # a dimension's view leaves out the site_code its all-sites table is keyed by
     assert "site_code" not in wh.query("select * from local_rf4.dim_measure limit 0").columns
     assert wh.scalar("select count(*) from measures.dim_measure_all where site_code = 'RF4'") == \
-        wh.scalar("select count(*) from local_rf4.dim_measure") == 9  # 8 national measures and RF4's own
+        wh.scalar("select count(*) from local_rf4.dim_measure") == len(national_measures()) + 1  # and RF4's own
 
 
 def test_a_warehouse_with_a_table_per_site_gets_the_views_on_its_next_build(duck_copy):
