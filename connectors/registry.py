@@ -46,6 +46,7 @@ def _declared_name(cls: ast.ClassDef) -> str | None:
             return stmt.value.value
     return None
 
+
 def _load(target: str) -> type[Connector]:
     module, _, attr = target.partition(":")
     try:

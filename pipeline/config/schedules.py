@@ -3,9 +3,9 @@
 Prefect's deployment file has no loops or includes, so the lines that name a site are generated
 between marker comments and the rest of the file is left as written. A site sets its extract's
 start with `extract_at: "HH:MM"` (Europe/London), and with `work_queue:` runs on a worker of its
-own (a deployment of its own, as a schedule cannot name a queue); the others start at one of twelve times ten
-minutes apart from 00:00 to 01:50, chosen by their ODS code (so a new site never moves another),
-and every extract starts before the marts build at 02:00.
+own (a deployment of its own, as a schedule cannot name a queue). The others start at one of
+twelve times ten minutes apart from 00:00 to 01:50, chosen by their ODS code (so a new site never
+moves another), and every extract starts before the marts build at 02:00.
 """
 
 from __future__ import annotations
