@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from dataset_contracts.sql import ident, sql_literal  # noqa: F401  (re-exported for the stages)
+
+log = logging.getLogger(__name__)
+
 
 def redact_url(url: str) -> str:
     """The URL as it may appear in logs and errors: never with its password."""
@@ -245,6 +249,14 @@ class Warehouse:
             conn.execute(sa.text(f"create view {view} with (security_barrier = true) as {select}"))
 
     def dispose(self) -> None:
+        if self.is_duckdb:
+            # fold the write-ahead log into the file, so a copy of the .duckdb file alone (a backup)
+            # holds everything; DuckDB does this itself only when its last connection closes
+            try:
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("checkpoint")
+            except sa.exc.DBAPIError as e:
+                log.debug("no checkpoint on closing %s: %s", self.url, e)
         self.engine.dispose()
 
 
