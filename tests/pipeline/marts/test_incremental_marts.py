@@ -58,7 +58,7 @@ def _last_month(built: Built, site: str) -> str:
 
 def _sequence(built: Built, new_month: bool = True) -> None:
     """First build; then (with `new_month`) a new month loaded; then a correction of an old month. After
-    each load the incremental build equals a full rebuild, and a rerun changes nothing."""
+    the loads the incremental build equals a full rebuild, and a rerun changes nothing."""
     first = _build(built)  # first build: nothing recorded, every model in full
     assert set(_planned(built).incremental) == INCREMENTAL and _planned(built).changed == []
     cols = [c for c in built.wh.columns("staging", "medication_administrations") if c != "_row"]
@@ -93,7 +93,8 @@ def _new_month(built: Built, first: dict[str, str], cols: list[str]) -> dict[str
     assert [(c["site"], c["month"]) for c in plan.changed] == [("RF4", f"{new}-01")]
     after_new = _build(built)
     assert after_new != first
-    assert _build(built, full_refresh=True) == after_new
+    # equal to a full rebuild is checked after the next load: a wrong refresh of this month would
+    # still be in the incremental table then, as no later load touches RF4
     return after_new
 
 
