@@ -74,8 +74,9 @@ def base_tables(wh: Warehouse, schema: str) -> list[str]:
     return sorted(wh.query(sql, {"s": schema})["table_name"])
 
 
-def clone_loaded_data(src: Warehouse, dst: Warehouse) -> None:
-    """Copy every meta, staging and quarantine table's rows from `src` into the same tables of `dst`."""
+def clone_loaded_data(src: Warehouse, dst: Warehouse, only: list[str] | None = None) -> None:
+    """Copy every meta, staging and quarantine table's rows from `src` into the same tables of `dst`
+    (with `only`, the rows of those sites: `_site` or `site_code` in it)."""
     with src.connect() as sconn, dst.begin() as dconn:
         raw = sconn.connection.driver_connection
         for schema in COPIED_SCHEMAS:
@@ -85,7 +86,11 @@ def clone_loaded_data(src: Warehouse, dst: Warehouse) -> None:
                     continue
                 name = f"{schema}.{table}"
                 cols = [c for c in src.columns(schema, table) if c in set(dst.columns(schema, table))]
-                arrow: pa.Table = raw.execute(f"select {', '.join(cols)} from {name}").fetch_arrow_table()
+                where = ""
+                site_col = next((c for c in ("_site", "site_code") if c in cols), None)
+                if only and site_col:
+                    where = f" where {site_col} in ({', '.join(repr(code) for code in only)})"
+                arrow: pa.Table = raw.execute(f"select {', '.join(cols)} from {name}{where}").fetch_arrow_table()
                 dconn.execute(sa.text(f"delete from {name}"))
                 if arrow.num_rows == 0:
                     continue
@@ -123,12 +128,13 @@ def duck(tmp_path_factory, mart_sites_dir) -> Built:
     wh.dispose()
 
 
-def clone(duck: Built, url: str, home: Path) -> Built:
-    """A new warehouse with `duck`'s loaded data; nothing built yet."""
+def clone(duck: Built, url: str, home: Path, only: list[str] | None = None) -> Built:
+    """A new warehouse with `duck`'s loaded data (with `only`, of those sites alone); nothing built yet."""
+    sites = [s for s in duck.sites if only is None or s.ods_code in only]
     wh = Warehouse(url)
-    prepare_warehouse(wh, duck.sites)
-    clone_loaded_data(duck.wh, wh)
-    return Built(wh, duck.sites, duck.sites_dir, Settings(home=home, warehouse_url=url))
+    prepare_warehouse(wh, sites)
+    clone_loaded_data(duck.wh, wh, only)
+    return Built(wh, sites, duck.sites_dir, Settings(home=home, warehouse_url=url))
 
 
 @pytest.fixture(scope="package")
