@@ -14,7 +14,6 @@ from pathlib import Path
 import warnings
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -28,10 +27,10 @@ from pipeline.config.settings import Settings
 from pipeline.warehouse.core import Warehouse
 from tests.conftest import _drop_pg_database, _fresh_pg_database
 from tests.support import demo
+from tests.support.warehouse import COPIED_SCHEMAS, base_tables, clone_loaded_data  # noqa: F401  (used by tests)
 
 # Three trusts in two regions and two trust types, plus the real A&E publication.
 MART_SITES = ["RF4", "RRK", "RV5", "X24"]
-COPIED_SCHEMAS = ("meta", "staging", "quarantine")
 AS_OF = dt.datetime(2026, 1, 1)
 THRESHOLD = 7
 
@@ -67,42 +66,6 @@ def empty_benefit_tables(wh: Warehouse, trusts: list[SiteConfig]) -> None:
             )
             for schema in schemas:
                 wh.replace_table(conn, f"{schema}.{spec.name}", pd.DataFrame(columns=list(spec.columns)), spec.types)
-
-
-def base_tables(wh: Warehouse, schema: str) -> list[str]:
-    sql = "select table_name from information_schema.tables where table_schema = :s and table_type = 'BASE TABLE'"
-    return sorted(wh.query(sql, {"s": schema})["table_name"])
-
-
-def clone_loaded_data(src: Warehouse, dst: Warehouse, only: list[str] | None = None) -> None:
-    """Copy every meta, staging and quarantine table's rows from `src` into the same tables of `dst`
-    (with `only`, the rows of those sites: `_site` or `site_code` in it)."""
-    with src.connect() as sconn, dst.begin() as dconn:
-        raw = sconn.connection.driver_connection
-        for schema in COPIED_SCHEMAS:
-            have = set(base_tables(dst, schema))
-            for table in base_tables(src, schema):
-                if table not in have:
-                    continue
-                name = f"{schema}.{table}"
-                cols = [c for c in src.columns(schema, table) if c in set(dst.columns(schema, table))]
-                where = ""
-                site_col = next((c for c in ("_site", "site_code") if c in cols), None)
-                if only and site_col:
-                    where = f" where {site_col} in ({', '.join(repr(code) for code in only)})"
-                arrow: pa.Table = raw.execute(f"select {', '.join(cols)} from {name}{where}").fetch_arrow_table()
-                dconn.execute(sa.text(f"delete from {name}"))
-                if arrow.num_rows == 0:
-                    continue
-                if dst.is_duckdb:
-                    draw = dconn.connection.driver_connection
-                    draw.register("_clone", arrow)
-                    try:
-                        dconn.execute(sa.text(f"insert into {name} ({', '.join(cols)}) select * from _clone"))
-                    finally:
-                        draw.unregister("_clone")
-                else:
-                    dst._pg_copy_batches(dconn, name, cols, arrow.to_batches(max_chunksize=100_000))
 
 
 @pytest.fixture(scope="package")
@@ -155,4 +118,5 @@ def duck_copy(duck, tmp_path) -> Built:
     built = clone(duck, url, tmp_path)
     yield built
     built.wh.dispose()
+
 
