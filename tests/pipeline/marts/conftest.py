@@ -120,3 +120,16 @@ def duck_copy(duck, tmp_path) -> Built:
     built.wh.dispose()
 
 
+
+# Every test of this package that reads the demo warehouses runs on one xdist worker: the package
+# fixtures above (ingest, build and benefits on DuckDB, then the PostgreSQL clone and its build,
+# about 30 s) are then built once per run instead of once on each worker.
+WAREHOUSE_FIXTURES = {"duck", "pg", "duck_copy"}
+HERE = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if WAREHOUSE_FIXTURES & set(getattr(item, "fixturenames", ())) and HERE in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("marts-warehouses"))
