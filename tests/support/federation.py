@@ -5,6 +5,12 @@
 
 Several codes give one warehouse holding several trusts (central mode); call it once per code for
 one warehouse per trust (federated mode). Test volumes (tests.support.demo.TEST_SCALE): seconds.
+
+    own = split_warehouse(central, tmp_path / "RF4", "RF4")   # one trust's rows of a central warehouse
+
+gives a trust's own warehouse without simulating and ingesting it again: its loaded rows copied
+from the central one (ingest is per site, so they are the rows its own run loads), its marts built
+and benefits realised.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from pipeline.runtime import get_sites, prepare_warehouse, validator
 from pipeline.simulator import SimulationSpec, simulate_site
 from pipeline.warehouse.core import Warehouse
 from tests.support import demo
+from tests.support.warehouse import clone_loaded_data
 
 AS_OF = dt.datetime(2026, 1, 1)
 THRESHOLD = 7
@@ -66,6 +73,23 @@ def site_warehouse(root: Path, codes: list[str], url: str | None = None, scale_f
         for source in site.sources:
             outcome = ingest_source(wh, site, source, settings=settings, validator=validator(wh), as_of=AS_OF)
             assert outcome.status == "loaded", (site.ods_code, source.name, outcome.reason)
+    build_marts(wh, sites, suppression_threshold=THRESHOLD)
+    realise(wh, sites)
+    return SiteWarehouse(wh, url, sites, sites_dir, home, settings)
+
+
+def split_warehouse(central: SiteWarehouse, root: Path, code: str) -> SiteWarehouse:
+    """A DuckDB warehouse under `root/home` with `code`'s loaded rows of the (DuckDB) `central`
+    warehouse, its marts built and its benefits realised, as `site_warehouse(root, [code])` gives."""
+    sites_dir = demo.write_sites(root / "sites", central.sites_dir.parent / "simulated", only=[code])
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    url = f"duckdb:///{home / 'benefits.duckdb'}"
+    settings = Settings(home=home, warehouse_url=url, suppression_threshold=THRESHOLD)
+    wh = Warehouse(url)
+    sites = get_sites(sites_dir)
+    prepare_warehouse(wh, sites)
+    clone_loaded_data(central.wh, wh, only=[code])
     build_marts(wh, sites, suppression_threshold=THRESHOLD)
     realise(wh, sites)
     return SiteWarehouse(wh, url, sites, sites_dir, home, settings)

@@ -7,7 +7,11 @@ import decimal
 import hashlib
 import math
 
+import pyarrow as pa
 import sqlalchemy as sa
+
+# The loaded data of a warehouse: what clone_loaded_data copies.
+COPIED_SCHEMAS = ("meta", "staging", "quarantine")
 
 
 def _canon(value) -> str:
@@ -74,3 +78,39 @@ def mart_checksums(
 ) -> dict[str, str]:
     schemas = mart_schemas(engine) + list(extra_schemas)
     return {t: table_checksum(engine, t, exclude) for t in schema_tables(engine, schemas)}
+
+
+def base_tables(wh, schema: str) -> list[str]:
+    sql = "select table_name from information_schema.tables where table_schema = :s and table_type = 'BASE TABLE'"
+    return sorted(wh.query(sql, {"s": schema})["table_name"])
+
+
+def clone_loaded_data(src, dst, only: list[str] | None = None) -> None:
+    """Copy every meta, staging and quarantine table's rows from `src` into the same tables of `dst`
+    (with `only`, the rows of those sites: `_site` or `site_code` in it). `src` is a DuckDB warehouse."""
+    with src.connect() as sconn, dst.begin() as dconn:
+        raw = sconn.connection.driver_connection
+        for schema in COPIED_SCHEMAS:
+            have = set(base_tables(dst, schema))
+            for table in base_tables(src, schema):
+                if table not in have:
+                    continue
+                name = f"{schema}.{table}"
+                cols = [c for c in src.columns(schema, table) if c in set(dst.columns(schema, table))]
+                where = ""
+                site_col = next((c for c in ("_site", "site_code") if c in cols), None)
+                if only and site_col:
+                    where = f" where {site_col} in ({', '.join(repr(code) for code in only)})"
+                arrow: pa.Table = raw.execute(f"select {', '.join(cols)} from {name}{where}").fetch_arrow_table()
+                dconn.execute(sa.text(f"delete from {name}"))
+                if arrow.num_rows == 0:
+                    continue
+                if dst.is_duckdb:
+                    draw = dconn.connection.driver_connection
+                    draw.register("_clone", arrow)
+                    try:
+                        dconn.execute(sa.text(f"insert into {name} ({', '.join(cols)}) select * from _clone"))
+                    finally:
+                        draw.unregister("_clone")
+                else:
+                    dst._pg_copy_batches(dconn, name, cols, arrow.to_batches(max_chunksize=100_000))

@@ -14,7 +14,7 @@ from pipeline.federation.collect import build_national_marts, collect
 from pipeline.federation.keys import init_key, load_private, load_registry
 from pipeline.federation.submit import submit
 from pipeline.warehouse.core import Warehouse
-from tests.support.federation import THRESHOLD, UNPLANNED_EFFECTS, site_warehouse
+from tests.support.federation import THRESHOLD, UNPLANNED_EFFECTS, site_warehouse, split_warehouse
 from tests.support.s3server import aws_env, make_bucket, moto_s3
 
 # RJ1 and RV5 both have ePMA on omitted critical doses: a programme effect to compare.
@@ -37,10 +37,11 @@ IDENTIFIERS = {"patient_ref", "administration_id", "incident_id", "spell_id", "n
 
 @pytest.fixture(scope="module")
 def trusts(tmp_path_factory):
-    """The central warehouse over the three trusts, and one warehouse (and signing key) per trust."""
+    """The central warehouse over the trusts, and one warehouse (and signing key) per trust: its rows
+    of the central one (simulated and ingested once), its own marts and benefits."""
     root = tmp_path_factory.mktemp("federation_e2e")
     central = site_warehouse(root / "central", CODES, extra_effects=UNPLANNED_EFFECTS)
-    own = {code: site_warehouse(root / code, [code], extra_effects=UNPLANNED_EFFECTS) for code in CODES}
+    own = {code: split_warehouse(central, root / code, code) for code in CODES}
     registry = root / "registry"
     registry.mkdir()
     for code, built in own.items():

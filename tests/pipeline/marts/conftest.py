@@ -14,7 +14,6 @@ from pathlib import Path
 import warnings
 
 import pandas as pd
-import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -28,10 +27,10 @@ from pipeline.config.settings import Settings
 from pipeline.warehouse.core import Warehouse
 from tests.conftest import _drop_pg_database, _fresh_pg_database
 from tests.support import demo
+from tests.support.warehouse import COPIED_SCHEMAS, base_tables, clone_loaded_data  # noqa: F401  (used by tests)
 
 # Three trusts in two regions and two trust types, plus the real A&E publication.
 MART_SITES = ["RF4", "RRK", "RV5", "X24"]
-COPIED_SCHEMAS = ("meta", "staging", "quarantine")
 AS_OF = dt.datetime(2026, 1, 1)
 THRESHOLD = 7
 
@@ -69,37 +68,6 @@ def empty_benefit_tables(wh: Warehouse, trusts: list[SiteConfig]) -> None:
                 wh.replace_table(conn, f"{schema}.{spec.name}", pd.DataFrame(columns=list(spec.columns)), spec.types)
 
 
-def base_tables(wh: Warehouse, schema: str) -> list[str]:
-    sql = "select table_name from information_schema.tables where table_schema = :s and table_type = 'BASE TABLE'"
-    return sorted(wh.query(sql, {"s": schema})["table_name"])
-
-
-def clone_loaded_data(src: Warehouse, dst: Warehouse) -> None:
-    """Copy every meta, staging and quarantine table's rows from `src` into the same tables of `dst`."""
-    with src.connect() as sconn, dst.begin() as dconn:
-        raw = sconn.connection.driver_connection
-        for schema in COPIED_SCHEMAS:
-            have = set(base_tables(dst, schema))
-            for table in base_tables(src, schema):
-                if table not in have:
-                    continue
-                name = f"{schema}.{table}"
-                cols = [c for c in src.columns(schema, table) if c in set(dst.columns(schema, table))]
-                arrow: pa.Table = raw.execute(f"select {', '.join(cols)} from {name}").fetch_arrow_table()
-                dconn.execute(sa.text(f"delete from {name}"))
-                if arrow.num_rows == 0:
-                    continue
-                if dst.is_duckdb:
-                    draw = dconn.connection.driver_connection
-                    draw.register("_clone", arrow)
-                    try:
-                        dconn.execute(sa.text(f"insert into {name} ({', '.join(cols)}) select * from _clone"))
-                    finally:
-                        draw.unregister("_clone")
-                else:
-                    dst._pg_copy_batches(dconn, name, cols, arrow.to_batches(max_chunksize=100_000))
-
-
 @pytest.fixture(scope="package")
 def mart_sites_dir(tmp_path_factory, simulated_root) -> Path:
     return demo.write_sites(tmp_path_factory.mktemp("mart_sites"), simulated_root, only=MART_SITES)
@@ -123,12 +91,13 @@ def duck(tmp_path_factory, mart_sites_dir) -> Built:
     wh.dispose()
 
 
-def clone(duck: Built, url: str, home: Path) -> Built:
-    """A new warehouse with `duck`'s loaded data; nothing built yet."""
+def clone(duck: Built, url: str, home: Path, only: list[str] | None = None) -> Built:
+    """A new warehouse with `duck`'s loaded data (with `only`, of those sites alone); nothing built yet."""
+    sites = [s for s in duck.sites if only is None or s.ods_code in only]
     wh = Warehouse(url)
-    prepare_warehouse(wh, duck.sites)
-    clone_loaded_data(duck.wh, wh)
-    return Built(wh, duck.sites, duck.sites_dir, Settings(home=home, warehouse_url=url))
+    prepare_warehouse(wh, sites)
+    clone_loaded_data(duck.wh, wh, only)
+    return Built(wh, sites, duck.sites_dir, Settings(home=home, warehouse_url=url))
 
 
 @pytest.fixture(scope="package")
@@ -150,3 +119,17 @@ def duck_copy(duck, tmp_path) -> Built:
     yield built
     built.wh.dispose()
 
+
+
+# Every test of this package that reads the demo warehouses runs on one xdist worker: the package
+# fixtures above (ingest, build and benefits on DuckDB, then the PostgreSQL clone and its build,
+# about 30 s) are then built once per run instead of once on each worker.
+WAREHOUSE_FIXTURES = {"duck", "pg", "duck_copy"}
+HERE = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if WAREHOUSE_FIXTURES & set(getattr(item, "fixturenames", ())) and HERE in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("marts-warehouses"))

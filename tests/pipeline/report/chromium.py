@@ -3,7 +3,8 @@ browser test: open a page, collect console errors, exceptions and network reques
 DOM, take a screenshot and print to PDF.
 
 Chromium comes from the Debian package `chromium`; `find_chromium()` installs it with apt when it
-is missing and we are root with apt available, otherwise the caller skips with the reason.
+is missing and we are root with apt available (one process at a time, waiting for dpkg's lock),
+otherwise the caller skips with the reason (under CI a failed install fails instead).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,19 +60,46 @@ def find_chromium(install: bool = True) -> tuple[str | None, str]:
         return None, "Chromium is not installed and we are not root to `apt-get install -y chromium`"
     if not shutil.which("apt-get"):
         return None, "Chromium is not installed and apt-get is not available"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (
-        ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-        ["apt-get", "update"],
-        ["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-    ):
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if cmd[1] == "install" and proc.returncode == 0:
-            break
+    with _install_lock():  # the two xdist workers: one installs, the other waits and then finds it
+        path = _which()
+        if path:
+            return path, ""
+        proc = _apt_install()
     path = _which()
     if path:
         return path, ""
     return None, f"apt-get install chromium failed: {proc.stderr.strip()[-400:]}"
+
+
+# apt-get waits this long for a dpkg lock another apt-get (a system update, say) holds, instead of failing at once.
+APT_LOCK_TIMEOUT = 600
+
+
+@contextmanager
+def _install_lock():
+    """A file lock held while this process installs, so parallel test workers do not race for dpkg's lock."""
+    import fcntl
+
+    with open(Path(tempfile.gettempdir()) / "benefits-tests-chromium-install.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _apt_install() -> subprocess.CompletedProcess:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    wait = ["-o", f"DPkg::Lock::Timeout={APT_LOCK_TIMEOUT}"]
+    for cmd in (
+        ["apt-get", *wait, "install", "-y", "--no-install-recommends", "chromium"],
+        ["apt-get", *wait, "update"],
+        ["apt-get", *wait, "install", "-y", "--no-install-recommends", "chromium"],
+    ):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+        if "install" in cmd and proc.returncode == 0:
+            break
+    return proc
 
 
 @dataclass

@@ -71,5 +71,20 @@ def report_dir(tmp_path_factory, report_wh, report_site_configs) -> Path:
 def chromium_binary() -> str:
     path, why = find_chromium(install=os.environ.get("BENEFITS_NO_BROWSER_INSTALL", "") == "")
     if not path:
+        if os.environ.get("CI") and why.startswith("apt-get install chromium failed"):
+            pytest.fail(f"CI: the browser tests must run, but {why}")  # e.g. dpkg's lock held past the timeout
         pytest.skip(why)
     return path
+
+
+# Every test here that reads the report warehouse runs on one xdist worker, so the warehouse (ingest,
+# marts and benefits of three sites) and the report built from it are made once per run, not once on
+# each worker. (loadgroup hands the largest scope out first: the group starts at once.)
+HERE = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "report_warehouse_url" in getattr(item, "fixturenames", ()) and HERE in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("report-warehouse"))
