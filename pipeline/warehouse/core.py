@@ -228,14 +228,18 @@ class Warehouse:
         if frame.empty:
             return
         schema = pa.schema([pa.field(c, TYPES[t][2]) for c, t in types.items()])
-        arrow = pa.Table.from_pandas(frame[cols], schema=schema, preserve_index=False)
+        self.insert_arrow(conn, table, cols, pa.Table.from_pandas(frame[cols], schema=schema, preserve_index=False))
+
+    def insert_arrow(self, conn: Connection, table: str, cols: list[str], arrow: pa.Table) -> None:
+        """Append an Arrow table's rows to `table`'s columns `cols`: DuckDB reads it in place,
+        PostgreSQL takes it by binary COPY."""
         if self.is_duckdb:
             raw = conn.connection.driver_connection
-            raw.register("_frame", arrow)
+            raw.register("_arrow_rows", arrow)
             try:
-                conn.execute(sa.text(f"insert into {table} select * from _frame"))
+                conn.execute(sa.text(f"insert into {table} ({', '.join(cols)}) select * from _arrow_rows"))
             finally:
-                raw.unregister("_frame")
+                raw.unregister("_arrow_rows")
         else:
             self._pg_copy_batches(conn, table, cols, arrow.to_batches(max_chunksize=100_000))
 

@@ -105,12 +105,4 @@ def clone_loaded_data(src, dst, only: list[str] | None = None) -> None:
                 dconn.execute(sa.text(f"delete from {name}"))
                 if arrow.num_rows == 0:
                     continue
-                if dst.is_duckdb:
-                    draw = dconn.connection.driver_connection
-                    draw.register("_clone", arrow)
-                    try:
-                        dconn.execute(sa.text(f"insert into {name} ({', '.join(cols)}) select * from _clone"))
-                    finally:
-                        draw.unregister("_clone")
-                else:
-                    dst._pg_copy_batches(dconn, name, cols, arrow.to_batches(max_chunksize=100_000))
+                dst.insert_arrow(dconn, name, cols, arrow)
