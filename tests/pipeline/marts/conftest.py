@@ -8,6 +8,8 @@ the same data, at a fraction of the cost of ingesting twice.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,15 +102,26 @@ def clone(duck: Built, url: str, home: Path, only: list[str] | None = None) -> B
     return Built(wh, sites, duck.sites_dir, Settings(home=home, warehouse_url=url))
 
 
+@contextmanager
+def pg_clone(duck: Built, prefix: str, home: Path, only: list[str] | None = None) -> Iterator[Built]:
+    """`clone` into a fresh PostgreSQL database, dropped afterwards."""
+    admin, name, url = _fresh_pg_database(prefix)
+    try:
+        built = clone(duck, url, home, only)
+        try:
+            yield built
+        finally:
+            built.wh.dispose()
+    finally:
+        _drop_pg_database(admin, name)
+
+
 @pytest.fixture(scope="package")
 def pg(duck, tmp_path_factory) -> Built:
     """The same loaded data in a fresh PostgreSQL database, marts built and benefits realised."""
-    admin, name, url = _fresh_pg_database("benefits_marts")
-    built = clone(duck, url, tmp_path_factory.mktemp("pg_home"))
-    built.build()
-    yield built
-    built.wh.dispose()
-    _drop_pg_database(admin, name)
+    with pg_clone(duck, "benefits_marts", tmp_path_factory.mktemp("pg_home")) as built:
+        built.build()
+        yield built
 
 
 @pytest.fixture

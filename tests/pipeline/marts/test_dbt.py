@@ -17,7 +17,7 @@ from pipeline.marts.dbt import build_with_dbt, dbt_vars
 from pipeline.warehouse.locks import staging_snapshot_lock
 from tests.support.warehouse import mart_checksums, schema_tables
 
-from .conftest import THRESHOLD, Built, clone
+from .conftest import THRESHOLD, Built, clone, pg_clone
 
 PYTHON_STEPS = {"measures.disclosure_control", "measures.local_views"}  # the runner's steps dbt leaves to Python
 
@@ -74,11 +74,7 @@ def test_dbt_vars_name_the_trusts_whose_local_marts_are_built(duck):
 @pytest.mark.postgres
 def test_dbt_build_on_postgres_gives_the_runners_tables(duck, tmp_path):
     """The same with dbt-postgres, the profile's postgres target set from the warehouse URL."""
-    from tests.conftest import _drop_pg_database, _fresh_pg_database
-
-    admin, name, url = _fresh_pg_database("benefits_dbt")
-    built = clone(duck, url, tmp_path, only=SITES)
-    try:
+    with pg_clone(duck, "benefits_dbt", tmp_path, only=SITES) as built:
         runner_built = built.build(benefits=False)
         expected = mart_checksums(built.wh.engine, ("measures",))
         oid = "select 'national.fact_measure_monthly'::regclass::oid"
@@ -89,9 +85,6 @@ def test_dbt_build_on_postgres_gives_the_runners_tables(duck, tmp_path):
         assert built.wh.scalar(oid) != before  # dbt rebuilt it here (not in some other warehouse)
         assert set(run.built) == set(runner_built) - PYTHON_STEPS
         assert mart_checksums(built.wh.engine, ("measures",)) == expected
-    finally:
-        built.wh.dispose()
-        _drop_pg_database(admin, name)
 
 
 def test_benefits_dbt_vars_prints_the_vars_a_plain_dbt_build_needs(home, small_sites):

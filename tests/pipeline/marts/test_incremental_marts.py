@@ -17,7 +17,7 @@ from pipeline.marts.build import incremental_plan
 from pipeline.warehouse import incremental
 from tests.support.warehouse import mart_checksums
 
-from .conftest import THRESHOLD, Built, clone
+from .conftest import THRESHOLD, Built, clone, pg_clone
 
 INCREMENTAL = {"measures.omitted_critical_doses_rate", "measures.delayed_critical_doses_rate"}
 TABLE = "staging.medication_administrations"
@@ -117,15 +117,8 @@ def test_incremental_build_equals_a_full_rebuild_after_each_load(two_trusts):
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_incremental_build_on_postgres(duck, tmp_path):
-    from tests.conftest import _drop_pg_database, _fresh_pg_database
-
-    admin, name, url = _fresh_pg_database("benefits_incr")
-    built = clone(duck, url, tmp_path, only=SITES)
-    try:
+    with pg_clone(duck, "benefits_incr", tmp_path, only=SITES) as built:
         _sequence(built, new_month=False)  # the DuckDB test loads a new month as well; the SQL is the same
-    finally:
-        built.wh.dispose()
-        _drop_pg_database(admin, name)
 
 
 def test_a_changed_model_is_built_in_full(two_trusts):
