@@ -16,6 +16,7 @@ and benefits realised.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,28 @@ def site_warehouse(root: Path, codes: list[str], url: str | None = None, scale_f
         scale = demo.TEST_SCALE[sim.get("trust_type", "acute")] * scale_factor
         effects = [*sim.get("effects", []), *(extra_effects or {}).get(code, [])]
         simulate_site(SimulationSpec(**{**sim, "scale": scale, "effects": effects}), root / "simulated" / code)
-    sites_dir = demo.write_sites(root / "sites", root / "simulated", only=codes)
+
+    def ingest(wh: Warehouse, sites: list[SiteConfig], settings: Settings) -> None:
+        for site in sites:
+            for source in site.sources:
+                outcome = ingest_source(wh, site, source, settings=settings, validator=validator(wh), as_of=AS_OF)
+                assert outcome.status == "loaded", (site.ods_code, source.name, outcome.reason)
+
+    return _built(root, root / "simulated", codes, url, ingest)
+
+
+def split_warehouse(central: SiteWarehouse, root: Path, code: str) -> SiteWarehouse:
+    """A DuckDB warehouse under `root/home` with `code`'s loaded rows of the (DuckDB) `central`
+    warehouse, its marts built and its benefits realised, as `site_warehouse(root, [code])` gives."""
+    return _built(root, central.sites_dir.parent / "simulated", [code], None,
+                  lambda wh, _sites, _settings: clone_loaded_data(central.wh, wh, only=[code]))
+
+
+def _built(root: Path, simulated: Path, codes: list[str], url: str | None,
+           load: Callable[[Warehouse, list[SiteConfig], Settings], None]) -> SiteWarehouse:  # fmt: skip
+    """The sites' configs and a prepared warehouse under `root`, filled by `load`, marts built and
+    benefits realised."""
+    sites_dir = demo.write_sites(root / "sites", simulated, only=codes)
     home = root / "home"
     home.mkdir(parents=True, exist_ok=True)
     url = url or f"duckdb:///{home / 'benefits.duckdb'}"
@@ -69,27 +91,7 @@ def site_warehouse(root: Path, codes: list[str], url: str | None = None, scale_f
     wh = Warehouse(url)
     sites = get_sites(sites_dir)
     prepare_warehouse(wh, sites)
-    for site in sites:
-        for source in site.sources:
-            outcome = ingest_source(wh, site, source, settings=settings, validator=validator(wh), as_of=AS_OF)
-            assert outcome.status == "loaded", (site.ods_code, source.name, outcome.reason)
-    build_marts(wh, sites, suppression_threshold=THRESHOLD)
-    realise(wh, sites)
-    return SiteWarehouse(wh, url, sites, sites_dir, home, settings)
-
-
-def split_warehouse(central: SiteWarehouse, root: Path, code: str) -> SiteWarehouse:
-    """A DuckDB warehouse under `root/home` with `code`'s loaded rows of the (DuckDB) `central`
-    warehouse, its marts built and its benefits realised, as `site_warehouse(root, [code])` gives."""
-    sites_dir = demo.write_sites(root / "sites", central.sites_dir.parent / "simulated", only=[code])
-    home = root / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    url = f"duckdb:///{home / 'benefits.duckdb'}"
-    settings = Settings(home=home, warehouse_url=url, suppression_threshold=THRESHOLD)
-    wh = Warehouse(url)
-    sites = get_sites(sites_dir)
-    prepare_warehouse(wh, sites)
-    clone_loaded_data(central.wh, wh, only=[code])
+    load(wh, sites, settings)
     build_marts(wh, sites, suppression_threshold=THRESHOLD)
     realise(wh, sites)
     return SiteWarehouse(wh, url, sites, sites_dir, home, settings)

@@ -96,7 +96,8 @@ def clone_loaded_data(src, dst, only: list[str] | None = None) -> None:
                 if table not in have:
                     continue
                 name = f"{schema}.{table}"
-                cols = [c for c in src.columns(schema, table) if c in set(dst.columns(schema, table))]
+                wanted = set(dst.columns(schema, table))
+                cols = [c for c in src.columns(schema, table) if c in wanted]
                 where = ""
                 site_col = next((c for c in ("_site", "site_code") if c in cols), None)
                 if only and site_col:
