@@ -29,6 +29,7 @@ from pipeline.config.settings import Settings
 from pipeline.warehouse.core import Warehouse
 from tests.conftest import _drop_pg_database, _fresh_pg_database
 from tests.support import demo
+from tests.support.xdist import group_by_fixtures
 from tests.support.warehouse import COPIED_SCHEMAS, base_tables, clone_loaded_data  # noqa: F401  (used by tests)
 
 # Three trusts in two regions and two trust types, plus the real A&E publication.
@@ -137,12 +138,6 @@ def duck_copy(duck, tmp_path) -> Built:
 # Every test of this package that reads the demo warehouses runs on one xdist worker: the package
 # fixtures above (ingest, build and benefits on DuckDB, then the PostgreSQL clone and its build,
 # about 30 s) are then built once per run instead of once on each worker.
-WAREHOUSE_FIXTURES = {"duck", "pg", "duck_copy"}
-HERE = Path(__file__).parent
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if WAREHOUSE_FIXTURES & set(getattr(item, "fixturenames", ())) and HERE in Path(item.path).parents:
-            item.add_marker(pytest.mark.xdist_group("marts-warehouses"))
+    group_by_fixtures(items, Path(__file__).parent, {"duck", "pg", "duck_copy"}, "marts-warehouses")

@@ -11,6 +11,7 @@ import pytest
 
 from tests.pipeline.report.chromium import find_chromium
 from tests.support import demo
+from tests.support.xdist import group_by_fixtures
 
 SITES = ["RF4", "RRK", "X24"]  # London and Midlands acute trusts, and NHS England's A&E publication
 TRUSTS = ["RF4", "RRK"]
@@ -79,12 +80,7 @@ def chromium_binary() -> str:
 
 # Every test here that reads the report warehouse runs on one xdist worker, so the warehouse (ingest,
 # marts and benefits of three sites) and the report built from it are made once per run, not once on
-# each worker. (loadgroup hands the largest scope out first: the group starts at once.)
-HERE = Path(__file__).parent
-
-
+# each worker.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if "report_warehouse_url" in getattr(item, "fixturenames", ()) and HERE in Path(item.path).parents:
-            item.add_marker(pytest.mark.xdist_group("report-warehouse"))
+    group_by_fixtures(items, Path(__file__).parent, {"report_warehouse_url"}, "report-warehouse")
