@@ -136,10 +136,14 @@ def artifact_key(*parts: str) -> str:
 
 
 def api_url() -> str | None:
+    """The configured Prefect server's API URL; None for none, or for the temporary server that
+    `benefits run` launched for itself (flows/ephemeral_api.py), which is shared with nothing."""
     from prefect.settings import get_current_settings
 
+    from flows.ephemeral_api import TEMPORARY_API_ENV
+
     url = get_current_settings().api.url
-    return str(url) if url else None
+    return str(url) if url and str(url) != os.environ.get(TEMPORARY_API_ENV) else None
 
 
 @contextlib.contextmanager

@@ -7,11 +7,17 @@ it boot on the other core while this process imports the pipeline and reads the 
 configuration (docs/benchmarks.md, `run_10m`).
 
 The launch imports nothing from Prefect (importing Prefect from two threads
-at once trips over its circular imports). `adopt` later reads Prefect's settings in the main
-thread: when no API URL is configured and the server answers, it is handed to Prefect's own
-SubprocessASGIServer singleton, so Prefect uses it, and stops it at exit, exactly as if it had
-started it (same module, same arguments). Otherwise it is stopped and Prefect does as it
-always would.
+at once trips over its circular imports). It names the server in the environment
+(PREFECT_API_URL, before Prefect is imported, so Prefect's settings read it) and marks it as this
+command's temporary server (TEMPORARY_API_ENV), so `flows.common.api_url` still reports no
+configured server. Prefect's own way to adopt a server, its SubprocessASGIServer singleton,
+lives in the API server's module, and importing that costs the command 2-2.5 s of wall time
+(measured on 2 cores: it competes with the booting server for the other core).
+
+`adopt` later checks in the main thread that nothing else names an API (a settings context of
+Prefect's, as tests use, wins) and that the server answers. Otherwise it is stopped, the
+environment restored, and Prefect does as it always would. The server is stopped at exit by the
+handler registered at launch, which runs after Prefect's own exit handlers (registered later).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+# Names the URL of the temporary server this command launched (and its child processes share).
+TEMPORARY_API_ENV = "BENEFITS_TEMPORARY_PREFECT_API"
 
 
 def _free_port() -> int:
@@ -95,21 +103,31 @@ def _healthy(process: subprocess.Popen, api_url: str, timeout: float) -> bool:
     return False
 
 
-def _adopt(process: subprocess.Popen, port: int) -> None:
-    from prefect.server.api.server import SubprocessASGIServer
+def _forget(api_url: str) -> None:
+    """Take the launched server's URL out of the environment and out of Prefect's root settings."""
+    for name in ("PREFECT_API_URL", TEMPORARY_API_ENV):
+        if os.environ.get(name) == api_url:
+            del os.environ[name]
+    if "prefect.context" in sys.modules:
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+
+
+def _adopt(process: subprocess.Popen, api_url: str) -> None:
+    from prefect.context import refresh_global_settings_context
     from prefect.settings import get_current_settings
 
+    refresh_global_settings_context()  # Prefect imported before the launch has not read the URL
     settings = get_current_settings()
-    server = SubprocessASGIServer()
-    if settings.api.url or not settings.server.ephemeral.enabled or server.running:
-        _stop(process)  # a configured server, no temporary one allowed, or Prefect has its own
+    if str(settings.api.url or "") != api_url or not settings.server.ephemeral.enabled:
+        _stop(process)  # a configured server wins (a settings context), or no temporary one allowed
+        _forget(api_url)
         return
-    if not _healthy(process, f"http://127.0.0.1:{port}/api", settings.server.ephemeral.startup_timeout_seconds):
+    if not _healthy(process, api_url, settings.server.ephemeral.startup_timeout_seconds):
         log.debug("the early temporary Prefect API did not start; Prefect will start its own")
         _stop(process)
-        return
-    server.port, server.server_process, server.running = port, process, True
-    atexit.register(server.stop)
+        _forget(api_url)
 
 
 def start_ephemeral_api(log_path: Path) -> Callable[[], None]:
@@ -131,13 +149,16 @@ def start_ephemeral_api(log_path: Path) -> Callable[[], None]:
     with open(log_path, "wb") as server_log:
         process = _launch(spec.origin, port, server_log)
     atexit.register(_stop, process)  # at once: a command that ends early must not leave it running
+    api_url = f"http://127.0.0.1:{port}/api"
+    os.environ["PREFECT_API_URL"] = os.environ[TEMPORARY_API_ENV] = api_url
 
     def adopt() -> None:
         try:
-            _adopt(process, port)
+            _adopt(process, api_url)
         except Exception as e:  # noqa: BLE001  Prefect starts its own server on first use
             log.debug("could not hand the early temporary Prefect API to Prefect: %s", e)
             _stop(process)
+            _forget(api_url)
 
     return adopt
 

@@ -57,7 +57,7 @@ def test_the_early_server_is_the_one_prefect_uses_and_it_stops_with_the_process(
     home = tmp_path / "prefect"
     result = _run_script(
         """
-        import json, os
+        import json, os, sys
         from pathlib import Path
         from flows.ephemeral_api import start_ephemeral_api
 
@@ -65,7 +65,8 @@ def test_the_early_server_is_the_one_prefect_uses_and_it_stops_with_the_process(
         launched = [int(p) for p in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()]
         adopt()
         from prefect import flow
-        from prefect.server.api.server import SubprocessASGIServer
+        from prefect.settings import get_current_settings
+        from flows.common import api_url
 
         @flow
         def hello():
@@ -73,16 +74,23 @@ def test_the_early_server_is_the_one_prefect_uses_and_it_stops_with_the_process(
 
         assert hello() == 1
         children = [int(p) for p in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()]
+        cmdline = Path(f"/proc/{launched[0]}/cmdline").read_bytes().decode().split("\\0")
         print(json.dumps({"launched": launched, "children": children,
-                          "prefects": SubprocessASGIServer().server_process.pid}))
+                          "port": int(cmdline[cmdline.index("--port") + 1]),
+                          "prefects": str(get_current_settings().api.url),
+                          "server_module": "prefect.server.api.server" in sys.modules,
+                          "configured": api_url()}))
         """,
         _env(home, SERVER_LOG=str(tmp_path / "logs" / "prefect-api.log")),
     )
     assert len(result["launched"]) == 1
     assert (tmp_path / "logs" / "prefect-api.log").is_file()  # the server's output, off the terminal
-    # Prefect ran the flow on the server launched early, and started no other.
-    assert result["prefects"] == result["launched"][0]
+    # Prefect ran the flow on the server launched early, and started no other; it never imported
+    # its own server's module (2-2.5 s of the command's start-up), and the server counts as no
+    # configured one (no source-system tags, in-process national run).
+    assert result["prefects"] == f"http://127.0.0.1:{result['port']}/api"
     assert result["children"] == result["launched"]
+    assert result["server_module"] is False and result["configured"] is None
     assert _servers_for(home) == []  # stopped when the process ended
 
 
