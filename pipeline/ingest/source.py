@@ -6,6 +6,7 @@ night's extract from RF4's ePMA" has an answer in SQL. Errors name the site, sou
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -29,8 +30,10 @@ from pipeline.ingest.config_hash import changed_parts, config_hash, loaded_confi
 from pipeline.ingest.load import (
     BatchRecord,
     commit_batch,
+    create_keys_table,
     create_landing,
     drop_landing,
+    keys_table,
     landing_table,
     record_empty_extract,
     record_failed_extract,
@@ -334,6 +337,7 @@ def batch_rules(batch: SourceBatch) -> list[Rule]:
         as_of=job.as_of,
         hold_percent=job.site.quality.hold_above_percent,
         site_code=job.site.ods_code,
+        keys_table=keys_table(batch.rec.batch_id),
     )
 
 
@@ -341,7 +345,12 @@ def validate(batch: SourceBatch, rules: list[Rule]) -> list[RuleResult]:
     """Land the batch where SQL can see it and run its Great Expectations suite; a failing
     suite or fatal schema drift holds the batch."""
     rec, t1 = batch.rec, time.perf_counter()
-    create_landing(batch.job.wh, rec.batch_id, batch.parquet, batch.contract)
+    job = batch.job
+    create_landing(job.wh, rec.batch_id, batch.parquet, batch.contract)
+    t_keys = time.perf_counter()
+    with contextlib.closing(processing_engine(job.settings)) as con:
+        create_keys_table(job.wh, rec.batch_id, batch.parquet, batch.contract, rules, con)
+    batch.outcome.timings["repeated_keys"] = time.perf_counter() - t_keys  # part of validate
     table = landing_table(rec.batch_id)
     results = batch.job.validator.validate("landing", table.split(".")[1], rules, rec.rows_in)
     holds = [d.message for d in batch.harmonised.held_by_drift] + hold_reasons(results, batch.harmonised.malformed)

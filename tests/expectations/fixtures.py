@@ -252,10 +252,10 @@ def _shift(value: str, hours: int) -> str:
 TABLE_LEVEL = ("batch_not_empty", "required_columns_present")
 
 
-def rules_for(dataset: str) -> list[Rule]:
+def rules_for(dataset: str, keys_table: str | None = None) -> list[Rule]:
     from expectations.rules import build_rules
 
-    return build_rules(get_contract(dataset), mappings=MAPPINGS[dataset], as_of=AS_OF)
+    return build_rules(get_contract(dataset), mappings=MAPPINGS[dataset], as_of=AS_OF, keys_table=keys_table)
 
 
 def breaking_all(dataset: str, per_rule: int = 2) -> tuple[list[dict], dict[str, int]]:

@@ -2,16 +2,19 @@
 
 Each dataset gets one fixture that breaks every row-level rule on rows of its own; the batch is
 validated by Great Expectations in the warehouse and counted with the predicates the load uses to
-split rows, on DuckDB and on PostgreSQL.
+split rows, on DuckDB and on PostgreSQL. The key rule is checked both ways a suite can hold it:
+GX's own uniqueness expectation, and the count against the batch's table of repeated keys that
+a load makes when the batch lands (`create_keys_table`).
 """
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from dataset_contracts.contracts import CONTRACTS, get_contract
 from expectations.runner import GXValidator
-from pipeline.ingest.load import create_landing, drop_landing, landing_table, predicate_counts
+from pipeline.ingest.load import create_keys_table, create_landing, drop_landing, keys_table, landing_table, predicate_counts
 from pipeline.warehouse.core import Warehouse
 from tests.expectations.fixtures import AS_OF, TABLE_LEVEL, breaking_all, fixture_name, rules_for, site_config, write_csv
 
@@ -40,15 +43,20 @@ def engine(request, file_validator):
     wh.dispose()
 
 
+@pytest.mark.parametrize("keys", ["gx_unique", "keys_table"])
 @pytest.mark.parametrize("dataset", sorted(CONTRACTS))
-def test_gx_and_predicate_counts_agree(engine, broken_batches, dataset):
+def test_gx_and_predicate_counts_agree(engine, broken_batches, dataset, keys):
     wh, validator = engine
     harmonised, expected = broken_batches[dataset]
     contract = get_contract(dataset)
-    rules = rules_for(dataset)
     batch = f"agree_{dataset}"
+    rules = rules_for(dataset, keys_table(batch) if keys == "keys_table" else None)
+    key_rule = next(r for r in rules if r.unique_columns)
+    assert (keys == "keys_table") == (key_rule.gx_type == "ExpectNoUnexpectedRows")
     table = create_landing(wh, batch, harmonised.path, contract)
     try:
+        with duckdb.connect() as processing:
+            create_keys_table(wh, batch, harmonised.path, contract, rules, processing)
         results = validator.validate("landing", table.split(".")[1], rules, harmonised.rows, dataset)
         with wh.connect() as conn:
             predicate = predicate_counts(conn, landing_table(batch), rules)
