@@ -68,8 +68,8 @@ def make_extract(rows: int) -> tuple[Path, int]:
     raise RuntimeError(f"could not simulate {rows:,} rows for {MONTH}")
 
 
-def write_site(csv: Path) -> Path:
-    sites = OUT / "sites"
+def write_site(csv: Path, sites: Path | None = None) -> Path:
+    sites = sites or OUT / "sites"
     shutil.rmtree(sites, ignore_errors=True)
     sites.mkdir(parents=True)
     mappings = {k: dict(v) for k, v in LOCAL_CODE_MAPS["medication_administrations"].items()}
@@ -91,6 +91,20 @@ def write_site(csv: Path) -> Path:
     }
     (sites / "RF4.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return sites
+
+
+def small_run(csv: Path, prefect_home: Path) -> float:
+    """Wall seconds of `benefits run` on the extract's first 1,000 rows: what every run pays."""
+    small = OUT / "small"
+    shutil.rmtree(small, ignore_errors=True)
+    small.mkdir(parents=True)
+    with open(csv, encoding="utf-8") as src, open(small / csv.name, "w", encoding="utf-8") as out:
+        out.writelines(line for _, line in zip(range(1001), src))
+    sites = write_site(small / csv.name, small / "sites")
+    seconds, _, _ = run_measured([python(), "-m", "pipeline", "run", "--sites", str(sites)],
+                                 env={"BENEFITS_HOME": str(small / "home"), "PREFECT_HOME": str(prefect_home),
+                                      "BENEFITS_WAREHOUSE_URL": ""})  # fmt: skip
+    return seconds
 
 
 def warm_prefect(prefect_home: Path) -> None:
@@ -132,6 +146,7 @@ def main() -> None:
         assert outcome["status"] == "loaded", outcome
         results.append((plain_s, plain_mb, plain_out.strip(), run_s, run_mb, outcome, result))
 
+    small_s = small_run(csv, prefect_home)
     # The headline is the median repeat by ratio (not the best): a goal met only on a lucky
     # run is not met. Each repeat measures the plain script and the run back to back.
     results.sort(key=lambda r: r[3] / r[0])
@@ -143,6 +158,8 @@ def main() -> None:
     in_flow = rt["wall_seconds"] - sum(t[k] for k in ("extract", "validate", "load")) - after
     outside = run_s - rt["wall_seconds"]
     ratio = run_s / plain_s
+    data_s = sum(t[k] for k in ("extract", "validate", "load"))
+    fixed_s = run_s - data_s
     goal = 1.2  # issue 18 (issue #2 asked for 2x)
     verdict = "Within" if ratio <= goal else "Not within"
     stages = [
@@ -175,6 +192,18 @@ Where `benefits run`'s time goes (the run's own stage timings):
 Rows: {outcome['rows_in']:,} extracted, {outcome['rows_loaded']:,} loaded, {outcome['rows_quarantined']:,} quarantined
 (baseline: {plain_out}). The Prefect home was migrated before timing, as on any deployed system.
 
+**What holds the ratio.** The data work alone (extract, validate, load: {data_s:.1f} s) is {data_s / plain_s:.2f}x the
+floor, and the fixed costs every run pays whatever its size (outside the flow, the flow and task runs,
+the steps after the load: {fixed_s:.1f} s) come on top. The same run on the extract's first 1,000 rows took
+{small_s:.1f} s, measured in the same session: the interpreter, importing Prefect and the flows (about 2 s) and Great Expectations (about 2 s) while
+Prefect's temporary API boots, GX's first validation in the process, the batch's Data Docs page and
+the report. The data work does what the floor does plus one more pass: the typed Parquet file and the
+GX suite's scans ({t['validate']:.1f} s), which the floor has no equivalent of. So 1.2x cannot be
+reached by trimming the run: it would take a process that stays up between runs (a deployed worker,
+where national runs already batch 12 sites per process, `national_run_batches`), so that the fixed
+costs are paid once, and a validation that shares the load's single pass over the rows instead of
+scanning them again (GX evaluates each expectation as its own query).
+
 What keeps the run's own cost down (each measured on this benchmark; before them the run took
 2.44x, on 8.0M rows): the load tests the row rules once and moves staging rows by landing row number rather
 than re-testing every rule (load 14 s to 9-10 s); Prefect's temporary API server is launched
@@ -183,7 +212,10 @@ out of the garbage collector's full passes (1-2 s during the run, 2 s at exit); 
 not UTF-8 are left to DuckDB to find, the connector re-reading a file only when DuckDB rejects
 it (0.8 s); the source-system tag, and Prefect's concurrency-limit call it costs per task, is
 set only when a Prefect server is configured (0.1-2 s); harmonise replaces NUL bytes only in the
-values that hold one, not by copying every string (about 5 s of CPU of harmonise's 21, issue 18).
+values that hold one, not by copying every string (about 5 s of CPU of harmonise's 21, issue 18);
+the early temporary API is named in the environment rather than handed to Prefect's
+SubprocessASGIServer, whose module (the whole API server) took 2-2.5 s to import (issue 18); the
+repeated keys are grouped once per batch for GX and the load, not once by each (issue 18).
 
 Measured and not taken (issue 18): harmonising straight into a DuckDB landing table instead of the
 typed Parquet file cost more than it saved (DuckDB's table write took about twice the CPU of the
