@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -22,6 +23,9 @@ from pipeline.ingest import staging_indexes
 from pipeline.warehouse.core import Warehouse, ident, sql_literal
 from dataset_contracts.lineage import LINEAGE_COLUMNS
 from dataset_contracts.malformed import RULE as MALFORMED
+
+if TYPE_CHECKING:
+    import duckdb
 
 LINEAGE_COLS = list(LINEAGE_COLUMNS)
 
@@ -104,7 +108,9 @@ def drop_landing(wh: Warehouse, batch_id: str) -> None:
 KEYS_MEMORY = "256MB"
 
 
-def create_keys_table(wh: Warehouse, batch_id: str, parquet_path, contract: Contract, rules: list[Rule], processing) -> None:
+def create_keys_table(
+    wh: Warehouse, batch_id: str, parquet_path, contract: Contract, rules: list[Rule], processing: duckdb.DuckDBPyConnection
+) -> None:
     """The batch's key values that occur more than once, as a small table beside its landing
     table: GX counts the key rule's rows against it and the load quarantines by it, so the keys
     are grouped once per batch. DuckDB groups them either way: in the warehouse, over the landing
