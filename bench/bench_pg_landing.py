@@ -2,7 +2,7 @@
 and binary COPY by the ADBC PostgreSQL driver's bulk ingest.
 
 `benefits run` into PostgreSQL puts each harmonised batch into an unlogged landing table with
-COPY before validating it (pipeline.ingest.load.create_landing). bench_run.py --warehouse
+COPY before validating it (pipeline.ingest.landing.create_landing). bench_run.py --warehouse
 postgresql found this step the largest in the run. This script measures `create_landing` on the
 harmonised Parquet of bench_run.py's extract, once per COPY format, alternating the order between
 repeats, each in a fresh child process and a fresh database, and checks that every format leaves
@@ -50,7 +50,7 @@ def child_harmonise(csv: str, out: str) -> None:
 
 def child_landing(url: str, parquet: str) -> None:
     from dataset_contracts.contracts import get_contract
-    from pipeline.ingest.load import create_landing, landing_table
+    from pipeline.ingest.landing import create_landing, landing_table
     from pipeline.warehouse.core import Warehouse
     from pipeline.warehouse.ddl import ensure_schema
 
@@ -74,7 +74,7 @@ def _adbc_landing(wh, url: str, parquet: Path) -> None:
     import pyarrow.parquet as pq
 
     from dataset_contracts.contracts import get_contract
-    from pipeline.ingest.load import ROW, landing_table
+    from pipeline.ingest.landing import ROW, landing_table
 
     contract = get_contract(DATASET)
     table = landing_table("bench")

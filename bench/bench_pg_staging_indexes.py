@@ -27,7 +27,7 @@ def main() -> None:
     import sqlalchemy as sa
 
     from dataset_contracts.contracts import get_contract
-    from pipeline.ingest.load import create_landing, landing_table
+    from pipeline.ingest.landing import create_landing, landing_table
     from pipeline.warehouse.core import Warehouse
     from pipeline.warehouse.ddl import ensure_schema, loaded_table_indexes
 

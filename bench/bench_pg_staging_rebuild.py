@@ -30,7 +30,7 @@ def main() -> None:
 
     from dataset_contracts.contracts import get_contract
     from pipeline.ingest import staging_indexes
-    from pipeline.ingest.load import create_landing, landing_table
+    from pipeline.ingest.landing import create_landing, landing_table
     from pipeline.warehouse.core import Warehouse
     from pipeline.warehouse.ddl import ensure_schema
 

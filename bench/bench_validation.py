@@ -116,7 +116,8 @@ def child_pipeline(url: str, parquet: str, batch: str) -> None:
     """Ingest's own stages: landing, GXValidator.validate, commit_batch."""
     from dataset_contracts.contracts import get_contract
     from expectations.runner import GXValidator
-    from pipeline.ingest.load import BatchRecord, commit_batch, create_landing, drop_landing, landing_table
+    from pipeline.ingest.landing import create_landing, drop_landing, landing_table
+    from pipeline.ingest.load import BatchRecord, commit_batch
     from pipeline.warehouse.core import Warehouse
 
     info = json.loads(batch)
@@ -193,7 +194,7 @@ def child_plain(url: str, parquet: str, batch: str) -> None:
     import sqlalchemy as sa
 
     from dataset_contracts.contracts import get_contract
-    from pipeline.ingest.load import create_landing, drop_landing, landing_table
+    from pipeline.ingest.landing import create_landing, drop_landing, landing_table
     from pipeline.warehouse.core import Warehouse
 
     info = json.loads(batch)

@@ -124,7 +124,8 @@ class FileValidator:
         `site` (a SiteConfig) supplies the source's options (column names, formats) and the
         dataset's code mappings; `options` adds or overrides files-connector options.
         """
-        from pipeline.ingest.load import count_failing, create_landing, drop_landing
+        from pipeline.ingest.landing import create_landing, drop_landing
+        from pipeline.ingest.load import count_failing
 
         contract = get_contract(dataset)
         mappings = site.mapping(contract.name) if site is not None else {}

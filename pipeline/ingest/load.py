@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,12 +19,10 @@ from dataset_contracts.contracts import Contract
 from expectations.rules import Rule, key_column
 from expectations.runner import RuleResult
 from pipeline.ingest import staging_indexes
-from pipeline.warehouse.core import Warehouse, ident, sql_literal
+from pipeline.ingest.landing import ROW
+from pipeline.warehouse.core import Warehouse, sql_literal
 from dataset_contracts.lineage import LINEAGE_COLUMNS
 from dataset_contracts.malformed import RULE as MALFORMED
-
-if TYPE_CHECKING:
-    import duckdb
 
 LINEAGE_COLS = list(LINEAGE_COLUMNS)
 
@@ -60,82 +57,6 @@ class BatchRecord:
         last = max(self.months)
         nxt = dt.date(last.year + (last.month == 12), last.month % 12 + 1, 1)
         return nxt - dt.timedelta(days=1)
-
-
-def landing_table(batch_id: str) -> str:
-    return ident(f"landing.b_{batch_id}")
-
-
-def keys_table(batch_id: str) -> str:
-    """The batch's repeated key values (`create_keys_table`), beside its landing table."""
-    return ident(f"landing.b_{batch_id}_keys")
-
-
-ROW = "_row"  # a landing row's number: the load splits rows by it, not by re-testing every rule
-
-
-def create_landing(wh: Warehouse, batch_id: str, parquet_path, contract: Contract) -> str:
-    """Put the harmonised batch where GX and the load can query it with SQL, each row numbered."""
-    name = landing_table(batch_id)
-    drop_landing(wh, batch_id)
-    if wh.is_duckdb:
-        # A view over the Parquet file: DuckDB scans it in parallel, and nothing is written twice.
-        path = sql_literal(str(parquet_path.resolve()))
-        numbered = f"select * exclude (file_row_number), file_row_number as {ROW}"
-        wh.execute(f"create view {name} as {numbered} from read_parquet({path}, file_row_number = true)")
-        return name
-    cols = [f"{c.name} {c.sql_type('postgresql')}" for c in contract.columns]
-    cols += ["_source_file text", "_period date", "_conform_errors text", f"{ROW} bigint generated always as identity"]
-    with wh.begin() as conn:
-        conn.execute(sa.text(f"create unlogged table {name} ({', '.join(cols)})"))
-        wh.copy_parquet_into(conn, name, parquet_path, contract.column_names + ["_source_file", "_period", "_conform_errors"])
-    return name
-
-
-def drop_landing(wh: Warehouse, batch_id: str) -> None:
-    name = landing_table(batch_id)
-    schema, table = name.split(".")
-    with wh.begin() as conn:
-        kind = conn.execute(
-            sa.text("select table_type from information_schema.tables where table_schema = :s and table_name = :t"),
-            {"s": schema, "t": table},
-        ).scalar()
-        if kind:
-            conn.execute(sa.text(f"drop {'view' if kind == 'VIEW' else 'table'} if exists {name}"))
-        conn.execute(sa.text(f"drop table if exists {keys_table(batch_id)}"))
-
-
-KEYS_MEMORY = "256MB"
-
-
-def create_keys_table(
-    wh: Warehouse, batch_id: str, parquet_path, contract: Contract, rules: list[Rule], processing: duckdb.DuckDBPyConnection
-) -> None:
-    """The batch's key values that occur more than once, as a small table beside its landing
-    table: GX counts the key rule's rows against it and the load quarantines by it, so the keys
-    are grouped once per batch. DuckDB groups them either way: in the warehouse, over the landing
-    view; for PostgreSQL, in `processing` (the in-process DuckDB) over the harmonised Parquet,
-    whose rows are the landing table's, in about a second where the server took 7-14 s on 10M rows."""
-    rule = next((r for r in rules if r.keys_table), None)
-    if rule is None:
-        return
-    cols = ", ".join(rule.unique_columns)
-    keys = ", ".join(f"{c} as {key_column(j)}" for j, c in enumerate(rule.unique_columns))
-    present = " and ".join(f"{c} is not null" for c in rule.unique_columns)
-    grouped = f"select {keys} from {{rows}} where {present} group by {cols} having count(*) > 1"
-    if wh.is_duckdb:
-        wh.execute(f"create table {rule.keys_table} as {grouped.format(rows=landing_table(batch_id))}")
-        return
-    path = sql_literal(str(parquet_path.resolve()))
-    # DuckDB partitions and spills the grouping within any limit: on 10M keys, 1.2-1.4 s under
-    # 128MB to 1GB alike, but a peak RSS of 960 MiB with 1GB against 386 MiB with 256MB.
-    processing.execute(f"set memory_limit = '{KEYS_MEMORY}'")
-    repeated = processing.sql(grouped.format(rows=f"read_parquet({path})")).to_arrow_table()
-    types = {c.name: c.sql_type("postgresql") for c in contract.columns}
-    ddl = ", ".join(f"{key_column(j)} {types[c]}" for j, c in enumerate(rule.unique_columns))
-    with wh.begin() as conn:
-        conn.execute(sa.text(f"create unlogged table {rule.keys_table} ({ddl})"))
-        wh.insert_arrow(conn, rule.keys_table, [key_column(j) for j in range(len(rule.unique_columns))], repeated)
 
 
 def _row_rules(rules: list[Rule]) -> list[Rule]:

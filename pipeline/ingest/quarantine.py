@@ -33,16 +33,14 @@ from dataset_contracts.contracts import CONTRACTS, Contract, get_contract
 from expectations.rules import build_rules
 from expectations.runner import GXValidator, ValidationRun
 from pipeline.config.sites import SiteConfig
+from pipeline.ingest.landing import ROW, drop_landing, landing_table
 from pipeline.ingest.load import (
     RELEASE_CONNECTOR,
-    ROW,
     BatchRecord,
     count_failing,
-    drop_landing,
     ensure_release_columns,
     insert_batch_record,
     insert_dq_results,
-    landing_table,
     replace_months,
     split_batch,
 )

@@ -27,17 +27,8 @@ from expectations.runner import GXValidator, RuleResult, hold_reasons
 from pipeline.config.sites import SiteConfig, Source
 from dataset_contracts.conform import Harmonised, harmonise
 from pipeline.ingest.config_hash import changed_parts, config_hash, loaded_config, loaded_months
-from pipeline.ingest.load import (
-    BatchRecord,
-    commit_batch,
-    create_keys_table,
-    create_landing,
-    drop_landing,
-    keys_table,
-    landing_table,
-    record_empty_extract,
-    record_failed_extract,
-)
+from pipeline.ingest.landing import create_keys_table, create_landing, drop_landing, keys_table, landing_table
+from pipeline.ingest.load import BatchRecord, commit_batch, record_empty_extract, record_failed_extract
 from pipeline.config.settings import Settings
 from pipeline.warehouse.core import Warehouse
 

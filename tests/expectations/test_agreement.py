@@ -14,7 +14,8 @@ import pytest
 
 from dataset_contracts.contracts import CONTRACTS, get_contract
 from expectations.runner import GXValidator
-from pipeline.ingest.load import create_keys_table, create_landing, drop_landing, keys_table, landing_table, predicate_counts
+from pipeline.ingest.landing import create_keys_table, create_landing, drop_landing, keys_table, landing_table
+from pipeline.ingest.load import predicate_counts
 from pipeline.warehouse.core import Warehouse
 from tests.expectations.fixtures import AS_OF, TABLE_LEVEL, breaking_all, fixture_name, rules_for, site_config, write_csv
 
