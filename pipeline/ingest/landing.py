@@ -64,6 +64,15 @@ def drop_landing(wh: Warehouse, batch_id: str) -> None:
 KEYS_MEMORY = "256MB"
 
 
+def repeated_keys(rule: Rule, rows: str) -> str:
+    """A query of the key values of `rule` (a uniqueness rule) that occur more than once in
+    `rows`, one row per key, in columns named by `key_column`; rows missing part of the key left out."""
+    cols = ", ".join(rule.unique_columns)
+    keys = ", ".join(f"{c} as {key_column(j)}" for j, c in enumerate(rule.unique_columns))
+    present = " and ".join(f"{c} is not null" for c in rule.unique_columns)
+    return f"select {keys} from {rows} where {present} group by {cols} having count(*) > 1"
+
+
 def create_keys_table(
     wh: Warehouse, batch_id: str, parquet_path, contract: Contract, rules: list[Rule], processing: duckdb.DuckDBPyConnection
 ) -> None:
@@ -75,18 +84,14 @@ def create_keys_table(
     rule = next((r for r in rules if r.keys_table), None)
     if rule is None:
         return
-    cols = ", ".join(rule.unique_columns)
-    keys = ", ".join(f"{c} as {key_column(j)}" for j, c in enumerate(rule.unique_columns))
-    present = " and ".join(f"{c} is not null" for c in rule.unique_columns)
-    grouped = f"select {keys} from {{rows}} where {present} group by {cols} having count(*) > 1"
     if wh.is_duckdb:
-        wh.execute(f"create table {rule.keys_table} as {grouped.format(rows=landing_table(batch_id))}")
+        wh.execute(f"create table {rule.keys_table} as {repeated_keys(rule, landing_table(batch_id))}")
         return
     path = sql_literal(str(parquet_path.resolve()))
     # DuckDB partitions and spills the grouping within any limit: on 10M keys, 1.2-1.4 s under
     # 128MB to 1GB alike, but a peak RSS of 960 MiB with 1GB against 386 MiB with 256MB.
     processing.execute(f"set memory_limit = '{KEYS_MEMORY}'")
-    repeated = processing.sql(grouped.format(rows=f"read_parquet({path})")).to_arrow_table()
+    repeated = processing.sql(repeated_keys(rule, f"read_parquet({path})")).to_arrow_table()
     types = {c.name: c.sql_type("postgresql") for c in contract.columns}
     ddl = ", ".join(f"{key_column(j)} {types[c]}" for j, c in enumerate(rule.unique_columns))
     with wh.begin() as conn:

@@ -19,7 +19,7 @@ from dataset_contracts.contracts import Contract
 from expectations.rules import Rule, key_column
 from expectations.runner import RuleResult
 from pipeline.ingest import staging_indexes
-from pipeline.ingest.landing import ROW
+from pipeline.ingest.landing import ROW, repeated_keys
 from pipeline.warehouse.core import Warehouse, sql_literal
 from dataset_contracts.lineage import LINEAGE_COLUMNS
 from dataset_contracts.malformed import RULE as MALFORMED
@@ -87,16 +87,8 @@ def create_dup_tables(conn: Connection, table: str, rules: list[Rule]) -> dict[i
             dups[i] = r.keys_table
             continue
         name = f"_dq_dup_{i}"
-        cols = ", ".join(r.unique_columns)
-        keys = ", ".join(f"{c} as {key_column(j)}" for j, c in enumerate(r.unique_columns))
-        present = " and ".join(f"{c} is not null" for c in r.unique_columns)
         conn.execute(sa.text(f"drop table if exists {name}"))
-        conn.execute(
-            sa.text(
-                f"create temporary table {name} as select {keys} from {table} where {present} "
-                f"group by {cols} having count(*) > 1"
-            )
-        )
+        conn.execute(sa.text(f"create temporary table {name} as {repeated_keys(r, table)}"))
         dups[i] = name
     return dups
 
